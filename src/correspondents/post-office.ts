@@ -1,0 +1,271 @@
+import type { Logger } from 'pino';
+import { decodeDatagram, type Envelope, encodeDatagram } from '../protocol/datagram.js';
+import { DROP_REASONS, type DropReason, ProtocolError } from '../protocol/errors.js';
+import type { Keyring } from '../protocol/keys.js';
+import { isPartyId, type PartyId, type PartyType, parsePartyId } from '../protocol/party.js';
+import { type BodyOf, isVerb, type Verb, VERBS } from '../protocol/verbs.js';
+import type { Rng } from '../util/rng.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { Correspondent, DEFAULT_ACK_RANDOM_FACTOR } from './correspondent.js';
+import type { Address, Transport } from './transport.js';
+
+export interface PostOfficeOptions {
+  self: PartyId;
+  site: string;
+  keyring: Keyring;
+  transport: Transport;
+  clock: Clock;
+  rng: Rng;
+  /** Persisted and grown at every start, before the first send. */
+  incarnation: number;
+  /** Where each long-lived party of the site config lives; undefined for anyone else. */
+  directory: (id: PartyId) => Address | undefined;
+  ackTimeoutMs: number;
+  ackRandomFactor?: number;
+  staleAfterMs: number;
+  maxClockSkewMs: number;
+  logger: Logger;
+  /** Drop log lines per reason at most this often (ms). */
+  dropLogIntervalMs?: number;
+}
+
+export interface Inbound<V extends Verb = Verb> {
+  from: PartyId;
+  verb: V;
+  body: BodyOf<V>;
+  envelope: Envelope;
+  address: Address;
+}
+
+export interface PostOfficeStats {
+  accepted: number;
+  sent: number;
+  resent: number;
+  drops: Record<DropReason, number>;
+}
+
+const MAX_TRANSIENT_PEERS = 1024;
+
+function normalise(a: Address): Address {
+  return a.address.startsWith('::ffff:') ? { address: a.address.slice(7), port: a.port } : a;
+}
+
+export function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1';
+}
+
+/**
+ * A party's door to the network: the receive path validates every datagram at the edge
+ * (authenticity, site, receiver, sender, address, verb rights, freshness, replay, body schema),
+ * drops and counts what fails, acks what needs it, and hands the rest to the role. The send
+ * path goes through one Correspondent per peer.
+ */
+export class PostOffice {
+  private readonly peers = new Map<PartyId, Correspondent>();
+  /** Transient parties (hook, operator) are answered where they last wrote from. */
+  private readonly transientAddr = new Map<PartyId, Address>();
+  private nextId = 1;
+  private messageHandler: (m: Inbound) => void = () => {};
+  private silentHandler: (peer: PartyId, silentMs: number) => void = () => {};
+  private readonly counters: PostOfficeStats;
+  private readonly lastDropLog = new Map<DropReason, { at: number; suppressed: number }>();
+  private silenceTimer: TimerHandle | null = null;
+  private closed = false;
+
+  constructor(private readonly o: PostOfficeOptions) {
+    const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+    this.counters = { accepted: 0, sent: 0, resent: 0, drops };
+    o.transport.onReceive((buf, from) => this.receive(buf, from));
+    this.armSilenceCheck();
+  }
+
+  get self(): PartyId {
+    return this.o.self;
+  }
+
+  get incarnation(): number {
+    return this.o.incarnation;
+  }
+
+  onMessage(handler: (m: Inbound) => void): void {
+    this.messageHandler = handler;
+  }
+
+  onSilent(handler: (peer: PartyId, silentMs: number) => void): void {
+    this.silentHandler = handler;
+  }
+
+  /** States the current state of `verb` to `to`; acked verbs are resent until acked. */
+  publish<V extends Verb>(to: PartyId, verb: V, body: BodyOf<V>): void {
+    if (this.closed) return;
+    this.correspondent(to).publish(verb, body, VERBS[verb].acked);
+  }
+
+  /** Starts watching these peers for silence even before anything was exchanged with them. */
+  watch(peers: readonly PartyId[]): void {
+    for (const p of peers) this.correspondent(p);
+  }
+
+  /** Whether the newest state of `verb` towards `to` has been acked (true if nothing pending). */
+  isAcked(to: PartyId, verb: Verb): boolean {
+    return this.peers.get(to)?.isAcked(verb) ?? true;
+  }
+
+  lastHeardAt(peer: PartyId): number | undefined {
+    return this.peers.get(peer)?.lastHeardAt;
+  }
+
+  stats(): PostOfficeStats {
+    return { ...this.counters, drops: { ...this.counters.drops } };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.silenceTimer?.cancel();
+    for (const c of this.peers.values()) c.stop();
+    await this.o.transport.close();
+  }
+
+  private correspondent(peer: PartyId): Correspondent {
+    let c = this.peers.get(peer);
+    if (!c) {
+      c = new Correspondent(peer, {
+        clock: this.o.clock,
+        rng: this.o.rng,
+        ackTimeoutMs: this.o.ackTimeoutMs,
+        ackRandomFactor: this.o.ackRandomFactor ?? DEFAULT_ACK_RANDOM_FACTOR,
+        transmit: (verb, body) => this.transmit(peer, verb, body),
+        onResend: () => void this.counters.resent++,
+      });
+      this.peers.set(peer, c);
+    }
+    return c;
+  }
+
+  private addressOf(peer: PartyId): Address | undefined {
+    return this.o.directory(peer) ?? this.transientAddr.get(peer);
+  }
+
+  private transmit(to: PartyId, verb: Verb, body: unknown): { inc: number; id: number } {
+    const id = this.nextId++;
+    const inc = this.o.incarnation;
+    const addr = this.addressOf(to);
+    if (!addr || this.closed) return { inc, id };
+    const env: Envelope = { site: this.o.site, from: this.o.self, to, verb, inc, id, at: this.o.clock.now(), body };
+    this.o.transport.send(encodeDatagram(env, this.o.keyring), addr);
+    this.counters.sent++;
+    return { inc, id };
+  }
+
+  private receive(buf: Buffer, rawFrom: Address): void {
+    if (this.closed) return;
+    try {
+      this.accept(buf, normalise(rawFrom));
+    } catch (err) {
+      if (err instanceof ProtocolError) this.drop(err.reason, err.message, rawFrom);
+      // Nothing a peer sends may take the daemon down; an unexpected error is a malformed input.
+      else this.drop('malformed', `unexpected: ${(err as Error).message}`, rawFrom);
+    }
+  }
+
+  private accept(buf: Buffer, from: Address): void {
+    const { envelope: env } = decodeDatagram(buf, this.o.keyring);
+    if (env.site !== this.o.site) throw new ProtocolError('wrong_site', `site ${env.site}`);
+    if (env.to !== this.o.self) throw new ProtocolError('wrong_receiver', `addressed to ${env.to}`);
+    if (!isPartyId(env.from)) throw new ProtocolError('unknown_sender', `sender ${env.from} is not a party name`);
+    const sender = env.from;
+    const senderType = (parsePartyId(sender) as { type: PartyType }).type;
+    this.checkAddress(sender, senderType, from);
+    if (!isVerb(env.verb)) throw new ProtocolError('verb_not_allowed', `unknown verb ${env.verb}`);
+    const spec = VERBS[env.verb];
+    const selfType = (parsePartyId(this.o.self) as { type: PartyType }).type;
+    if (!(spec.from as readonly PartyType[]).includes(senderType) || !(spec.to as readonly PartyType[]).includes(selfType)) {
+      throw new ProtocolError('verb_not_allowed', `${senderType} may not send ${env.verb} to ${selfType}`);
+    }
+    const now = this.o.clock.now();
+    if (Math.abs(now - env.at) > this.o.maxClockSkewMs) {
+      throw new ProtocolError('stale_timestamp', `sent-at is ${Math.round((now - env.at) / 1000)} s off this clock`);
+    }
+    const parsed = spec.schema.safeParse(env.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ProtocolError('bad_body', `${env.verb}: ${issue ? `${issue.path.join('.')} ${issue.message}` : 'invalid'}`);
+    }
+    if (!this.o.directory(sender)) this.rememberTransient(sender, from);
+    const c = this.correspondent(sender);
+    c.heard(now);
+    if (env.verb === 'ack') {
+      const a = parsed.data as BodyOf<'ack'>;
+      c.ackReceived(a.verb, a.inc, a.id);
+      this.counters.accepted++;
+      return;
+    }
+    const judgement = c.judge(env.verb, env.inc, env.id, true);
+    if (spec.acked) this.sendAck(sender, env);
+    if (judgement !== 'new') throw new ProtocolError('replay', `${judgement} ${env.verb} (${env.inc}, ${env.id}) from ${sender}`);
+    this.counters.accepted++;
+    this.messageHandler({ from: sender, verb: env.verb, body: parsed.data, envelope: env, address: from } as Inbound);
+  }
+
+  private checkAddress(sender: PartyId, type: PartyType, from: Address): void {
+    const listed = this.o.directory(sender);
+    if (listed) {
+      if (listed.address !== from.address || listed.port !== from.port) {
+        throw new ProtocolError('wrong_address', `${sender} wrote from ${from.address}:${from.port}, config says ${listed.address}:${listed.port}`);
+      }
+      return;
+    }
+    if (type === 'command') return;
+    // The hook runs beside its dbserver, so it can only be local.
+    if (type === 'wsrep_notify_cmd' && isLoopback(from.address)) return;
+    throw new ProtocolError('unknown_sender', `${sender} is not in the site config`);
+  }
+
+  private rememberTransient(peer: PartyId, from: Address): void {
+    this.transientAddr.delete(peer);
+    this.transientAddr.set(peer, from);
+    if (this.transientAddr.size > MAX_TRANSIENT_PEERS) {
+      const oldest = this.transientAddr.keys().next().value as PartyId;
+      this.transientAddr.delete(oldest);
+      this.peers.get(oldest)?.stop();
+      this.peers.delete(oldest);
+    }
+  }
+
+  private sendAck(to: PartyId, env: Envelope): void {
+    this.correspondent(to).publish('ack', { verb: env.verb, inc: env.inc, id: env.id }, false);
+  }
+
+  private drop(reason: DropReason, detail: string, from: Address): void {
+    this.counters.drops[reason]++;
+    const now = this.o.clock.now();
+    const interval = this.o.dropLogIntervalMs ?? 10_000;
+    const last = this.lastDropLog.get(reason);
+    if (last && now - last.at < interval) {
+      last.suppressed++;
+      return;
+    }
+    this.lastDropLog.set(reason, { at: now, suppressed: 0 });
+    this.o.logger.warn(
+      { event: 'datagram_dropped', reason, detail, from: `${from.address}:${from.port}`, suppressedSinceLast: last?.suppressed ?? 0 },
+      `dropped a datagram: ${reason}`,
+    );
+  }
+
+  private armSilenceCheck(): void {
+    const period = Math.max(100, Math.min(1000, this.o.staleAfterMs / 4));
+    this.silenceTimer = this.o.clock.setTimer(period, () => {
+      if (this.closed) return;
+      const now = this.o.clock.now();
+      for (const [peer, c] of this.peers) {
+        if (!this.o.directory(peer)) continue;
+        const silent = now - c.lastHeardAt;
+        if (silent >= this.o.staleAfterMs && !c.silentFlagged) {
+          c.silentFlagged = true;
+          this.silentHandler(peer, silent);
+        }
+      }
+      this.armSilenceCheck();
+    });
+  }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { registerCommand } from './cli/command.js';
+import { registerConfig } from './cli/config.js';
+import { CliError, EXIT } from './cli/exit-codes.js';
+import { registerNotify } from './cli/notify.js';
+import { runParty } from './cli/run.js';
+import { writeNewKeyFile } from './protocol/keys.js';
+
+const EPILOG = `Exit codes:
+  0  success                      4  the UDP address cannot be bound
+  1  failure while running        5  the arbitrator/dbserver did not answer in time
+  2  bad command line or config   6  the operator's request was refused
+  3  the state file is unusable
+
+Docs: README.md, docs/protocol.md, docs/configuration.md`;
+
+function registerRun(y: Argv): Argv {
+  return y.command(
+    'run',
+    'Run this host\'s long-lived party (arbitrator, dbserver or dbclient) from the site config',
+    (a) =>
+      a
+        .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'site config file (YAML or JSON)' })
+        .option('as', { type: 'string', describe: 'which party to be, e.g. dbserver:2 (default: the party whose host is an address of this machine)' })
+        .option('log-level', { type: 'string', choices: ['debug', 'info', 'warn', 'error'], describe: 'log level (default info, or $MINDER_LOG_LEVEL)' })
+        .example('$0 run --config /etc/minder/site.yaml', 'start whichever party this host is in the config')
+        .example('$0 run -c site.yaml --as arbitrator:1', 'start the arbitrator explicitly'),
+    async (argv) => {
+      const party = await runParty({ config: argv.config, ...(argv.as ? { as: argv.as } : {}), ...(argv.logLevel ? { logLevel: argv.logLevel } : {}) });
+      const onSignal = () => void party.stop();
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      process.exitCode = await party.done;
+    },
+  );
+}
+
+function registerKeygen(y: Argv): Argv {
+  return y.command(
+    'keygen <file>',
+    'Write a new random site key (32 bytes, hex) to FILE, readable by its owner only',
+    (a) => a.positional('file', { type: 'string', demandOption: true }),
+    (argv) => {
+      try {
+        writeNewKeyFile(argv.file);
+      } catch (err) {
+        throw new CliError(EXIT.USAGE, `cannot write ${argv.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (an existing key is never overwritten)`);
+      }
+      process.stdout.write(`wrote a new site key to ${argv.file} (mode 0600); copy it to every party, keeping the mode\n`);
+    },
+  );
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let y = yargs(argv)
+    .scriptName('minder')
+    .usage('$0 <command> [options]\n\ngalera-minder keeps a two-DC MariaDB Galera site serving, safely: one arbitrator decides which half becomes primary after a split, dbservers watch mariadbd, dbclients steer the load balancer.')
+    .strict()
+    .demandCommand(1, 'Name a command: run, notify, command, config or keygen.')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .epilog(EPILOG)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`minder: ${msg}\nRun 'minder --help' for usage.\n`);
+      process.exit(EXIT.USAGE);
+    });
+  y = registerRun(y);
+  y = registerNotify(y);
+  y = registerCommand(y);
+  y = registerConfig(y);
+  y = registerKeygen(y);
+  await y.parseAsync();
+}
+
+main(hideBin(process.argv)).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    process.stderr.write(`minder: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  process.stderr.write(`minder: unexpected failure: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(EXIT.FAILURE);
+});

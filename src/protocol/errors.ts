@@ -1,0 +1,32 @@
+/**
+ * Every datagram the receive path refuses is dropped for exactly one of these reasons and
+ * counted under it. The names are stable: they appear in logs, metrics and `status`.
+ */
+export const DROP_REASONS = [
+  'too_short',
+  'oversized',
+  'bad_magic',
+  'bad_version',
+  'unknown_key',
+  'bad_signature',
+  'malformed',
+  'wrong_site',
+  'wrong_receiver',
+  'unknown_sender',
+  'wrong_address',
+  'verb_not_allowed',
+  'bad_body',
+  'stale_timestamp',
+  'replay',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export class ProtocolError extends Error {
+  constructor(
+    readonly reason: DropReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}

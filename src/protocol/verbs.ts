@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import type { PartyType } from './party.js';
+
+/**
+ * Every verb: who may send it to whom, whether it is acknowledged, and the schema of its body.
+ * A body that does not fit is dropped at the edge (`bad_body`) and never reaches a role.
+ * Bodies state the whole current state, never a change (seed 003, DESIGN §2).
+ */
+
+const shortText = z.string().max(200);
+const name = z.string().min(1).max(64);
+const partyName = z.string().regex(/^[a-z_]+:[1-9][0-9]{0,5}$/);
+const ms = z.number().int().nonnegative();
+const seqno = z.number().int().min(-1);
+
+export const member = z.object({ uuid: name, name: z.string().max(64), address: z.string().max(64) });
+export type Member = z.infer<typeof member>;
+
+/** A node's last primary component as Galera itself keeps it (gvwstate.dat). */
+export const primaryView = z.object({ viewId: z.string().max(100), members: z.array(name).max(64) });
+export type PrimaryView = z.infer<typeof primaryView>;
+
+export const wsrepStatus = z.object({
+  clusterStatus: z.enum(['Primary', 'non-Primary', 'Disconnected']),
+  localState: z.string().max(32),
+  ready: z.boolean(),
+  connected: z.boolean(),
+  clusterSize: z.number().int().min(0).max(1000),
+  stateUuid: z.string().max(64),
+  /** null while non-Primary: Galera then reads 18446744073709551615. */
+  confId: z.number().int().nonnegative().nullable(),
+  lastCommitted: seqno,
+  nodeUuid: z.string().max(64),
+  members: z.array(member).max(64),
+  lastPrimary: primaryView.nullable(),
+});
+export type WsrepStatus = z.infer<typeof wsrepStatus>;
+
+export const recoveredPosition = z.object({ uuid: z.string().max(64), seqno, safeToBootstrap: z.boolean() });
+export type RecoveredPosition = z.infer<typeof recoveredPosition>;
+
+export const decisionOutcome = z.object({
+  id: name,
+  outcome: z.enum(['pending', 'carried_out', 'refused', 'failed']),
+  reason: shortText,
+  at: ms,
+});
+export type DecisionOutcome = z.infer<typeof decisionOutcome>;
+
+export const dbStatusReport = z.object({
+  observedAt: ms,
+  dc: name,
+  mariadb: z.enum(['up', 'down']),
+  wsrep: wsrepStatus.nullable(),
+  recovered: recoveredPosition.nullable(),
+  decision: decisionOutcome.nullable(),
+  error: shortText.nullable(),
+});
+export type DbStatusReport = z.infer<typeof dbStatusReport>;
+
+/** The exact view a decision applies to; a dbserver acts only when its own view equals it. */
+export const viewRef = z.object({
+  stateUuid: z.string().max(64),
+  members: z.array(name).max(64),
+  lastPrimaryViewId: z.string().max(100).nullable(),
+});
+export type ViewRef = z.infer<typeof viewRef>;
+
+export const makePrimary = z.object({
+  decisionId: name,
+  view: viewRef,
+  forced: z.boolean(),
+  reason: shortText,
+  validForMs: ms,
+});
+export type MakePrimary = z.infer<typeof makePrimary>;
+
+export const directives = z.object({
+  epoch: z.number().int().nonnegative(),
+  drained: z.array(partyName).max(64),
+  paused: z.boolean(),
+  writer: partyName.nullable(),
+});
+export type Directives = z.infer<typeof directives>;
+
+export const lbServer = z.object({
+  server: partyName,
+  backend: z.enum(['write', 'read']),
+  state: z.enum(['ready', 'drain', 'maint', 'unknown']),
+  operational: z.boolean(),
+  weight: z.number().int().min(0).max(256),
+  sessions: z.number().int().nonnegative(),
+});
+export type LbServer = z.infer<typeof lbServer>;
+
+export const clientStatusReport = z.object({
+  observedAt: ms,
+  epochApplied: z.number().int().nonnegative(),
+  lb: z.object({ kind: z.enum(['haproxy', 'glb']), reachable: z.boolean(), error: shortText.nullable() }),
+  writer: partyName.nullable(),
+  servers: z.array(lbServer).max(128),
+});
+export type ClientStatusReport = z.infer<typeof clientStatusReport>;
+
+export const wsrepNotify = z.object({
+  status: z.string().max(32),
+  uuid: z.string().max(64).nullable(),
+  primary: z.boolean().nullable(),
+  index: z.number().int().min(-1).nullable(),
+  members: z.array(member).max(64).nullable(),
+  argv: z.array(z.string().max(4096)).max(32),
+});
+export type WsrepNotify = z.infer<typeof wsrepNotify>;
+
+const operatorRequest = { requestId: name, operator: z.string().max(64), reason: shortText };
+export const statusSummaryRequest = z.object({ requestId: name, pages: z.array(z.number().int().nonnegative()).max(256).nullable() });
+export const statusSummaryPage = z.object({
+  requestId: name,
+  page: z.number().int().nonnegative(),
+  pages: z.number().int().min(1).max(256),
+  chunk: z.instanceof(Uint8Array),
+});
+export const drainRequest = z.object({ ...operatorRequest, node: partyName });
+export const pauseRequest = z.object({ ...operatorRequest });
+export const promoteRequest = z.object({ ...operatorRequest, target: name, force: z.boolean() });
+export const commandReply = z.object({ requestId: name, ok: z.boolean(), message: z.string().max(800) });
+export const ack = z.object({ verb: name, inc: ms, id: ms });
+export const empty = z.object({}).strict();
+
+interface VerbSpec {
+  from: readonly PartyType[];
+  to: readonly PartyType[];
+  /** Acked verbs are resent every ack timeout until acked, always with the newest state. */
+  acked: boolean;
+  schema: z.ZodType;
+}
+
+export const VERBS = {
+  ack: { from: ['arbitrator', 'dbserver', 'dbclient', 'wsrep_notify_cmd', 'command'], to: ['arbitrator', 'dbserver', 'dbclient', 'wsrep_notify_cmd', 'command'], acked: false, schema: ack },
+  db_status_report: { from: ['dbserver'], to: ['arbitrator', 'dbclient'], acked: true, schema: dbStatusReport },
+  request_status: { from: ['arbitrator'], to: ['dbserver'], acked: false, schema: empty },
+  make_primary: { from: ['arbitrator'], to: ['dbserver'], acked: true, schema: makePrimary },
+  directives: { from: ['arbitrator'], to: ['dbclient', 'dbserver'], acked: true, schema: directives },
+  client_status_report: { from: ['dbclient'], to: ['arbitrator'], acked: true, schema: clientStatusReport },
+  wsrep_notify: { from: ['wsrep_notify_cmd'], to: ['dbserver'], acked: true, schema: wsrepNotify },
+  status_summary: { from: ['command'], to: ['arbitrator'], acked: false, schema: statusSummaryRequest },
+  status_summary_page: { from: ['arbitrator'], to: ['command'], acked: false, schema: statusSummaryPage },
+  drain: { from: ['command'], to: ['arbitrator'], acked: false, schema: drainRequest },
+  undrain: { from: ['command'], to: ['arbitrator'], acked: false, schema: drainRequest },
+  pause: { from: ['command'], to: ['arbitrator'], acked: false, schema: pauseRequest },
+  resume: { from: ['command'], to: ['arbitrator'], acked: false, schema: pauseRequest },
+  promote: { from: ['command'], to: ['arbitrator'], acked: false, schema: promoteRequest },
+  command_reply: { from: ['arbitrator'], to: ['command'], acked: false, schema: commandReply },
+} as const satisfies Record<string, VerbSpec>;
+
+export type Verb = keyof typeof VERBS;
+export type BodyOf<V extends Verb> = z.infer<(typeof VERBS)[V]['schema']>;
+
+export function isVerb(s: string): s is Verb {
+  return Object.hasOwn(VERBS, s);
+}
+
+export function verbSpec(v: Verb): VerbSpec {
+  return VERBS[v];
+}

@@ -1,0 +1,7 @@
+import type { RoleContext, RunningRole } from '../context.js';
+
+/** Placeholder until the arbitrator role lands: logs every message it is sent and acks per protocol. */
+export async function startArbitrator(ctx: RoleContext): Promise<RunningRole> {
+  ctx.post.onMessage((m) => ctx.logger.info({ event: 'message_received', from: m.from, verb: m.verb }, `${m.verb} from ${m.from}`));
+  return { stop: async () => {}, describe: () => `${ctx.self} (placeholder)` };
+}

@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { ZodError } from 'zod';
+import { assertPrivateFile, Keyring, KeyError, readKeyFile } from '../protocol/keys.js';
+import type { PartyId } from '../protocol/party.js';
+import type { Address } from '../correspondents/transport.js';
+import { type DbclientParty, type DbserverParty, type Party, type SiteConfig, siteConfigSchema } from './schema.js';
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source}: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function zodProblems(err: ZodError): string[] {
+  return err.issues.map((i) => `${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top)'}: ${i.message}`);
+}
+
+/** Parses and validates a site config document (YAML or JSON text). Paths resolve against baseDir. */
+export function parseSiteConfig(text: string, source: string, baseDir: string): SiteConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(source, [`not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  const r = siteConfigSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(source, zodProblems(r.error));
+  const cfg = r.data;
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  cfg.stateDir = abs(cfg.stateDir);
+  for (const k of cfg.keys.files) k.path = abs(k.path);
+  for (const p of cfg.parties) if (p.id.startsWith('dbserver:')) (p as DbserverParty).mariadb.passwordFile = abs((p as DbserverParty).mariadb.passwordFile);
+  const problems = crossCheck(cfg);
+  if (problems.length) throw new ConfigError(source, problems);
+  return cfg;
+}
+
+function crossCheck(cfg: SiteConfig): string[] {
+  const problems: string[] = [];
+  const seenId = new Map<string, number>();
+  const seenAddr = new Map<string, string>();
+  cfg.parties.forEach((p, i) => {
+    const at = `parties[${i}]`;
+    const prev = seenId.get(p.id);
+    if (prev !== undefined) problems.push(`${at}.id: duplicate serial ${p.id} (also parties[${prev}])`);
+    seenId.set(p.id, i);
+    const addr = `${p.host}:${p.port}`;
+    const other = seenAddr.get(addr);
+    if (other) problems.push(`${at}.port: duplicate address ${addr} (also ${other})`);
+    seenAddr.set(addr, p.id);
+    if (p.dc !== undefined && !Object.hasOwn(cfg.dataCentres, p.dc)) {
+      problems.push(`${at}.dc: ${p.id} names data centre ${p.dc}, which is not in dataCentres`);
+    }
+  });
+  const arbitrators = cfg.parties.filter((p) => p.id.startsWith('arbitrator:'));
+  if (arbitrators.length !== 1) problems.push(`parties: a site has exactly one arbitrator, found ${arbitrators.length}`);
+  const dbservers = cfg.parties.filter((p): p is DbserverParty => p.id.startsWith('dbserver:'));
+  if (dbservers.length === 0) problems.push('parties: no dbserver is listed');
+  const names = new Map<string, string>();
+  for (const d of dbservers) {
+    const o = names.get(d.nodeName);
+    if (o) problems.push(`parties: ${d.id}.nodeName ${d.nodeName} is also ${o}'s`);
+    names.set(d.nodeName, d.id);
+  }
+  const prios = Object.entries(cfg.dataCentres).map(([n, d]) => [n, d.priority] as const);
+  for (const [n, pr] of prios) {
+    const same = prios.find(([m, q]) => m !== n && q === pr);
+    if (same && n < same[0]) problems.push(`dataCentres.${n}.priority: ${pr} is also ${same[0]}'s; ties must be broken by priority`);
+  }
+  cfg.parties.forEach((p, i) => {
+    if (!p.id.startsWith('dbclient:')) return;
+    const lb = (p as DbclientParty).loadBalancer;
+    for (const key of Object.keys(lb.servers)) {
+      if (!seenId.has(key) || !key.startsWith('dbserver:')) problems.push(`parties[${i}].loadBalancer.servers.${key}: not a dbserver of this site`);
+    }
+  });
+  if (!cfg.keys.files.some((k) => k.id === cfg.keys.send)) problems.push(`keys.send: key id ${cfg.keys.send} is not among keys.files`);
+  const ids = new Set<number>();
+  cfg.keys.files.forEach((k, i) => {
+    if (ids.has(k.id)) problems.push(`keys.files[${i}].id: duplicate key id ${k.id}`);
+    ids.add(k.id);
+  });
+  const t = cfg.timings;
+  if (t.ackTimeout < 100) problems.push(`timings.ackTimeout: ${t.ackTimeout}ms is too short (at least 100ms)`);
+  if (t.staleAfter <= t.reportInterval) problems.push('timings.staleAfter: must be longer than timings.reportInterval, or every party looks stale between reports');
+  if (t.failoverPeriod < t.ackTimeout) problems.push('timings.failoverPeriod: must be at least timings.ackTimeout');
+  return problems;
+}
+
+export function loadSiteConfigFile(path: string): SiteConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, [`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  return parseSiteConfig(text, path, dirname(resolve(path)));
+}
+
+/** Loads every key file of the config, refusing files that others can read. */
+export function loadKeyring(cfg: SiteConfig, source = 'site config'): Keyring {
+  try {
+    return new Keyring(
+      cfg.keys.files.map((k) => readKeyFile(k.path, k.id)),
+      cfg.keys.send,
+    );
+  } catch (err) {
+    if (err instanceof KeyError) throw new ConfigError(source, [`keys: ${err.message}`]);
+    throw err;
+  }
+}
+
+export function checkSecretFiles(cfg: SiteConfig, self: Party, source = 'site config'): void {
+  if (!self.id.startsWith('dbserver:')) return;
+  try {
+    assertPrivateFile((self as DbserverParty).mariadb.passwordFile, 'password file');
+  } catch (err) {
+    if (err instanceof KeyError) throw new ConfigError(source, [`${self.id}.mariadb.passwordFile: ${err.message}`]);
+    throw err;
+  }
+}
+
+export function findParty(cfg: SiteConfig, id: string): Party | undefined {
+  return cfg.parties.find((p) => p.id === id);
+}
+
+/** Long-lived parties' addresses, for the PostOffice's sender check and sends. */
+export function directoryOf(cfg: SiteConfig): (id: PartyId) => Address | undefined {
+  const m = new Map<string, Address>(cfg.parties.map((p) => [p.id, { address: p.host, port: p.port }]));
+  return (id) => m.get(id);
+}
+
+export function partiesOfType<T extends Party>(cfg: SiteConfig, type: 'arbitrator' | 'dbserver' | 'dbclient'): T[] {
+  return cfg.parties.filter((p) => p.id.startsWith(`${type}:`)) as T[];
+}

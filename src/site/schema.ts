@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/**
+ * The site config document: one description of the whole site, the same on every host.
+ * Durations are written "3s", "500ms"; every field is checked here, at load, before anything
+ * starts.
+ */
+const duration = (dflt: string) =>
+  z
+    .string()
+    .default(dflt)
+    .transform((s, ctx) => {
+      const ms = parseDuration(s);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration (write e.g. 3s, 500ms, 2m)` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const host = z.string().min(1).max(255);
+const port = z.number().int().min(1).max(65535);
+const dcName = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a data centre name is 1-32 letters, digits, _ or -');
+
+const mariadb = z
+  .object({
+    host: host.optional(),
+    port: port.default(3306),
+    socket: z.string().optional(),
+    user: z.string().min(1).default('minder'),
+    passwordFile: z.string().min(1),
+    datadir: z.string().min(1).default('/var/lib/mysql'),
+  })
+  .strict()
+  .refine((m) => m.host !== undefined || m.socket !== undefined, { message: 'give mariadb.host or mariadb.socket' });
+
+const haproxy = z
+  .object({
+    kind: z.literal('haproxy'),
+    socket: z.string().min(1),
+    writeBackend: z.string().min(1).default('galera_write'),
+    readBackend: z.string().min(1).default('galera_read'),
+    /** party id → HAProxy server name; defaults to each dbserver's nodeName. */
+    servers: z.record(z.string(), z.string().min(1)).default({}),
+  })
+  .strict();
+
+const glb = z
+  .object({
+    kind: z.literal('glb'),
+    control: z.string().min(1),
+    /** party id → "IP:PORT" as glb routes to it. */
+    servers: z.record(z.string(), z.string().regex(/^[^:]+:\d+$/, 'write IP:PORT')).default({}),
+  })
+  .strict();
+
+const common = { host, port, dc: dcName.optional() };
+
+const arbitrator = z.object({ id: z.string().regex(/^arbitrator:[1-9][0-9]{0,5}$/), ...common }).strict();
+const dbserver = z
+  .object({
+    id: z.string().regex(/^dbserver:[1-9][0-9]{0,5}$/),
+    ...common,
+    dc: dcName,
+    weight: z.number().int().min(0).max(255).default(1),
+    nodeName: z.string().min(1).max(64),
+    mariadb,
+    /** Donor nodes may serve reads at sites that allow it. */
+    allowDonorReads: z.boolean().default(false),
+  })
+  .strict();
+const dbclient = z
+  .object({
+    id: z.string().regex(/^dbclient:[1-9][0-9]{0,5}$/),
+    ...common,
+    loadBalancer: z.discriminatedUnion('kind', [haproxy, glb]),
+  })
+  .strict();
+
+const party = z.unknown().transform((raw, ctx) => {
+  const type = typeof raw === 'object' && raw !== null && 'id' in raw ? String((raw as { id: unknown }).id).split(':')[0] : undefined;
+  const schema = type === 'arbitrator' ? arbitrator : type === 'dbserver' ? dbserver : type === 'dbclient' ? dbclient : null;
+  if (!schema) {
+    ctx.addIssue({ code: 'custom', path: ['id'], message: `unknown party type in id ${JSON.stringify(type ?? raw)}: use arbitrator:N, dbserver:N or dbclient:N` });
+    return z.NEVER;
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: issue.path } as never);
+    return z.NEVER;
+  }
+  return r.data as ArbitratorParty | DbserverParty | DbclientParty;
+});
+
+export const siteConfigSchema = z
+  .object({
+    site: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a site name is 1-64 letters, digits, _ . or -'),
+    dataCentres: z.record(dcName, z.object({ priority: z.number().int().min(1).max(99) }).strict()),
+    keys: z
+      .object({
+        send: z.number().int().min(1).max(255),
+        files: z.array(z.object({ id: z.number().int().min(1).max(255), path: z.string().min(1) }).strict()).min(1),
+      })
+      .strict(),
+    timings: z
+      .object({
+        reportInterval: duration('5s'),
+        ackTimeout: duration('3s'),
+        failoverPeriod: duration('10s'),
+        staleAfter: duration('15s'),
+        maxClockSkew: duration('60s'),
+        makePrimaryValidFor: duration('30s'),
+      })
+      .strict()
+      .default({} as never),
+    stateDir: z.string().min(1).default('/var/lib/minder'),
+    parties: z.array(party).min(1),
+  })
+  .strict();
+
+export type ArbitratorParty = z.infer<typeof arbitrator>;
+export type DbserverParty = z.infer<typeof dbserver>;
+export type DbclientParty = z.infer<typeof dbclient>;
+export type Party = ArbitratorParty | DbserverParty | DbclientParty;
+export type SiteConfig = z.infer<typeof siteConfigSchema>;
+export type Timings = SiteConfig['timings'];

@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+export class LocalStateError extends Error {
+  constructor(
+    readonly code: 'STATE_OPEN' | 'STATE_CORRUPT' | 'STATE_WRITE',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LocalStateError';
+  }
+}
+
+/**
+ * One SQLite file per party: the incarnation counter and the roles' durable state.
+ * `synchronous=FULL`: a decision written here must survive a power cut before it is acted on
+ * (DESIGN §3 rule 4: persist the decision, then send make_primary).
+ */
+export class LocalState {
+  private readonly db: Database.Database;
+
+  private constructor(db: Database.Database, readonly path: string) {
+    this.db = db;
+  }
+
+  static open(path: string): LocalState {
+    let db: Database.Database;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      db = new Database(path);
+    } catch (err) {
+      throw new LocalStateError('STATE_OPEN', `cannot open state file ${path}: ${(err as Error).message}`);
+    }
+    try {
+      const check = db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new Error(String(check));
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+               CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);`);
+    } catch (err) {
+      db.close();
+      const msg = (err as Error).message;
+      const code = /readonly|permission|unable to open/i.test(msg) ? 'STATE_WRITE' : 'STATE_CORRUPT';
+      throw new LocalStateError(code, `state file ${path} is unusable (${msg}); move it aside to start afresh`);
+    }
+    return new LocalState(db, path);
+  }
+
+  /** Grows and durably writes the incarnation; call before the first datagram is sent. */
+  nextIncarnation(): number {
+    try {
+      const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('incarnation') as { value: number } | undefined;
+      const next = (row?.value ?? 0) + 1;
+      this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run('incarnation', next);
+      return next;
+    } catch (err) {
+      throw new LocalStateError('STATE_WRITE', `cannot write the incarnation to ${this.path}: ${(err as Error).message}`);
+    }
+  }
+
+  get<T>(key: string): T | undefined {
+    const row = this.db.prepare('SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  put(key: string, value: unknown, now: number = Date.now()): void {
+    this.db
+      .prepare('INSERT INTO kv(key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
+      .run(key, JSON.stringify(value), now);
+  }
+
+  delete(key: string): void {
+    this.db.prepare('DELETE FROM kv WHERE key = ?').run(key);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
