@@ -7,16 +7,18 @@ import { LbError } from './types.js';
 
 /** srv_admin_state bits (include/haproxy/server-t.h, enum srv_admin). */
 export const ADMIN_BITS = {
-  FMAINT: 0x01, // forced into maintenance (CLI / 'disabled' in the config)
+  FMAINT: 0x01, // forced into maintenance (CLI, or 'disabled' in the config)
   IMAINT: 0x02, // inherited from a tracked server
-  CMAINT: 0x04, // maintenance from the configuration
+  CMAINT: 0x04, // remembers that 'disabled' came from the config; stays after 'state ready'
   FDRAIN: 0x08, // forced drain (CLI)
   IDRAIN: 0x10, // inherited drain
   RMAINT: 0x20, // DNS resolution failed
   HMAINT: 0x40, // FQDN set from the CLI; not a maintenance state by itself
 } as const;
 
-const MAINT_MASK = ADMIN_BITS.FMAINT | ADMIN_BITS.IMAINT | ADMIN_BITS.CMAINT | ADMIN_BITS.RMAINT;
+// HAProxy's own SRV_ADMF_MAINT. CMAINT is not in it: verified on 2.6, a 'disabled' server shows
+// 5 (FMAINT|CMAINT), and after 'state ready' shows 4 while it takes traffic again.
+const MAINT_MASK = ADMIN_BITS.FMAINT | ADMIN_BITS.IMAINT | ADMIN_BITS.RMAINT;
 const DRAIN_MASK = ADMIN_BITS.FDRAIN | ADMIN_BITS.IDRAIN;
 
 /** srv_op_state values (enum srv_state). */
