@@ -75,7 +75,7 @@ export class MemoryNetwork {
       }
       const extra = this.faults.meanExtraDelayMs > 0 ? -Math.log(1 - this.rng.next()) * this.faults.meanExtraDelayMs : 0;
       const data = Buffer.from(buf);
-      this.clock.setTimer(this.faults.minDelayMs + extra, () => {
+      this.clock.setTimer(Math.round(this.faults.minDelayMs + extra), () => {
         // A partition is judged at delivery time, like a link that goes down mid-flight.
         const target = this.endpoints.get(key(to));
         if (!target || this.isBlocked(from.address, to.address)) {

@@ -151,7 +151,7 @@ export class PostOffice {
     const inc = this.o.incarnation;
     const addr = this.addressOf(to);
     if (!addr || this.closed) return { inc, id };
-    const env: Envelope = { site: this.o.site, from: this.o.self, to, verb, inc, id, at: this.o.clock.now(), body };
+    const env: Envelope = { site: this.o.site, from: this.o.self, to, verb, inc, id, at: Math.floor(this.o.clock.now()), body };
     this.o.transport.send(encodeDatagram(env, this.o.keyring), addr);
     this.counters.sent++;
     return { inc, id };
