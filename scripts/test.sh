@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command: sets up what is missing, then runs the fast unit suite (pure code, the
+# simulator) and the lab suite (real MariaDB Galera and HAProxy started on loopback).
+#   bash scripts/test.sh            both suites
+#   bash scripts/test.sh unit       the fast suite only (seconds)
+#   bash scripts/test.sh lab        the lab suite only (minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+which=${1:-all}
+status=0
+if [ "$which" = all ] || [ "$which" = unit ]; then
+  npx vitest run --project unit || status=$?
+fi
+if [ "$which" = all ] || [ "$which" = lab ]; then
+  npx vitest run --project lab --passWithNoTests || status=$?
+fi
+# Nothing the tests started may outlive them.
+left=$(pgrep -af 'mariadbd --defaults-file=/tmp/minder-|haproxy -f /tmp/minder-|dist/src/minder.js run' || true)
+if [ -n "$left" ]; then
+  echo "test.sh: processes left running by the tests:" >&2
+  echo "$left" >&2
+  status=1
+fi
+exit $status
