@@ -402,7 +402,7 @@ class Lab implements HaproxyLab {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.requester.abortAll('lab HAProxy closed');
+      this.requester.close('lab HAProxy closed');
       await this.stopProcess();
       if (this.entry.ownsDir) rmSync(this.dir, { recursive: true, force: true });
       live.delete(this.entry);

@@ -14,6 +14,7 @@ import {
   parseStatCsv,
   planServer,
 } from './haproxy-parse.js';
+import { SerialQueue } from './serial.js';
 import { SocketRequester } from './socket-request.js';
 import {
   type ApplyOutcome,
@@ -71,10 +72,7 @@ export class HaproxyAdapter implements LoadBalancerAdapter {
   private readonly timeoutMs: number;
   private readonly logger: LbLogger | undefined;
   private readonly requester = new SocketRequester();
-  // observe/apply never interleave: a half-applied state read back mid-apply would make the
-  // second call resend what the first is still sending.
-  private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
+  private readonly queue: SerialQueue;
 
   constructor(options: HaproxyAdapterOptions) {
     const parsed = optionsSchema.safeParse(options);
@@ -86,10 +84,11 @@ export class HaproxyAdapter implements LoadBalancerAdapter {
     this.servers = new Map(Object.entries(parsed.data.servers));
     this.timeoutMs = parsed.data.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.logger = options.logger;
+    this.queue = new SerialQueue(`HAProxy adapter for ${this.socketPath} is closed`);
   }
 
   observe(): Promise<ObservedServer[]> {
-    return this.serialized(() => this.observeNow());
+    return this.queue.run(() => this.observeNow());
   }
 
   apply(desired: DesiredLb): Promise<ApplyOutcome> {
@@ -97,22 +96,14 @@ export class HaproxyAdapter implements LoadBalancerAdapter {
     if (!parsed.success) {
       return Promise.reject(new TypeError(`invalid desired LB state: ${z.prettifyError(parsed.error)}`));
     }
-    return this.serialized(() => this.applyNow(parsed.data));
+    return this.queue.run(() => this.applyNow(parsed.data));
   }
 
+  /** Ends calls in flight with LB_UNREACHABLE and refuses new ones. */
   async close(): Promise<void> {
-    this.closed = true;
-    this.requester.abortAll(`HAProxy adapter for ${this.socketPath} was closed`);
-    await this.queue.catch(() => undefined);
-  }
-
-  private serialized<T>(work: () => Promise<T>): Promise<T> {
-    if (this.closed) {
-      return Promise.reject(new LbError('LB_UNREACHABLE', `HAProxy adapter for ${this.socketPath} is closed`));
-    }
-    const run = this.queue.then(work, work);
-    this.queue = run.catch(() => undefined);
-    return run;
+    const closing = this.queue.close();
+    this.requester.close(`HAProxy adapter for ${this.socketPath} was closed`);
+    await closing;
   }
 
   private command(line: string): Promise<string> {

@@ -53,16 +53,19 @@ function errnoOf(err: unknown): string {
  */
 export class SocketRequester {
   private readonly inFlight = new Set<(reason: LbError) => void>();
+  private closedReason: string | null = null;
 
   request(spec: RequestSpec): Promise<string> {
+    if (this.closedReason !== null) return Promise.reject(new LbError('LB_UNREACHABLE', this.closedReason));
     if (spec.line.includes('\n') || spec.line.includes('\r')) {
       return Promise.reject(new LbError('LB_PROTOCOL', `refusing to send a multi-line command to ${spec.peer}`));
     }
     return new Promise<string>((resolve, reject) => this.run(spec, resolve, reject));
   }
 
-  /** Ends every request in flight with LB_UNREACHABLE; used when the adapter closes. */
-  abortAll(reason: string): void {
+  /** Ends every request in flight with LB_UNREACHABLE and refuses new ones. */
+  close(reason: string): void {
+    this.closedReason = reason;
     for (const abort of [...this.inFlight]) {
       abort(new LbError('LB_UNREACHABLE', reason));
     }
