@@ -1,0 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled entrypoint, as systemd and the hook run it (the lab suite builds first). */
+export const MINDER = fileURLToPath(new URL('../../dist/src/minder.js', import.meta.url));
+
+export function minderSync(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(process.execPath, [MINDER, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 20_000, env: { ...process.env, ...opts.env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
