@@ -189,6 +189,31 @@ describe('HaproxyAdapter against real HAProxy 2.6', () => {
     clients.splice(0);
   });
 
+  it('writer switchover: old writer drained keeps its sessions, a config backup takes every new one', async () => {
+    const old = [await open('write'), await open('write')];
+    expect(old.map((c) => c.server)).toEqual(['n1', 'n1']);
+    const switched: DesiredLb = {
+      write: [ds('dbserver:1', 'drain'), ds('dbserver:2', 'maint'), ds('dbserver:3')],
+      read: baseline().read,
+    };
+    const out = await adapter.apply(switched);
+    expect(out.commands).toEqual(['set server galera_write/n1 state drain', 'set server galera_write/n3 state ready']);
+    const fresh = [];
+    for (let i = 0; i < 10; i++) fresh.push(await open('write'));
+    // n3 is a `backup` in the config: HAProxy uses it because no active server is usable.
+    expect(new Set(fresh.map((c) => c.server))).toEqual(new Set(['n3']));
+    expect(await old[0]?.roundTrip('tx')).toBe('n1:tx');
+    const observed = await adapter.observe();
+    expect(find(observed, 'write', 'dbserver:1')).toMatchObject({ state: 'drain', sessions: 2 });
+    expect(find(observed, 'write', 'dbserver:3')).toMatchObject({ state: 'ready', sessions: 10 });
+
+    expect((await adapter.apply(baseline())).commands).toEqual([
+      'set server galera_write/n1 state ready',
+      'set server galera_write/n3 state maint',
+    ]);
+    await closeClients();
+  });
+
   it('weights: sets a changed weight, and reads it back', async () => {
     const want = baseline({ 'dbserver:2': ds('dbserver:2', 'ready', { weight: 50 }) });
     const out = await adapter.apply(want);
