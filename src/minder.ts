@@ -23,12 +23,13 @@ function registerRun(y: Argv): Argv {
     (a) =>
       a
         .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'site config file (YAML or JSON)' })
-        .option('as', { type: 'string', describe: 'which party to be, e.g. dbserver:2 (default: the party whose host is an address of this machine)' })
+        .option('as', { type: 'string', describe: 'which party to be, e.g. dbserver:2 (default: $MINDER_AS, else the party whose host is an address of this machine)' })
         .option('log-level', { type: 'string', choices: ['debug', 'info', 'warn', 'error'], describe: 'log level (default info, or $MINDER_LOG_LEVEL)' })
         .example('$0 run --config /etc/minder/site.yaml', 'start whichever party this host is in the config')
         .example('$0 run -c site.yaml --as arbitrator:1', 'start the arbitrator explicitly'),
     async (argv) => {
-      const party = await runParty({ config: argv.config, ...(argv.as ? { as: argv.as } : {}), ...(argv.logLevel ? { logLevel: argv.logLevel } : {}) });
+      const as = argv.as ?? (process.env.MINDER_AS || undefined);
+      const party = await runParty({ config: argv.config, ...(as ? { as } : {}), ...(argv.logLevel ? { logLevel: argv.logLevel } : {}) });
       const onSignal = () => void party.stop();
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
