@@ -285,3 +285,13 @@ describe('GlbAdapter against the glb stand-in', () => {
     expect(() => new GlbAdapter({ control: { host: '127.0.0.1', port: 0 }, servers: {} })).toThrow(TypeError);
   });
 });
+
+describe('createLbAdapter', () => {
+  it('builds the adapter the config names', async () => {
+    const { createLbAdapter } = await import('../../src/roles/dbclient/lb/index.js');
+    const h = createLbAdapter({ kind: 'haproxy', socketPath: '/nonexistent.sock', writeBackend: 'w', readBackend: 'r', servers: {} });
+    const g = createLbAdapter({ kind: 'glb', control: { host: '127.0.0.1', port: 4444 }, servers: {} });
+    expect([h.kind, g.kind]).toEqual(['haproxy', 'glb']);
+    await Promise.all([h.close(), g.close()]);
+  });
+});
