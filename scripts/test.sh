@@ -16,7 +16,7 @@ if [ "$which" = all ] || [ "$which" = lab ]; then
   npx vitest run --project lab --passWithNoTests || status=$?
 fi
 # Nothing the tests started may outlive them.
-left=$(pgrep -af 'mariadbd --defaults-file=/tmp/minder-|haproxy -f /tmp/minder-|dist/src/minder.js run' || true)
+left=$(pgrep -af 'galera-lab-|minder-haproxy-|dist/src/minder.js run' | grep -v pgrep || true)
 if [ -n "$left" ]; then
   echo "test.sh: processes left running by the tests:" >&2
   echo "$left" >&2
