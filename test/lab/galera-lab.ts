@@ -119,6 +119,13 @@ export interface StartNodeOptions {
   timeoutMs?: number;
   /** Preferred SST donor (falls back to any other node). */
   donor?: string;
+  /**
+   * After a crash (grastate seqno -1) run --wsrep-recover first and pass the result as
+   * --wsrep-start-position, as Debian's systemd unit does via galera_recovery. Default true:
+   * without it the node starts from 00000000-…:-1 and a whole-cluster restart forms a new
+   * history (new state UUID, seqno from 0) instead of recovering the old one.
+   */
+  recoverPosition?: boolean;
 }
 
 export interface RecoveredPosition {
@@ -205,6 +212,23 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Zombie or gone: a SIGKILLed child we can no longer reap (no event loop at 'exit'). */
+function pidGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return / Z /.test(stat.slice(stat.lastIndexOf(')')));
+  } catch {
+    return true;
+  }
+}
+
+/** Bounded synchronous wait, so the dirs are removed only after the processes stop writing. */
+function waitGoneSync(pids: number[], ms: number): void {
+  const deadline = Date.now() + ms;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < deadline && !pids.every(pidGone)) Atomics.wait(nap, 0, 0, 20);
 }
 
 function validateOptions(opts: LabOptions): void {
@@ -706,6 +730,10 @@ export class GaleraLab {
       return;
     }
     const args: string[] = [];
+    if ((opts.recoverPosition ?? true) && this.grastate(name)?.seqno === -1) {
+      const pos = await this.recover(name);
+      args.push(`--wsrep_start_position=${pos.uuid}:${pos.seqno}`);
+    }
     if (opts.bootstrap === true) {
       this.allowBootstrap(node, opts.force === true);
       args.push('--wsrep-new-cluster');
@@ -827,6 +855,7 @@ export class GaleraLab {
         // already gone
       }
     }
+    waitGoneSync(this.liveProcs().map((p) => p.pid), 3000);
     removeChainSync(this.tools.iptables);
     if (!this.keepDir) rmSync(this.root, { recursive: true, force: true });
   }
