@@ -1,7 +1,121 @@
+import { readFileSync } from 'node:fs';
+import type { PartyId } from '../../protocol/party.js';
+import { type DecisionOutcome, decisionOutcome, makePrimary } from '../../protocol/verbs.js';
+import { partiesOfType } from '../../site/load-config.js';
+import type { DbserverParty } from '../../site/schema.js';
 import type { RoleContext, RunningRole } from '../context.js';
+import { RoleHost } from '../host.js';
+import {
+  DECISIONS_KEY,
+  DEFAULT_TUNING,
+  type DbserverEffect,
+  type DbserverEvent,
+  type DbserverSettings,
+  type DbserverState,
+  dbserverCore,
+  initialState,
+  PENDING_KEY,
+  type PendingDecision,
+} from './core.js';
+import { MariadbReader } from './mariadb-reader.js';
 
-/** Placeholder until the dbserver role lands: logs every message it is sent and acks per protocol. */
+export class DbserverStartError extends Error {
+  readonly code = 'DBSERVER_START';
+  constructor(message: string) {
+    super(message);
+    this.name = 'DbserverStartError';
+  }
+}
+
+function readPassword(path: string): string {
+  try {
+    // One line; a trailing newline from `echo … > file` is not part of the password.
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new DbserverStartError(`cannot read the mariadb password file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** Persisted decisions, checked: a damaged entry is dropped (and said), never trusted. */
+function loadDecisions(ctx: RoleContext): { decisions: DecisionOutcome[]; pending: PendingDecision | null } {
+  const rawList = ctx.state.get<unknown>(DECISIONS_KEY);
+  const decisions: DecisionOutcome[] = [];
+  if (Array.isArray(rawList)) {
+    for (const d of rawList) {
+      const r = decisionOutcome.safeParse(d);
+      if (r.success) decisions.push(r.data);
+      else ctx.logger.warn({ event: 'state_entry_dropped', key: DECISIONS_KEY }, 'a persisted decision outcome is malformed; dropped');
+    }
+  }
+  const rawPending = ctx.state.get<unknown>(PENDING_KEY);
+  let pending: PendingDecision | null = null;
+  if (rawPending !== undefined && rawPending !== null) {
+    const p = rawPending as Partial<PendingDecision>;
+    const d = makePrimary.safeParse(p.decision);
+    if (d.success && typeof p.receivedAt === 'number' && typeof p.attempts === 'number') {
+      pending = { ...(p as PendingDecision), decision: d.data };
+    } else {
+      ctx.logger.warn({ event: 'state_entry_dropped', key: PENDING_KEY }, 'the persisted pending decision is malformed; dropped');
+    }
+  }
+  return { decisions, pending };
+}
+
+export function settingsOf(ctx: RoleContext): DbserverSettings {
+  const party = ctx.party as DbserverParty;
+  const recipients = [...partiesOfType(ctx.config, 'arbitrator'), ...partiesOfType(ctx.config, 'dbclient')].map((p) => p.id as PartyId);
+  return { self: ctx.self, dc: party.dc, recipients, reportIntervalMs: ctx.config.timings.reportInterval, ...DEFAULT_TUNING };
+}
+
+/**
+ * The dbserver daemon: the pure core (core.ts) driven by RoleHost, with mariadbd and the datadir
+ * behind `read_status` and `bootstrap` effects.
+ */
 export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
-  ctx.post.onMessage((m) => ctx.logger.info({ event: 'message_received', from: m.from, verb: m.verb }, `${m.verb} from ${m.from}`));
-  return { stop: async () => {}, describe: () => `${ctx.self} (placeholder)` };
+  const party = ctx.party as DbserverParty;
+  const m = party.mariadb;
+  const reader = new MariadbReader({
+    ...(m.host !== undefined ? { host: m.host } : {}),
+    ...(m.socket !== undefined ? { socket: m.socket } : {}),
+    port: m.port,
+    user: m.user,
+    password: readPassword(m.passwordFile),
+    datadir: m.datadir,
+  });
+  const settings = settingsOf(ctx);
+  const { decisions, pending } = loadDecisions(ctx);
+  const host: RoleHost<DbserverState, DbserverEvent, DbserverEffect> = new RoleHost({
+    core: dbserverCore(settings),
+    initial: initialState(decisions, pending),
+    post: ctx.post,
+    clock: ctx.clock,
+    durable: ctx.state,
+    logger: ctx.logger,
+    execute: (effect, dispatch) => {
+      switch (effect.kind) {
+        case 'read_status': {
+          const at = ctx.clock.now();
+          void reader.read(effect.seq, at).then((reading) => dispatch({ kind: 'observed', reading }));
+          return;
+        }
+        case 'bootstrap':
+          void reader.bootstrap().then((error) =>
+            dispatch({ kind: 'bootstrap_done', decisionId: effect.decisionId, attempt: effect.attempt, ok: error === null, error }),
+          );
+          return;
+      }
+    },
+  });
+  host.start();
+  return {
+    stop: async () => {
+      host.stop();
+      await reader.close();
+    },
+    describe: () => {
+      const r = host.current.reading;
+      const what = r ? `${r.mariadb}${r.wsrep ? ` ${r.wsrep.clusterStatus}/${r.wsrep.localState} size ${r.wsrep.clusterSize}` : ''}` : 'no reading yet';
+      return `${ctx.self} in ${party.dc} watching ${m.socket ?? `${m.host}:${m.port}`} (${what}), reporting to ${settings.recipients.join(', ')}`;
+    },
+  };
 }

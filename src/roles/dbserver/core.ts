@@ -1,0 +1,422 @@
+import type { PartyId } from '../../protocol/party.js';
+import { sameView, viewKey, viewOf } from '../../protocol/view.js';
+import type { DecisionOutcome, Directives, MakePrimary, WsrepNotify } from '../../protocol/verbs.js';
+import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
+import { type Push, type Reading, reportKey, reportOf } from './reading.js';
+
+/**
+ * The dbserver's decision core: pure (state, event, now) → (state, effects).
+ *
+ * Reports: every reading is reported at once when it differs from the last report sent, and
+ * every reading taken for the interval or for a request_status is reported regardless.
+ * A hook push asks for a reading at once, then follow-up readings until the server agrees with
+ * the push (mariadbd may run the hook before its status variables show the new view).
+ *
+ * make_primary (DESIGN §3 rule 5): carried out only on a reading taken after the decision
+ * arrived, showing this node non-Primary in exactly the decision's view; pc.bootstrap is retried
+ * (it is ignored outside non-Primary and can fail with EAGAIN) until Primary or the decision's
+ * validity ends. A decision id is acted on once: its outcome is persisted before it is reported,
+ * and a decision found pending at start-up is concluded as failed, never resumed.
+ */
+
+export interface DbserverSettings {
+  self: PartyId;
+  dc: string;
+  /** The arbitrator and every dbclient of the site. */
+  recipients: readonly PartyId[];
+  reportIntervalMs: number;
+  /** Pause between pc.bootstrap attempts of one decision. */
+  bootstrapRetryMs: number;
+  /** Pause between follow-up readings after a hook push, and how many at most. */
+  followUpMs: number;
+  followUpMax: number;
+  /** How many concluded decision ids are remembered (and persisted). */
+  decisionsKept: number;
+}
+
+export const DEFAULT_TUNING = { bootstrapRetryMs: 500, followUpMs: 200, followUpMax: 10, decisionsKept: 256 } as const;
+
+export type Phase = 'checking' | 'bootstrapping' | 'verifying' | 'backoff';
+
+export interface PendingDecision {
+  decision: MakePrimary;
+  from: PartyId;
+  receivedAt: number;
+  deadline: number;
+  phase: Phase;
+  /** Readings with seq below this were begun before the phase began: not fresh enough. */
+  minSeq: number;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface DbserverState {
+  reading: Reading | null;
+  nextSeq: number;
+  inFlight: number | null;
+  /** Another reading is wanted as soon as the one in flight returns. */
+  queued: boolean;
+  /** The next reading is reported even if nothing changed (interval, request_status). */
+  reportDue: boolean;
+  lastReportKey: string | null;
+  push: Push | null;
+  followUpsLeft: number;
+  /** Concluded decisions, oldest first, bounded; persisted under DECISIONS_KEY. */
+  decisions: DecisionOutcome[];
+  /** Persisted under PENDING_KEY. */
+  pending: PendingDecision | null;
+  directives: Directives | null;
+}
+
+export const DECISIONS_KEY = 'dbserver.decisions';
+export const PENDING_KEY = 'dbserver.pending';
+
+export type DbserverEvent =
+  | { kind: 'observed'; reading: Reading }
+  | { kind: 'bootstrap_done'; decisionId: string; attempt: number; ok: boolean; error: string | null };
+
+export type DbserverEffect =
+  | { kind: 'read_status'; seq: number; reason: string }
+  | { kind: 'bootstrap'; decisionId: string; attempt: number };
+
+type Effect = CommonEffect | DbserverEffect;
+type Event = CommonEvent | DbserverEvent;
+
+export function initialState(decisions: DecisionOutcome[] = [], pending: PendingDecision | null = null): DbserverState {
+  return {
+    reading: null,
+    nextSeq: 1,
+    inFlight: null,
+    queued: false,
+    reportDue: false,
+    lastReportKey: null,
+    push: null,
+    followUpsLeft: 0,
+    decisions,
+    pending,
+    directives: null,
+  };
+}
+
+const T_REPORT = 'report';
+const T_FOLLOW_UP = 'follow_up';
+const T_RETRY = 'bootstrap_retry';
+const T_DEADLINE = 'decision_deadline';
+
+class Step {
+  readonly effects: Effect[] = [];
+  private reported = false;
+  constructor(
+    public s: DbserverState,
+    readonly now: number,
+    readonly cfg: DbserverSettings,
+  ) {}
+
+  log(level: 'debug' | 'info' | 'warn' | 'error', event: string, msg: string, data?: Record<string, unknown>): void {
+    this.effects.push({ kind: 'log', level, event, msg, ...(data ? { data } : {}) });
+  }
+
+  /** Asks for a reading; at most one is in flight, and requests meanwhile collapse into one. */
+  read(reason: string): void {
+    if (this.s.inFlight !== null) {
+      this.s = { ...this.s, queued: true };
+      return;
+    }
+    const seq = this.s.nextSeq;
+    this.s = { ...this.s, inFlight: seq, nextSeq: seq + 1, queued: false };
+    this.effects.push({ kind: 'read_status', seq, reason });
+  }
+
+  latestDecision(): DecisionOutcome | null {
+    const p = this.s.pending;
+    if (p) {
+      const reason = p.attempts > 0 ? `pc.bootstrap attempt ${p.attempts}${p.lastError ? ` (${p.lastError})` : ''}` : 'awaiting a fresh reading';
+      return { id: p.decision.decisionId, outcome: 'pending', reason, at: p.receivedAt };
+    }
+    return this.s.decisions.at(-1) ?? null;
+  }
+
+  /** Sends the report of the current reading to everyone if it changed, or if one is due. */
+  report(force: boolean): void {
+    const r = this.s.reading;
+    if (!r) return;
+    const rep = reportOf(r, this.s.push, this.cfg.dc, this.latestDecision());
+    const key = reportKey(rep);
+    const changed = key !== this.s.lastReportKey;
+    // One report per step at most: the outcome of a decision and the reading that led to it go together.
+    if (!changed && (!force || this.reported)) return;
+    this.reported = true;
+    this.s = { ...this.s, lastReportKey: key };
+    for (const to of this.cfg.recipients) this.effects.push(publish(to, 'db_status_report', rep));
+    this.log(changed ? 'info' : 'debug', 'report_sent', changed ? 'reported a changed state' : 'reported (interval or request)', {
+      changed,
+      mariadb: rep.mariadb,
+      clusterStatus: rep.wsrep?.clusterStatus ?? null,
+      localState: rep.wsrep?.localState ?? null,
+      size: rep.wsrep?.clusterSize ?? null,
+      observedAt: rep.observedAt,
+    });
+  }
+
+  persistDecisions(): void {
+    this.effects.push({ kind: 'persist', key: DECISIONS_KEY, value: this.s.decisions });
+    this.effects.push({ kind: 'persist', key: PENDING_KEY, value: this.s.pending });
+  }
+
+  /** Records the outcome durably (before the report that carries it), then reports it. */
+  conclude(outcome: 'carried_out' | 'refused' | 'failed', reason: string, decisionId: string, data: Record<string, unknown> = {}): void {
+    const entry: DecisionOutcome = { id: decisionId, outcome, reason: reason.slice(0, 200), at: this.now };
+    const kept = [...this.s.decisions.filter((d) => d.id !== decisionId), entry].slice(-this.cfg.decisionsKept);
+    const wasPending = this.s.pending?.decision.decisionId === decisionId;
+    this.s = { ...this.s, decisions: kept, pending: wasPending ? null : this.s.pending };
+    if (wasPending) {
+      this.effects.push({ kind: 'cancel_timer', name: T_RETRY });
+      this.effects.push({ kind: 'cancel_timer', name: T_DEADLINE });
+    }
+    this.persistDecisions();
+    const level = outcome === 'carried_out' ? 'info' : 'warn';
+    this.log(level, `make_primary_${outcome}`, `make_primary ${decisionId} ${outcome.replace('_', ' ')}: ${reason}`, { decisionId, outcome, reason, ...data });
+    this.report(false);
+  }
+
+  setPending(p: PendingDecision | null): void {
+    this.s = { ...this.s, pending: p };
+  }
+}
+
+function known(s: DbserverState, id: string): DecisionOutcome | 'pending' | undefined {
+  if (s.pending?.decision.decisionId === id) return 'pending';
+  return s.decisions.find((d) => d.id === id);
+}
+
+function onStart(st: Step): void {
+  const p = st.s.pending;
+  if (p) {
+    // The SET GLOBAL may or may not have run before the restart; a fresh decision from the
+    // arbitrator is the only safe way on, never a resumed one.
+    st.conclude('failed', `the dbserver restarted while carrying it out (phase ${p.phase}, ${p.attempts} attempts); not resumed`, p.decision.decisionId);
+  }
+  st.read('start');
+  st.s = { ...st.s, reportDue: true };
+  st.effects.push({ kind: 'timer', name: T_REPORT, afterMs: st.cfg.reportIntervalMs });
+}
+
+function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
+  const seen = known(st.s, d.decisionId);
+  if (seen !== undefined) {
+    const outcome = seen === 'pending' ? 'pending' : seen.outcome;
+    st.log('info', 'make_primary_ignored', `make_primary ${d.decisionId} ignored: already ${outcome}`, { decisionId: d.decisionId, reason: `already ${outcome}` });
+    return;
+  }
+  if (st.s.pending) {
+    st.conclude('refused', `busy with decision ${st.s.pending.decision.decisionId}`, d.decisionId, { from });
+    return;
+  }
+  st.setPending({
+    decision: d,
+    from,
+    receivedAt: st.now,
+    deadline: st.now + d.validForMs,
+    phase: 'checking',
+    minSeq: st.s.nextSeq,
+    attempts: 0,
+    lastError: null,
+  });
+  st.persistDecisions();
+  st.log('info', 'make_primary_received', `make_primary ${d.decisionId} received from ${from}; checking the view on a fresh reading`, {
+    decisionId: d.decisionId,
+    from,
+    forced: d.forced,
+    view: viewKey(d.view),
+    validForMs: d.validForMs,
+    arbitratorReason: d.reason,
+  });
+  st.effects.push({ kind: 'timer', name: T_DEADLINE, afterMs: d.validForMs });
+  st.read('make_primary');
+}
+
+/** Judges the pending decision against a reading begun after its current phase began. */
+function judgeDecision(st: Step, r: Reading): void {
+  const p = st.s.pending;
+  if (!p || r.seq < p.minSeq || p.phase === 'bootstrapping') return;
+  const id = p.decision.decisionId;
+  const tried = p.attempts > 0;
+  const w = r.wsrep;
+  if (r.mariadb === 'down' || !w) {
+    st.conclude(tried ? 'failed' : 'refused', `cannot read wsrep status (${r.mariadb === 'down' ? 'mariadbd is down' : (r.error ?? 'no wsrep status')})`, id);
+    return;
+  }
+  if (w.clusterStatus === 'Primary') {
+    if (tried) st.conclude('carried_out', `Primary after ${p.attempts} pc.bootstrap attempt(s)`, id, { size: w.clusterSize, confId: w.confId });
+    else st.conclude('refused', 'already Primary', id);
+    return;
+  }
+  // A hook push may lag the view by the hook's start-up time, so only the server's own list of
+  // members is good enough to act on.
+  if (r.membersFrom !== 'server') {
+    st.conclude(tried ? 'failed' : 'refused', 'the members of my view were not read from the server (is the wsrep_info plugin loaded?)', id);
+    return;
+  }
+  const mine = viewOf(w);
+  if (!sameView(mine, p.decision.view)) {
+    const why = tried ? 'my view changed after pc.bootstrap' : 'my view differs from the decision\'s';
+    st.conclude(tried ? 'failed' : 'refused', `${why}: mine ${viewKey(mine)}`, id, { mine: viewKey(mine), decision: viewKey(p.decision.view) });
+    return;
+  }
+  const expired = st.now >= p.deadline;
+  if (p.phase === 'checking') {
+    if (expired) {
+      st.conclude(tried ? 'failed' : 'refused', tried ? `still non-Primary when its validity ended, after ${p.attempts} attempt(s)` : 'its validity ended before a fresh reading', id);
+      return;
+    }
+    const attempt = p.attempts + 1;
+    st.setPending({ ...p, phase: 'bootstrapping', attempts: attempt });
+    st.persistDecisions();
+    st.log('info', 'pc_bootstrap', `pc.bootstrap for ${id}, attempt ${attempt}: non-Primary in exactly the decision's view`, {
+      decisionId: id,
+      attempt,
+      view: viewKey(mine),
+    });
+    st.effects.push({ kind: 'bootstrap', decisionId: id, attempt });
+    return;
+  }
+  if (p.phase === 'verifying') {
+    if (expired) {
+      st.conclude('failed', `still non-Primary when its validity ended, after ${p.attempts} attempt(s)${p.lastError ? ` (last: ${p.lastError})` : ''}`, id);
+      return;
+    }
+    st.setPending({ ...p, phase: 'backoff' });
+    st.effects.push({ kind: 'timer', name: T_RETRY, afterMs: st.cfg.bootstrapRetryMs });
+  }
+}
+
+function pushAgrees(push: WsrepNotify, r: Reading): boolean {
+  const w = r.wsrep;
+  if (push.primary === false && (r.mariadb === 'down' || !w || w.clusterStatus !== 'Primary')) return true;
+  if (!w) return false;
+  if (push.primary !== null && push.primary !== (w.clusterStatus === 'Primary')) return false;
+  if (push.members && push.members.length !== w.clusterSize) return false;
+  return true;
+}
+
+function onObserved(st: Step, r: Reading): void {
+  if (st.s.inFlight !== r.seq) {
+    st.log('debug', 'reading_ignored', `reading ${r.seq} was not the one in flight`, { seq: r.seq });
+    return;
+  }
+  const due = st.s.reportDue;
+  const queued = st.s.queued;
+  st.s = { ...st.s, reading: r, inFlight: null, queued: false, reportDue: false };
+  judgeDecision(st, r);
+  st.report(due);
+  const push = st.s.push;
+  if (push && st.s.followUpsLeft > 0) {
+    if (pushAgrees(push.notify, r)) st.s = { ...st.s, followUpsLeft: 0 };
+    else if (!queued) st.effects.push({ kind: 'timer', name: T_FOLLOW_UP, afterMs: st.cfg.followUpMs });
+  }
+  if (queued) st.read('queued');
+}
+
+function onBootstrapDone(st: Step, e: Extract<DbserverEvent, { kind: 'bootstrap_done' }>): void {
+  const p = st.s.pending;
+  if (!p || p.decision.decisionId !== e.decisionId || p.phase !== 'bootstrapping' || p.attempts !== e.attempt) {
+    st.log('debug', 'bootstrap_result_ignored', `pc.bootstrap result for ${e.decisionId} attempt ${e.attempt} no longer awaited`);
+    return;
+  }
+  if (!e.ok) st.log('warn', 'pc_bootstrap_error', `pc.bootstrap for ${e.decisionId} failed: ${e.error ?? 'unknown error'}; will verify and retry`, { decisionId: e.decisionId, attempt: e.attempt, error: e.error });
+  st.setPending({ ...p, phase: 'verifying', minSeq: st.s.nextSeq, lastError: e.ok ? null : e.error });
+  st.read('verify_bootstrap');
+}
+
+function onTimer(st: Step, name: string): void {
+  switch (name) {
+    case T_REPORT:
+      st.s = { ...st.s, reportDue: true };
+      st.read('interval');
+      st.effects.push({ kind: 'timer', name: T_REPORT, afterMs: st.cfg.reportIntervalMs });
+      return;
+    case T_FOLLOW_UP:
+      if (st.s.followUpsLeft <= 0) return;
+      st.s = { ...st.s, followUpsLeft: st.s.followUpsLeft - 1 };
+      st.read('hook_follow_up');
+      return;
+    case T_RETRY: {
+      const p = st.s.pending;
+      if (!p || p.phase !== 'backoff') return;
+      st.setPending({ ...p, phase: 'checking', minSeq: st.s.nextSeq });
+      st.read('retry_bootstrap');
+      return;
+    }
+    case T_DEADLINE: {
+      const p = st.s.pending;
+      if (!p) return;
+      // A SET GLOBAL or its verifying reading is still under way: that reading concludes it.
+      if (p.phase === 'backoff') st.conclude('failed', `still non-Primary when its validity ended, after ${p.attempts} attempt(s)${p.lastError ? ` (last: ${p.lastError})` : ''}`, p.decision.decisionId);
+      else if (p.phase === 'checking' && p.attempts === 0) st.conclude('refused', 'its validity ended before a fresh reading', p.decision.decisionId);
+      return;
+    }
+    default:
+      st.log('debug', 'timer_ignored', `unknown timer ${name}`);
+  }
+}
+
+function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void {
+  const m = e.msg;
+  switch (m.verb) {
+    case 'request_status':
+      st.s = { ...st.s, reportDue: true };
+      st.read('request_status');
+      return;
+    case 'make_primary':
+      onMakePrimary(st, m.from, m.body as MakePrimary);
+      return;
+    case 'directives':
+      // Kept for later work (start/bootstrap after a whole-cluster stop); nothing acts on it yet.
+      st.s = { ...st.s, directives: m.body as Directives };
+      st.log('debug', 'directives_received', `directives epoch ${(m.body as Directives).epoch} from ${m.from}`);
+      return;
+    case 'wsrep_notify': {
+      const n = m.body as WsrepNotify;
+      st.s = { ...st.s, push: { at: st.now, notify: n }, followUpsLeft: st.cfg.followUpMax };
+      st.log('info', 'hook_push', `wsrep_notify ${n.status} primary=${n.primary === null ? '?' : n.primary ? 'yes' : 'no'} members=${n.members?.length ?? '-'}; reading at once`, {
+        status: n.status,
+        primary: n.primary,
+        index: n.index,
+        members: n.members?.length ?? null,
+      });
+      st.read('hook');
+      return;
+    }
+    default:
+      st.log('debug', 'message_ignored', `${m.verb} from ${m.from} is not for a dbserver`);
+  }
+}
+
+export function dbserverCore(cfg: DbserverSettings): RoleCore<DbserverState, DbserverEvent, DbserverEffect> {
+  return {
+    step(state: DbserverState, event: Event, now: number): StepResult<DbserverState, DbserverEffect> {
+      const st = new Step(state, now, cfg);
+      switch (event.kind) {
+        case 'start':
+          onStart(st);
+          break;
+        case 'message':
+          onMessage(st, event);
+          break;
+        case 'silent':
+          st.log('debug', 'peer_silent', `${event.peer} silent for ${event.silentMs} ms; reports keep being resent`);
+          break;
+        case 'timer':
+          onTimer(st, event.name);
+          break;
+        case 'observed':
+          onObserved(st, event.reading);
+          break;
+        case 'bootstrap_done':
+          onBootstrapDone(st, event);
+          break;
+      }
+      return { state: st.s, effects: st.effects };
+    },
+  };
+}

@@ -1,0 +1,283 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type DbStatusReport, dbStatusReport, type DecisionOutcome, type WsrepNotify } from '../../src/protocol/verbs.js';
+import { DECISIONS_KEY, initialState, PENDING_KEY, type PendingDecision } from '../../src/roles/dbserver/core.js';
+import { decisionFor, Driver, kinds, member, message, nonPrimaryHalf, primaryOf, STATE_UUID, U } from './dbserver-fixtures.js';
+
+function reports(effects: ReturnType<Driver['step']>): DbStatusReport[] {
+  return effects.flatMap((f) => (f.kind === 'publish' && f.verb === 'db_status_report' && f.to === 'arbitrator:1' ? [f.body as DbStatusReport] : []));
+}
+
+function started(): Driver {
+  const d = new Driver();
+  d.step({ kind: 'start' });
+  return d;
+}
+
+function push(over: Partial<WsrepNotify>): WsrepNotify {
+  return { status: 'connected', uuid: STATE_UUID, primary: false, index: 0, members: [member('n1'), member('n2')], argv: [], ...over };
+}
+
+describe('dbserver core: reports', () => {
+  it('reads at start and reports that reading to the arbitrator and every dbclient', () => {
+    const d = new Driver();
+    expect(kinds(d.step({ kind: 'start' }))).toEqual(['read_status', 'timer:report']);
+    d.advance(7);
+    const eff = d.observe(primaryOf(['n1', 'n2', 'n3'], 3));
+    expect(kinds(eff).filter((k) => k.startsWith('publish'))).toEqual(['publish:arbitrator:1', 'publish:dbclient:1']);
+    const [rep] = reports(eff);
+    expect(rep?.observedAt).toBe(d.now);
+    expect(rep?.mariadb).toBe('up');
+    expect(rep?.wsrep?.members.map((m) => m.name)).toEqual(['n1', 'n2', 'n3']);
+    expect(dbStatusReport.safeParse(rep).success).toBe(true);
+  });
+
+  it('reports a changed reading at once, an unchanged one only at the interval', () => {
+    const d = started();
+    d.observe(primaryOf(['n1', 'n2', 'n3'], 3));
+    d.step(message('arbitrator:1', 'request_status', {}));
+    // request_status: reported even if unchanged.
+    expect(reports(d.observe(primaryOf(['n1', 'n2', 'n3'], 3)))).toHaveLength(1);
+    d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({ status: 'synced', primary: true, members: [member('n1'), member('n2'), member('n3')] })));
+    // A push whose reading shows nothing new: no report.
+    expect(reports(d.observe(primaryOf(['n1', 'n2', 'n3'], 3, { lastCommitted: 99 })))).toHaveLength(0);
+    d.step({ kind: 'timer', name: 'report' });
+    expect(reports(d.observe(primaryOf(['n1', 'n2', 'n3'], 3)))).toHaveLength(1);
+    d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({})));
+    const changed = reports(d.observe(nonPrimaryHalf()));
+    expect(changed).toHaveLength(1);
+    expect(changed[0]?.wsrep?.clusterStatus).toBe('non-Primary');
+  });
+
+  it('reports mariadbd down with the position recovered from grastate.dat, never a remembered wsrep state', () => {
+    const d = started();
+    d.observe(primaryOf(['n1', 'n2', 'n3'], 3));
+    d.step({ kind: 'timer', name: 'report' });
+    const [rep] = reports(d.observe(null));
+    expect(rep).toMatchObject({ mariadb: 'down', wsrep: null, recovered: { seqno: 14, safeToBootstrap: false } });
+  });
+
+  it('collapses readings asked for while one is in flight into one more', () => {
+    const d = started();
+    const first = d.state.inFlight;
+    d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({})));
+    d.step({ kind: 'timer', name: 'report' });
+    expect(kinds(d.all).filter((k) => k === 'read_status')).toHaveLength(1);
+    const eff = d.observe(nonPrimaryHalf());
+    expect(kinds(eff)).toContain('read_status');
+    expect(d.state.inFlight).toBe((first as number) + 1);
+  });
+
+  it('after a push, keeps reading until the server agrees with it, then stops', () => {
+    const d = started();
+    d.observe(primaryOf(['n1', 'n2', 'n3', 'n4'], 5));
+    d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({})));
+    // mariadbd ran the hook before its status changed: the reading still says Primary.
+    expect(kinds(d.observe(primaryOf(['n1', 'n2', 'n3', 'n4'], 5)))).toContain('timer:follow_up');
+    d.advance(200);
+    d.step({ kind: 'timer', name: 'follow_up' });
+    const eff = d.observe(nonPrimaryHalf());
+    expect(reports(eff)).toHaveLength(1);
+    expect(kinds(eff)).not.toContain('timer:follow_up');
+    expect(d.state.followUpsLeft).toBe(0);
+  });
+
+  it('uses a push\'s members only when they describe the reading\'s own view', () => {
+    const d = started();
+    d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({})));
+    const [rep] = reports(d.observe(nonPrimaryHalf(), 'none'));
+    expect(rep?.wsrep?.members.map((m) => m.name)).toEqual(['n1', 'n2']);
+    expect(rep?.error).toBeNull();
+    d.step({ kind: 'timer', name: 'report' });
+    // Now three members: the push of two no longer fits.
+    const [rep2] = reports(d.observe(primaryOf(['n1', 'n2', 'n3'], 6), 'none'));
+    expect(rep2?.wsrep?.members).toEqual([]);
+    expect(rep2?.error).toMatch(/members unknown/);
+  });
+});
+
+function toNonPrimaryWithDecision(validForMs = 30_000): { d: Driver; seq: number } {
+  const d = started();
+  d.observe(nonPrimaryHalf());
+  d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf(), 'd-1', validForMs)));
+  return { d, seq: d.readSeq() };
+}
+
+describe('dbserver core: make_primary', () => {
+  it('carries out a decision for its exact view on a fresh reading, and records the outcome before reporting it', () => {
+    const { d } = toNonPrimaryWithDecision();
+    expect(d.persisted.get(PENDING_KEY)).toMatchObject({ decision: { decisionId: 'd-1' }, attempts: 0 });
+    expect(kinds(d.observe(nonPrimaryHalf()))).toContain('bootstrap');
+    expect(d.persisted.get(PENDING_KEY)).toMatchObject({ attempts: 1, phase: 'bootstrapping' });
+    d.step({ kind: 'bootstrap_done', decisionId: 'd-1', attempt: 1, ok: true, error: null });
+    const eff = d.observe(primaryOf(['n1', 'n2'], 6));
+    const k = kinds(eff);
+    expect(k.indexOf(`persist:${DECISIONS_KEY}`)).toBeLessThan(k.indexOf('publish:arbitrator:1'));
+    expect(k).toContain('log:make_primary_carried_out');
+    expect(reports(eff)[0]?.decision).toMatchObject({ id: 'd-1', outcome: 'carried_out' });
+    expect(d.persisted.get(PENDING_KEY)).toBeNull();
+    expect((d.persisted.get(DECISIONS_KEY) as DecisionOutcome[]).map((x) => x.outcome)).toEqual(['carried_out']);
+  });
+
+  it('does not act on a reading begun before the decision arrived', () => {
+    const d = started();
+    d.observe(nonPrimaryHalf());
+    d.step({ kind: 'timer', name: 'report' });
+    // A reading is in flight; the decision arrives; that old reading must not count.
+    d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf())));
+    expect(kinds(d.observe(nonPrimaryHalf()))).not.toContain('bootstrap');
+    // The queued fresh reading does.
+    expect(kinds(d.observe(nonPrimaryHalf()))).toContain('bootstrap');
+  });
+
+  it('refuses a decision for another view, logs why, and never bootstraps', () => {
+    const d = started();
+    d.observe(nonPrimaryHalf());
+    const stale = decisionFor(nonPrimaryHalf({ lastPrimary: { viewId: `3 ${U.n1} 4`, members: [U.n1, U.n2, U.n3].sort() } }), 'd-stale');
+    d.step(message('arbitrator:1', 'make_primary', stale));
+    const eff = d.observe(nonPrimaryHalf());
+    expect(kinds(eff)).not.toContain('bootstrap');
+    const log = eff.find((f) => f.kind === 'log' && f.event === 'make_primary_refused');
+    expect(log && log.kind === 'log' && log.msg).toMatch(/view differs/);
+    expect(reports(eff)[0]?.decision).toMatchObject({ id: 'd-stale', outcome: 'refused' });
+  });
+
+  it('refuses when already Primary, and when the members were not read from the server', () => {
+    const d = started();
+    d.observe(primaryOf(['n1', 'n2'], 6));
+    d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf(), 'd-a')));
+    d.observe(primaryOf(['n1', 'n2'], 6));
+    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-a', outcome: 'refused', reason: 'already Primary' });
+    d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({})));
+    d.observe(nonPrimaryHalf(), 'none');
+    d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf(), 'd-b')));
+    d.observe(nonPrimaryHalf(), 'none');
+    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-b', outcome: 'refused' });
+    expect(d.state.decisions.at(-1)?.reason).toMatch(/not read from the server/);
+    expect(kinds(d.all)).not.toContain('bootstrap');
+  });
+
+  it('does nothing more for a duplicated or late make_primary', () => {
+    const { d } = toNonPrimaryWithDecision();
+    d.observe(nonPrimaryHalf());
+    d.step({ kind: 'bootstrap_done', decisionId: 'd-1', attempt: 1, ok: true, error: null });
+    d.observe(primaryOf(['n1', 'n2'], 6));
+    const before = kinds(d.all).filter((k) => k === 'bootstrap').length;
+    const again = d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf())));
+    expect(kinds(again)).toEqual(['log:make_primary_ignored']);
+    expect(kinds(d.all).filter((k) => k === 'bootstrap').length).toBe(before);
+  });
+
+  it('retries pc.bootstrap after EAGAIN until Primary', () => {
+    const { d } = toNonPrimaryWithDecision();
+    d.observe(nonPrimaryHalf());
+    d.step({ kind: 'bootstrap_done', decisionId: 'd-1', attempt: 1, ok: false, error: 'ER_WRONG_ARGUMENTS: EAGAIN' });
+    expect(kinds(d.observe(nonPrimaryHalf()))).toContain('timer:bootstrap_retry');
+    d.advance(500);
+    d.step({ kind: 'timer', name: 'bootstrap_retry' });
+    expect(kinds(d.observe(nonPrimaryHalf()))).toContain('bootstrap');
+    d.step({ kind: 'bootstrap_done', decisionId: 'd-1', attempt: 2, ok: true, error: null });
+    d.observe(primaryOf(['n1', 'n2'], 6));
+    expect(d.state.decisions.at(-1)).toMatchObject({ outcome: 'carried_out', reason: 'Primary after 2 pc.bootstrap attempt(s)' });
+  });
+
+  it('gives up when the decision\'s validity ends', () => {
+    const { d } = toNonPrimaryWithDecision(1000);
+    d.observe(nonPrimaryHalf());
+    d.step({ kind: 'bootstrap_done', decisionId: 'd-1', attempt: 1, ok: false, error: 'EAGAIN' });
+    d.observe(nonPrimaryHalf());
+    d.advance(1000);
+    d.step({ kind: 'timer', name: 'decision_deadline' });
+    expect(d.state.pending).toBeNull();
+    expect(d.state.decisions.at(-1)).toMatchObject({ outcome: 'failed' });
+    d.step({ kind: 'timer', name: 'bootstrap_retry' });
+    expect(kinds(d.last)).not.toContain('read_status');
+  });
+
+  it('after its own restart, concludes a pending decision as failed and never resumes it', () => {
+    const { d } = toNonPrimaryWithDecision();
+    d.observe(nonPrimaryHalf());
+    const pending = d.persisted.get(PENDING_KEY) as PendingDecision;
+    const restarted = new Driver(initialState(d.persisted.get(DECISIONS_KEY) as DecisionOutcome[] | undefined, pending));
+    restarted.step({ kind: 'start' });
+    expect(restarted.state.decisions.at(-1)).toMatchObject({ id: 'd-1', outcome: 'failed' });
+    restarted.observe(nonPrimaryHalf());
+    // The arbitrator's resend of the same decision, accepted as new by the restarted post office.
+    expect(kinds(restarted.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf()))))).toEqual(['log:make_primary_ignored']);
+    expect(kinds(restarted.all)).not.toContain('bootstrap');
+  });
+
+  it('refuses a second decision while one is being carried out', () => {
+    const { d } = toNonPrimaryWithDecision();
+    d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf(), 'd-2')));
+    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-2', outcome: 'refused', reason: 'busy with decision d-1' });
+    expect(d.state.pending?.decision.decisionId).toBe('d-1');
+  });
+});
+
+/**
+ * Over random interleavings of readings, pushes, decisions, bootstrap results and timers:
+ * every `bootstrap` effect follows a fresh reading (begun after the decision or the last
+ * attempt) that showed non-Primary in exactly the decision's view; a decision id is never acted
+ * on after it was concluded; every report fits the wire schema.
+ */
+describe('dbserver core: safety over random schedules', () => {
+  const wsreps = [nonPrimaryHalf(), primaryOf(['n1', 'n2'], 6), primaryOf(['n1', 'n2', 'n3', 'n4'], 5), nonPrimaryHalf({ clusterSize: 1, members: [member('n1')] }), null];
+  // Weighted towards the states that lead to a bootstrap, so that the property is exercised.
+  const action = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ k: fc.constant('observe' as const), w: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: wsreps.length - 1 })), server: fc.constantFrom(true, true, true, false) }) },
+    fc.record({ k: fc.constant('decide' as const), id: fc.integer({ min: 1, max: 3 }), stale: fc.constantFrom(false, false, true) }),
+    { weight: 2, arbitrary: fc.record({ k: fc.constant('done' as const), ok: fc.boolean() }) },
+    fc.record({ k: fc.constant('timer' as const), name: fc.constantFrom('report', 'follow_up', 'bootstrap_retry', 'decision_deadline') }),
+    fc.record({ k: fc.constant('push' as const) }),
+    fc.record({ k: fc.constant('wait' as const), ms: fc.integer({ min: 1, max: 20_000 }) }),
+  );
+
+  it('never bootstraps without a fresh matching reading, never twice for a concluded id (3,000 schedules)', () => {
+    let bootstraps = 0;
+    fc.assert(
+      fc.property(fc.array(action, { maxLength: 60 }), (actions) => {
+        const d = started();
+        const concluded = new Set<string>();
+        let lastObserved: { seq: number; w: (typeof wsreps)[number]; server: boolean } | null = null;
+        let pendingBootstrap: { id: string; attempt: number } | null = null;
+        for (const a of actions) {
+          if (a.k === 'observe' && d.state.inFlight !== null) {
+            const w = wsreps[a.w] ?? null;
+            lastObserved = { seq: d.state.inFlight, w, server: a.server };
+            const pendingBefore = d.state.pending;
+            const eff = d.observe(w, a.server ? 'server' : 'none');
+            for (const f of eff) {
+              if (f.kind === 'bootstrap') {
+                expect(pendingBefore).not.toBeNull();
+                const p = pendingBefore as PendingDecision;
+                expect(concluded.has(f.decisionId)).toBe(false);
+                expect(lastObserved.seq).toBeGreaterThanOrEqual(p.minSeq);
+                expect(lastObserved.server).toBe(true);
+                expect(w?.clusterStatus).toBe('non-Primary');
+                expect(w?.members).toEqual(nonPrimaryHalf().members);
+                expect(w?.lastPrimary).toEqual(nonPrimaryHalf().lastPrimary);
+                pendingBootstrap = { id: f.decisionId, attempt: f.attempt };
+              }
+              if (f.kind === 'publish' && f.verb === 'db_status_report') expect(dbStatusReport.safeParse(f.body).success).toBe(true);
+            }
+          } else if (a.k === 'decide') {
+            const view = a.stale ? primaryOf(['n1', 'n2', 'n3', 'n4'], 5) : nonPrimaryHalf();
+            d.step(message('arbitrator:1', 'make_primary', decisionFor(view, `d-${a.id}`, 10_000)));
+          } else if (a.k === 'done' && pendingBootstrap) {
+            d.step({ kind: 'bootstrap_done', decisionId: pendingBootstrap.id, attempt: pendingBootstrap.attempt, ok: a.ok, error: a.ok ? null : 'EAGAIN' });
+            pendingBootstrap = null;
+          } else if (a.k === 'timer') d.step({ kind: 'timer', name: a.name });
+          else if (a.k === 'push') d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({})));
+          else if (a.k === 'wait') d.advance(a.ms);
+          for (const x of d.state.decisions) concluded.add(x.id);
+          for (const f of d.last) if (f.kind === 'publish' && f.verb === 'db_status_report') expect(dbStatusReport.safeParse(f.body).success).toBe(true);
+        }
+        bootstraps += kinds(d.all).filter((k) => k === 'bootstrap').length;
+      }),
+      { numRuns: 3000 },
+    );
+    // The schedules must reach the interesting part, or the property says nothing.
+    expect(bootstraps).toBeGreaterThan(100);
+  });
+});
