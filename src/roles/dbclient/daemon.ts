@@ -1,7 +1,149 @@
+import { z } from 'zod';
+import type { TimerHandle } from '../../correspondents/clock.js';
+import { parsePartyId, type PartyId } from '../../protocol/party.js';
+import { directives as directivesSchema } from '../../protocol/verbs.js';
+import { partiesOfType } from '../../site/load-config.js';
+import type { ArbitratorParty, DbclientParty, DbserverParty, SiteConfig } from '../../site/schema.js';
 import type { RoleContext, RunningRole } from '../context.js';
+import { RoleHost } from '../host.js';
+import { adapterFromConfig } from './adapter-from-config.js';
+import {
+  createDbclientCore,
+  type DbclientConfig,
+  type DbclientEffect,
+  type DbclientEvent,
+  type DbclientPersisted,
+  type DbclientState,
+  initialState,
+  PERSIST_DIRECTIVES,
+  PERSIST_WRITER,
+} from './core.js';
+import { LbError, type LoadBalancerAdapter } from './lb/types.js';
+import type { ServerSpec } from './routing.js';
 
-/** Placeholder until the dbclient role lands: logs every message it is sent and acks per protocol. */
-export async function startDbclient(ctx: RoleContext): Promise<RunningRole> {
-  ctx.post.onMessage((m) => ctx.logger.info({ event: 'message_received', from: m.from, verb: m.verb }, `${m.verb} from ${m.from}`));
-  return { stop: async () => {}, describe: () => `${ctx.self} (placeholder)` };
+/** The load balancer is read back this often (and repaired if it drifted, e.g. after a reload). */
+export const LB_POLL_MS = 1000;
+/** Weight of every serving server: HAProxy's and glbd's default. */
+export const LB_WEIGHT = 1;
+
+export function dbclientConfigOf(cfg: SiteConfig, self: DbclientParty): DbclientConfig {
+  const arbitrator = partiesOfType<ArbitratorParty>(cfg, 'arbitrator')[0];
+  if (arbitrator === undefined) throw new Error('the site config has no arbitrator');
+  const servers: ServerSpec[] = partiesOfType<DbserverParty>(cfg, 'dbserver').map((d) => ({
+    id: d.id as PartyId,
+    serial: (parsePartyId(d.id) as { serial: number }).serial,
+    dc: d.dc,
+    dcPriority: cfg.dataCentres[d.dc]?.priority ?? 99,
+    allowDonorReads: d.allowDonorReads,
+  }));
+  return {
+    self: self.id as PartyId,
+    arbitrator: arbitrator.id as PartyId,
+    servers,
+    lbKind: self.loadBalancer.kind,
+    staleAfterMs: cfg.timings.staleAfter,
+    reportIntervalMs: cfg.timings.reportInterval,
+    lbPollMs: Math.min(LB_POLL_MS, cfg.timings.reportInterval),
+    weight: LB_WEIGHT,
+  };
+}
+
+const partyName = z.string().regex(/^[a-z_]+:[1-9][0-9]{0,5}$/);
+const persistedWriter = z.object({ writer: partyName.nullable(), retiring: z.array(partyName) });
+const persistedDirectives = z.object({ body: directivesSchema, receivedAt: z.number().int().nonnegative() });
+
+/** What a previous run left in the state file; anything that does not fit is set aside, loudly. */
+function loadPersisted(ctx: RoleContext): DbclientPersisted {
+  const out: DbclientPersisted = {};
+  const w = persistedWriter.safeParse(ctx.state.get(PERSIST_WRITER) ?? null);
+  if (w.success) out.writer = w.data as DbclientPersisted['writer'];
+  else if (ctx.state.get(PERSIST_WRITER) !== undefined) ctx.logger.warn({ event: 'state_ignored', key: PERSIST_WRITER }, 'stored writer is malformed; starting without it');
+  const d = persistedDirectives.safeParse(ctx.state.get(PERSIST_DIRECTIVES) ?? null);
+  if (d.success) out.directives = d.data;
+  else if (ctx.state.get(PERSIST_DIRECTIVES) !== undefined) ctx.logger.warn({ event: 'state_ignored', key: PERSIST_DIRECTIVES }, 'stored directives are malformed; starting without them');
+  return out;
+}
+
+function failure(err: unknown): { code: string; error: string } {
+  if (err instanceof LbError) return { code: err.code, error: err.message };
+  return { code: 'LB_PROTOCOL', error: (err as Error).message ?? String(err) };
+}
+
+/**
+ * The dbclient daemon: the pure core in a RoleHost, the load-balancer adapter as its executor.
+ * `apply_lb` applies then reads back; `observe_lb` reads; both feed the result to the core.
+ */
+export async function startDbclient(ctx: RoleContext, options: { adapter?: LoadBalancerAdapter } = {}): Promise<RunningRole> {
+  const self = ctx.party as DbclientParty;
+  const cfg = dbclientConfigOf(ctx.config, self);
+  const adapter = options.adapter ?? adapterFromConfig(ctx.config, self, ctx.logger.child({ component: 'lb' }));
+  let stopped = false;
+
+  const execute = (eff: DbclientEffect, dispatch: (ev: unknown) => void): void => {
+    const send = (ev: DbclientEvent): void => {
+      if (!stopped) dispatch(ev);
+    };
+    if (eff.kind === 'observe_lb') {
+      adapter.observe().then(
+        (observed) => send({ kind: 'lb_observed', observed, applied: null }),
+        (err: unknown) => send({ kind: 'lb_failed', during: 'observe', ...failure(err) }),
+      );
+      return;
+    }
+    void (async () => {
+      ctx.logger.debug({ event: 'lb_apply', reason: eff.reason }, `applying the desired state: ${eff.reason}`);
+      let applied: { commands: string[]; errors: string[] };
+      try {
+        const out = await adapter.apply(eff.desired);
+        applied = { commands: out.commands, errors: out.errors };
+      } catch (err) {
+        send({ kind: 'lb_failed', during: 'apply', ...failure(err) });
+        return;
+      }
+      try {
+        send({ kind: 'lb_observed', observed: await adapter.observe(), applied });
+      } catch (err) {
+        if (applied.commands.length > 0) ctx.logger.info({ event: 'lb_applied', commands: applied.commands }, `load balancer: ${applied.commands.join('; ')}`);
+        send({ kind: 'lb_failed', during: 'observe', ...failure(err) });
+      }
+    })();
+  };
+
+  const host = new RoleHost<DbclientState, DbclientEvent, DbclientEffect>({
+    core: createDbclientCore(cfg),
+    initial: initialState(loadPersisted(ctx)),
+    post: ctx.post,
+    clock: ctx.clock,
+    durable: ctx.state,
+    logger: ctx.logger,
+    execute,
+  });
+  ctx.post.watch([cfg.arbitrator, ...cfg.servers.map((s) => s.id)]);
+  host.start();
+
+  // The post office tells the core when the arbitrator falls silent, but hearing it again may
+  // be only an ack (to our client_status_report); that reaches no role, so look for it here.
+  let heardTimer: TimerHandle | null = null;
+  const checkHeard = (): void => {
+    if (stopped) return;
+    const since = host.current.arbitratorSilentSince;
+    const heard = ctx.post.lastHeardAt(cfg.arbitrator);
+    if (since !== null && heard !== undefined && heard >= since) host.dispatch({ kind: 'peer_heard', peer: cfg.arbitrator });
+    heardTimer = ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
+  };
+  heardTimer = ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
+
+  const describeLb = (): string => (self.loadBalancer.kind === 'haproxy' ? `HAProxy at ${self.loadBalancer.socket}` : `glbd at ${self.loadBalancer.control}`);
+  return {
+    async stop() {
+      stopped = true;
+      heardTimer?.cancel();
+      host.stop();
+      await adapter.close();
+    },
+    describe() {
+      const s = host.current;
+      return `${ctx.self} steering ${describeLb()} for ${cfg.servers.length} dbservers; writer ${s.writer ?? 'none'}`;
+    },
+  };
 }
