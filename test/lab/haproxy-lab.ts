@@ -551,12 +551,18 @@ export function openLabClient(to: Endpoint, timeoutMs = 3000): Promise<LabClient
               rej(new Error('connection is closed'));
               return;
             }
-            const t = setTimeout(() => rej(new Error(`no echo within ${ms} ms`)), ms);
-            waiters.push((reply) => {
+            const waiter = (reply: string | null): void => {
               clearTimeout(t);
               if (reply === null) rej(new Error('connection closed before the echo'));
               else res(reply);
-            });
+            };
+            // On timeout the waiter leaves the queue, so a late echo cannot answer the next call.
+            const t = setTimeout(() => {
+              const i = waiters.indexOf(waiter);
+              if (i >= 0) waiters.splice(i, 1);
+              rej(new Error(`no echo within ${ms} ms`));
+            }, ms);
+            waiters.push(waiter);
             sock.write(`${line}\n`);
           }),
       });
