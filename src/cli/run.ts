@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { realClock } from '../correspondents/clock.js';
 import { PostOffice } from '../correspondents/post-office.js';
@@ -81,7 +81,7 @@ export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void
   const type = (parsePartyId(self) as { type: 'arbitrator' | 'dbserver' | 'dbclient' }).type;
   let role: RunningRole;
   try {
-    role = await (await roleStarter(type))({ self, party, config: cfg, post, clock: realClock, state, logger });
+    role = await (await roleStarter(type))({ self, party, config: cfg, post, clock: realClock, state, logger, configSource: resolve(opts.config) });
   } catch (err) {
     await post.close();
     state.close();

@@ -14,6 +14,8 @@ export interface RoleContext {
   clock: Clock;
   state: LocalState;
   logger: Logger;
+  /** Where the site config came from (a file path), for status output. */
+  configSource?: string;
 }
 
 export interface RunningRole {

@@ -1,7 +1,66 @@
+import type { Durable } from '../host.js';
+import { RoleHost } from '../host.js';
 import type { RoleContext, RunningRole } from '../context.js';
+import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from './core.js';
+import { CliError, EXIT } from '../../cli/exit-codes.js';
+import { ArbitratorRecordError, type ArbitratorRecords, type DecisionRecord, loadArbitratorRecords, RECORD_KEYS } from './records.js';
+import { arbitratorSettings } from './settings.js';
+import { type ArbitratorState, initialArbitratorState } from './state.js';
 
-/** Placeholder until the arbitrator role lands: logs every message it is sent and acks per protocol. */
+/**
+ * Test-only: with MINDER_TEST_CRASH_AFTER_PERSIST=1 the process kills itself with SIGKILL right
+ * after a new decision is durably written and before its make_primary is sent — the crash the
+ * safety rule must survive (test/e2e/arbitrator-split.test.ts). Never set it in production.
+ */
+export const CRASH_AFTER_PERSIST_ENV = 'MINDER_TEST_CRASH_AFTER_PERSIST';
+
+function crashingDurable(inner: Durable, known: Set<string>, log: (ids: string[]) => void): Durable {
+  return {
+    put(key, value, now) {
+      inner.put(key, value, now);
+      if (key !== RECORD_KEYS.decisions || !Array.isArray(value)) return;
+      const fresh = (value as DecisionRecord[]).map((d) => d.id).filter((id) => !known.has(id));
+      if (fresh.length === 0) return;
+      log(fresh);
+      process.kill(process.pid, 'SIGKILL');
+    },
+  };
+}
+
 export async function startArbitrator(ctx: RoleContext): Promise<RunningRole> {
-  ctx.post.onMessage((m) => ctx.logger.info({ event: 'message_received', from: m.from, verb: m.verb }, `${m.verb} from ${m.from}`));
-  return { stop: async () => {}, describe: () => `${ctx.self} (placeholder)` };
+  const settings = arbitratorSettings(ctx.config, ctx.self, ctx.configSource ?? 'site config');
+  let records: ArbitratorRecords;
+  try {
+    records = loadArbitratorRecords((k) => ctx.state.get(k));
+  } catch (err) {
+    if (err instanceof ArbitratorRecordError) throw new CliError(EXIT.STATE, `${ctx.state.path}: ${err.message}`);
+    throw err;
+  }
+  const initial: ArbitratorState = initialArbitratorState(settings, records, { incarnation: ctx.post.incarnation });
+  let durable: Durable = ctx.state;
+  if (process.env[CRASH_AFTER_PERSIST_ENV] === '1') {
+    ctx.logger.warn({ event: 'test_crash_armed', env: CRASH_AFTER_PERSIST_ENV }, 'TEST HOOK: this arbitrator kills itself after persisting its next decision, before sending it');
+    durable = crashingDurable(ctx.state, new Set(records.decisions.map((d) => d.id)), (ids) =>
+      ctx.logger.warn({ event: 'test_crash', decisions: ids }, `TEST HOOK: decision ${ids.join(', ')} persisted; killing this process before make_primary is sent`),
+    );
+  }
+  const host = new RoleHost<ArbitratorState, ArbitratorEvent, ArbitratorEffect>({
+    core: arbitratorCore,
+    initial,
+    post: ctx.post,
+    clock: ctx.clock,
+    durable,
+    logger: ctx.logger,
+    execute: () => {},
+  });
+  ctx.post.watch([...settings.dbservers.map((d) => d.id), ...settings.dbclients]);
+  host.start();
+  return {
+    stop: async () => host.stop(),
+    describe: () => {
+      const s = host.current;
+      const d = s.records.directives;
+      return `arbitrator of site ${settings.site}: ${settings.dbservers.length} dbservers, ${settings.dbclients.length} dbclients, epoch ${d.epoch}, ${s.records.decisions.length} decision(s)${d.paused ? ', PAUSED' : ''}`;
+    },
+  };
 }

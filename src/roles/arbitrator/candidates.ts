@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import type { PrimaryView, ViewRef } from '../../protocol/verbs.js';
+import { primaryViewKey, viewKey, viewOf } from '../../protocol/view.js';
+import { type FreshNode, labelOf, partyOfUuid } from './observations.js';
+import type { ArbitratorState, Reason } from './state.js';
+
+/**
+ * A candidate component: the fresh non-Primary reports that share one exact view, with what
+ * rules 1 and 3 of docs/safety.md need to judge it. Pure bookkeeping; decide.ts judges.
+ */
+export interface Candidate {
+  key: string;
+  view: ViewRef;
+  /** The fresh reporters of exactly this view, in serial order (never empty). */
+  nodes: FreshNode[];
+  label: string;
+  /** Rule 1: a reporter that is not a member of the view it reports, or two reporters with one uuid. */
+  inconsistent: string | null;
+  /** Rule 1: members of the view without a fresh report of this same view. */
+  unheard: string[];
+  /** Rule 3: the last primary component every member reports, when they all agree on one. */
+  lastPrimary: PrimaryView | null;
+  lastPrimaryAgreed: boolean;
+  /** Rule 3 weights, from the site config; null when a member of P cannot be weighed. */
+  weightInLast: number | null;
+  weightOfLast: number | null;
+  unknownUuids: string[];
+  /** Weight of the candidate in each DC, most preferred DC first (rule 7). */
+  dcWeights: number[];
+  maxSeqno: number;
+  /** Rule 8: the one member make_primary goes to. */
+  target: FreshNode;
+}
+
+export function shortUuid(u: string): string {
+  return u.length > 8 ? u.slice(0, 8) : u;
+}
+
+/** One promotion per last primary component: decisions are keyed by P's view id. */
+export function decisionKeyOf(lastPrimary: PrimaryView | null, view: ViewRef): string {
+  if (lastPrimary) return lastPrimary.viewId;
+  // Only a forced promote can name a view with no known LastPC; it is keyed by the view itself.
+  return `view:${createHash('sha256').update(viewKey(view)).digest('hex').slice(0, 24)}`;
+}
+
+export function candidateViews(state: ArbitratorState, fresh: readonly FreshNode[]): Candidate[] {
+  const groups = new Map<string, FreshNode[]>();
+  for (const n of fresh) {
+    if (n.wsrep.clusterStatus !== 'non-Primary') continue;
+    const k = viewKey(viewOf(n.wsrep));
+    const g = groups.get(k);
+    if (g) g.push(n);
+    else groups.set(k, [n]);
+  }
+  const out: Candidate[] = [];
+  for (const [key, nodes] of groups) out.push(judgeGroup(state, key, nodes, fresh));
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+function judgeGroup(state: ArbitratorState, key: string, nodes: FreshNode[], fresh: readonly FreshNode[]): Candidate {
+  const first = nodes[0] as FreshNode;
+  const view = viewOf(first.wsrep);
+  const members = new Set(view.members);
+  const label = labelOf(nodes.map((n) => n.info.id));
+
+  let inconsistent: string | null = null;
+  const seen = new Map<string, string>();
+  for (const n of nodes) {
+    const other = seen.get(n.wsrep.nodeUuid);
+    if (other) inconsistent = `${n.info.id} and ${other} both report node uuid ${shortUuid(n.wsrep.nodeUuid)}`;
+    seen.set(n.wsrep.nodeUuid, n.info.id);
+    if (!members.has(n.wsrep.nodeUuid)) inconsistent = `${n.info.id} reports a view it is not a member of`;
+  }
+  const unheard = view.members.filter((u) => !seen.has(u));
+
+  const lp = first.wsrep.lastPrimary;
+  const lpKey = lp ? primaryViewKey(lp) : null;
+  const lastPrimaryAgreed = nodes.every((n) => (n.wsrep.lastPrimary ? primaryViewKey(n.wsrep.lastPrimary) : null) === lpKey);
+  const lastPrimary = lastPrimaryAgreed ? lp : null;
+
+  let weightInLast: number | null = null;
+  let weightOfLast: number | null = null;
+  const unknownUuids: string[] = [];
+  if (lastPrimary) {
+    let total = 0;
+    let inside = 0;
+    for (const u of new Set(lastPrimary.members)) {
+      const d = partyOfUuid(state, u, fresh);
+      if (!d) {
+        unknownUuids.push(u);
+        continue;
+      }
+      total += d.weight;
+      if (members.has(u) && seen.has(u)) inside += d.weight;
+    }
+    if (unknownUuids.length === 0) {
+      weightInLast = inside;
+      weightOfLast = total;
+    }
+  }
+
+  const dcWeights = state.settings.dcOrder.map((dc) => nodes.filter((n) => n.info.dc === dc).reduce((s, n) => s + n.info.weight, 0));
+  const maxSeqno = Math.max(...nodes.map((n) => n.wsrep.lastCommitted));
+  const target = [...nodes].sort((a, b) => b.wsrep.lastCommitted - a.wsrep.lastCommitted || a.info.serial - b.info.serial)[0] as FreshNode;
+  return { key, view, nodes, label, inconsistent, unheard, lastPrimary, lastPrimaryAgreed, weightInLast, weightOfLast, unknownUuids, dcWeights, maxSeqno, target };
+}
+
+/** Rules 1 and 3 for an automatic promotion: the first that fails, or null. */
+export function structuralProblem(c: Candidate, state: ArbitratorState, fresh: readonly FreshNode[]): Reason | null {
+  const v = c.label;
+  if (c.inconsistent) return { code: 'inconsistent_report', view: v, text: `view ${v}: ${c.inconsistent}` };
+  if (c.unheard.length) {
+    const who = c.unheard.map((u) => {
+      const d = partyOfUuid(state, u, fresh);
+      const own = d ? fresh.find((n) => n.info.id === d.id) : undefined;
+      if (own && own.wsrep.nodeUuid === u) return `${d?.id} (reports another view)`;
+      return d ? `${d.id} (no fresh report)` : `${shortUuid(u)} (not a dbserver of this site)`;
+    });
+    return { code: 'unheard_member', view: v, text: `view ${v}: member${c.unheard.length > 1 ? 's' : ''} ${who.join(', ')} of the view unheard` };
+  }
+  if (!c.lastPrimaryAgreed) return { code: 'last_primary_differs', view: v, text: `view ${v}: its members report different last primary components` };
+  if (!c.lastPrimary) return { code: 'no_last_primary', view: v, text: `view ${v}: its last primary component is unknown (no gvwstate.dat): only the operator can promote it` };
+  if (c.weightInLast === null || c.weightOfLast === null) {
+    return { code: 'unknown_weight', view: v, text: `view ${v}: member${c.unknownUuids.length > 1 ? 's' : ''} ${c.unknownUuids.map(shortUuid).join(', ')} of the last primary component cannot be weighed (never seen in a report)` };
+  }
+  if (c.weightOfLast <= 0 || c.weightInLast * 2 < c.weightOfLast) {
+    return { code: 'below_half', view: v, text: `view ${v} holds weight ${c.weightInLast} of the last primary component's ${c.weightOfLast}, below half: only the operator can promote it (promote --force)` };
+  }
+  return null;
+}
+
+/** Rule 7: the preferred DC's weight first, then the most advanced seqno, then the smallest view key. */
+export function compareCandidates(a: Candidate, b: Candidate): number {
+  for (let i = 0; i < Math.max(a.dcWeights.length, b.dcWeights.length); i++) {
+    const d = (b.dcWeights[i] ?? 0) - (a.dcWeights[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  if (a.maxSeqno !== b.maxSeqno) return b.maxSeqno - a.maxSeqno;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}

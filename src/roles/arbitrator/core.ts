@@ -1,0 +1,114 @@
+import type { PartyId } from '../../protocol/party.js';
+import type { BodyOf } from '../../protocol/verbs.js';
+import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
+import { evaluate } from './decide.js';
+import { republishPending } from './decisions.js';
+import { publishDirectives, refreshWriter } from './directives.js';
+import { isFresh } from './observations.js';
+import { handleOperator, isOperatorVerb } from './operator.js';
+import { applyClientReport, applyDbReport } from './reports.js';
+import { dbserverInfo, EVALUATE_EVERY_MS } from './settings.js';
+import { type ArbitratorState, journal } from './state.js';
+
+/**
+ * The arbitrator's decision core: step(state, event, now) → (state, effects), pure. The daemon
+ * runs it in a RoleHost over UDP and SQLite; the simulator runs the same function over a memory
+ * network. Timers: `evaluate` (at most a second apart, sooner when a failover period ends) and
+ * `poll` (request_status to dbservers that have gone quiet).
+ */
+export type ArbitratorEvent = never;
+export type ArbitratorEffect = never;
+type Result = StepResult<ArbitratorState, ArbitratorEffect>;
+
+export const TIMER_EVALUATE = 'evaluate';
+export const TIMER_POLL = 'poll';
+
+export const arbitratorCore: RoleCore<ArbitratorState, ArbitratorEvent, ArbitratorEffect> = {
+  step(state, event, now) {
+    switch (event.kind) {
+      case 'start':
+        return onStart(state, now);
+      case 'message':
+        return onMessage(state, event, now);
+      case 'silent':
+        return onSilent(state, event.peer, event.silentMs, now);
+      case 'timer':
+        if (event.name === TIMER_EVALUATE) return reevaluate(state, [], now, true);
+        if (event.name === TIMER_POLL) return onPoll(state, now);
+        return { state, effects: [] };
+      default:
+        return { state, effects: [] };
+    }
+  },
+};
+
+function requestStatus(to: PartyId): CommonEffect {
+  return publish(to, 'request_status', {});
+}
+
+function onStart(state: ArbitratorState, now: number): Result {
+  const s: ArbitratorState = { ...state, startedAt: now, heardSinceStart: [], watched: {}, evaluation: null };
+  const d = s.records.directives;
+  const pending = s.records.decisions.filter((x) => x.outcome === 'pending').length;
+  const text = `arbitrator started: epoch ${d.epoch}, writer ${d.writer ?? 'none'}, drained ${d.drained.join(', ') || 'none'}, ${s.records.decisions.length} decision(s) on record (${pending} pending)${d.paused ? ', PAUSED' : ''}`;
+  const effects: CommonEffect[] = [
+    { kind: 'log', level: d.paused ? 'warn' : 'info', event: 'arbitrator_ready', msg: text, data: { epoch: d.epoch, paused: d.paused, decisions: s.records.decisions.length, pending } },
+    // A crash may have come between the persist of a decision and its send: finish it.
+    ...republishPending(s),
+    // Receivers that restarted meanwhile get the standing directives again (same epoch: no change).
+    ...publishDirectives(s),
+    ...s.settings.dbservers.map((x) => requestStatus(x.id)),
+    { kind: 'timer', name: TIMER_POLL, afterMs: s.settings.timings.reportIntervalMs },
+  ];
+  return reevaluate(journal(s, now, 'started', text), effects, now, true);
+}
+
+function onMessage(state: ArbitratorState, event: Extract<CommonEvent, { kind: 'message' }>, now: number): Result {
+  const m = event.msg;
+  switch (m.verb) {
+    case 'db_status_report': {
+      const r = applyDbReport(state, m.from, m.body as BodyOf<'db_status_report'>, now);
+      return reevaluate(r.state, r.effects, now, false);
+    }
+    case 'client_status_report':
+      return { state: applyClientReport(state, m.from, m.body as BodyOf<'client_status_report'>, now), effects: [] };
+    default:
+      if (isOperatorVerb(m.verb)) {
+        const r = handleOperator(state, m, now);
+        return m.verb === 'status_summary' ? r : reevaluate(r.state, r.effects, now, false);
+      }
+      return { state, effects: [] };
+  }
+}
+
+function onSilent(state: ArbitratorState, peer: PartyId, silentMs: number, now: number): Result {
+  const text = `${peer} silent for ${(silentMs / 1000).toFixed(1)} s: its report is stale`;
+  const effects: CommonEffect[] = [{ kind: 'log', level: 'warn', event: 'party_stale', msg: text, data: { peer, silentMs } }];
+  if (dbserverInfo(state.settings, peer)) effects.push(requestStatus(peer));
+  return reevaluate(journal(state, now, 'party_stale', text), effects, now, false);
+}
+
+function onPoll(state: ArbitratorState, now: number): Result {
+  const t = state.settings.timings;
+  const effects: CommonEffect[] = [];
+  for (const d of state.settings.dbservers) {
+    const h = state.reports[d.id];
+    if (!h || now - h.receivedAt >= t.reportIntervalMs || !isFresh(state, h.receivedAt, now)) effects.push(requestStatus(d.id));
+  }
+  effects.push({ kind: 'timer', name: TIMER_POLL, afterMs: t.reportIntervalMs });
+  return { state, effects };
+}
+
+/** Evaluates promotion and the writer; re-arms the evaluate timer when it must fire sooner. */
+function reevaluate(state: ArbitratorState, before: CommonEffect[], now: number, fromTimer: boolean): Result {
+  const ev = evaluate(state, now);
+  const w = refreshWriter(ev.state, now);
+  const effects = [...before, ...ev.effects, ...w.effects];
+  const due = now + Math.min(ev.wakeInMs, EVALUATE_EVERY_MS);
+  let s = w.state;
+  if (fromTimer || s.nextEvaluateAt === null || due < s.nextEvaluateAt) {
+    effects.push({ kind: 'timer', name: TIMER_EVALUATE, afterMs: due - now });
+    s = { ...s, nextEvaluateAt: due };
+  }
+  return { state: s, effects };
+}

@@ -1,0 +1,107 @@
+import type { CommonEffect } from '../core.js';
+import { type Candidate, candidateViews, compareCandidates, decisionKeyOf, structuralProblem } from './candidates.js';
+import { decide, decisionInFlight, describeWeights, spendingDecision } from './decisions.js';
+import { type FreshNode, freshNodes, isFresh, labelOf, seconds } from './observations.js';
+import { EVALUATE_EVERY_MS } from './settings.js';
+import { type ArbitratorState, type Evaluation, journal, type Reason } from './state.js';
+
+/**
+ * The automatic promotion rule (docs/safety.md): every rule that fails is a reason; a candidate
+ * is promoted only when none does. Pure: state and time in, state and effects out.
+ */
+export interface EvaluationStep {
+  state: ArbitratorState;
+  effects: CommonEffect[];
+  /** When to look again: at the latest in a second, sooner when a failover period ends. */
+  wakeInMs: number;
+}
+
+export function primaryNote(fresh: readonly FreshNode[]): string | null {
+  const primaries = fresh.filter((n) => n.wsrep.clusterStatus === 'Primary');
+  if (!primaries.length) return null;
+  const confs = [...new Set(primaries.map((n) => n.wsrep.confId ?? '?'))].join(', ');
+  return `a primary component exists: ${labelOf(primaries.map((n) => n.info.id))} (conf ${confs})`;
+}
+
+function nothingToJudge(state: ArbitratorState, now: number): Reason {
+  const all = state.settings.dbservers.map((d) => state.reports[d.id]).filter((h) => h && isFresh(state, h.receivedAt, now));
+  if (all.length && all.every((h) => h?.body.mariadb === 'down')) {
+    const seqnos = state.settings.dbservers
+      .map((d) => `${d.id}=${state.reports[d.id]?.body.recovered?.seqno ?? '?'}`)
+      .join(', ');
+    return { code: 'cold_start', view: null, text: `every mariadbd reporting is down (cold start; recovered seqnos ${seqnos}): bootstrap is left to the operator` };
+  }
+  return { code: 'no_reports', view: null, text: 'no fresh report shows a non-Primary view' };
+}
+
+export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
+  const t = state.settings.timings;
+  const fresh = freshNodes(state, now);
+  const cands = candidateViews(state, fresh);
+  const watched: Record<string, number> = {};
+  for (const c of cands) if (!c.inconsistent && c.unheard.length === 0) watched[c.key] = state.watched[c.key] ?? now;
+  let s: ArbitratorState = { ...state, watched };
+  const reasons: Reason[] = [];
+  let wakeInMs = EVALUATE_EVERY_MS;
+
+  const primary = primaryNote(fresh);
+  if (primary) reasons.push({ code: 'primary_exists', view: null, text: primary });
+  else if (cands.length === 0) reasons.push(nothingToJudge(s, now));
+
+  const qualifying: Candidate[] = [];
+  for (const c of cands) {
+    const problem = structuralProblem(c, s, fresh);
+    if (problem) {
+      reasons.push(problem);
+      continue;
+    }
+    const elapsed = now - (watched[c.key] ?? now);
+    if (elapsed < t.failoverPeriodMs) {
+      wakeInMs = Math.min(wakeInMs, t.failoverPeriodMs - elapsed);
+      reasons.push({ code: 'waiting', view: c.label, text: `view ${c.label} has been non-Primary for ${seconds(elapsed)}; waiting for the failover period (${seconds(t.failoverPeriodMs)})` });
+      continue;
+    }
+    const spent = spendingDecision(s, decisionKeyOf(c.lastPrimary, c.view));
+    if (spent) {
+      reasons.push({ code: 'already_decided', view: c.label, text: `view ${c.label}: ${spent.id} already promoted ${labelOf(spent.members)} for this last primary component (${spent.outcome})` });
+      continue;
+    }
+    qualifying.push(c);
+  }
+
+  let decided: string | null = null;
+  const effects: CommonEffect[] = [];
+  if (qualifying.length && !primary) {
+    const inFlight = decisionInFlight(s, now);
+    const d = s.records.directives;
+    if (inFlight) {
+      reasons.push({ code: 'decision_in_flight', view: null, text: `${inFlight.id} (make_primary to ${inFlight.target}) is still being carried out` });
+    } else if (d.paused) {
+      for (const c of qualifying) {
+        reasons.push({ code: 'paused', view: c.label, text: `view ${c.label} qualifies, but automatic promotion is paused${d.pausedBy ? ` by ${d.pausedBy}` : ''}${d.pausedReason ? ` (${d.pausedReason})` : ''}` });
+      }
+    } else {
+      const [best, ...rest] = [...qualifying].sort(compareCandidates) as [Candidate, ...Candidate[]];
+      const why = `non-Primary for ${seconds(now - (watched[best.key] ?? now))}, ${describeWeights(best)}${rest.length ? `; preferred over ${rest.map((r) => r.label).join(', ')} (DC priority, then seqno)` : ''}`;
+      const r = decide(s, best, now, { forced: false, operator: null, requestId: null, reason: why });
+      s = r.state;
+      effects.push(...r.effects);
+      decided = r.decision.id;
+      reasons.push({ code: 'decided', view: best.label, text: `promoted view ${best.label}: ${r.decision.id}, make_primary to ${r.decision.target}` });
+      for (const c of rest) reasons.push({ code: 'not_chosen', view: c.label, text: `view ${c.label} also qualified; ${best.label} was preferred (DC priority, then seqno)` });
+    }
+  }
+  const signature = reasons.map((r) => `${r.code}:${r.view ?? ''}`).join('|');
+  const evaluation: Evaluation = { at: now, decided, reasons, signature };
+  const changed = state.evaluation?.signature !== signature;
+  s = { ...s, evaluation };
+  if (changed && !decided) {
+    const notable = reasons.filter((r) => r.code !== 'no_reports');
+    if (notable.length) {
+      const text = notable.map((r) => r.text).join('; ');
+      s = journal(s, now, 'no_promotion', text);
+      effects.push({ kind: 'log', level: 'info', event: 'no_promotion', msg: `not promoting: ${text}`, data: { reasons: notable.map((r) => ({ code: r.code, view: r.view })) } });
+    }
+  }
+  return { state: s, effects, wakeInMs: Math.max(10, wakeInMs) };
+}

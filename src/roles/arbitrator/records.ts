@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import type { PartyId } from '../../protocol/party.js';
+import { primaryView, viewRef } from '../../protocol/verbs.js';
+
+/**
+ * What the arbitrator keeps durably, one SQLite key per record. Every record is the whole
+ * current state of its kind (written with `persist` before anything that depends on it is sent)
+ * and is checked when read back: a damaged decision record stops the arbitrator rather than
+ * letting it forget a promotion it made.
+ */
+export const RECORD_KEYS = {
+  decisions: 'arbitrator.decisions',
+  directives: 'arbitrator.directives',
+  lastPrimary: 'arbitrator.lastPrimary',
+  nodes: 'arbitrator.nodes',
+} as const;
+
+const party = z
+  .string()
+  .regex(/^[a-z_]+:[1-9][0-9]{0,5}$/)
+  .transform((x) => x as PartyId);
+const ms = z.number().int().nonnegative();
+
+export const decisionRecord = z.object({
+  id: z.string().min(1).max(64),
+  /** The last primary component the decision spends: one promotion per key (DESIGN §3.4). */
+  key: z.string().min(1).max(400),
+  lastPrimary: primaryView.nullable(),
+  view: viewRef,
+  /** The parties whose reports showed the view when it was decided. */
+  members: z.array(party).max(64),
+  target: party,
+  forced: z.boolean(),
+  operator: z.string().max(64).nullable(),
+  requestId: z.string().max(64).nullable(),
+  reason: z.string().max(400),
+  decidedAt: ms,
+  validForMs: ms,
+  outcome: z.enum(['pending', 'carried_out', 'refused', 'failed']),
+  outcomeReason: z.string().max(200).nullable(),
+  outcomeAt: ms.nullable(),
+});
+export type DecisionRecord = z.infer<typeof decisionRecord>;
+
+export const directivesRecord = z.object({
+  epoch: z.number().int().nonnegative(),
+  drained: z.array(party).max(64),
+  paused: z.boolean(),
+  pausedBy: z.string().max(64).nullable(),
+  pausedReason: z.string().max(200).nullable(),
+  pausedAt: ms.nullable(),
+  writer: party.nullable(),
+});
+export type DirectivesRecord = z.infer<typeof directivesRecord>;
+
+export const lastPrimaryRecord = z.object({
+  stateUuid: z.string().max(64),
+  confId: z.number().int().nonnegative().nullable(),
+  members: z.array(z.object({ uuid: z.string().max(64), name: z.string().max(64), party: party.nullable() })).max(64),
+  seenAt: ms,
+});
+export type LastPrimaryRecord = z.infer<typeof lastPrimaryRecord>;
+
+/** Galera node uuid → dbserver, learned from reports; weights of absent members come from here. */
+export const nodeSighting = z.object({ party, seenAt: ms });
+export const nodesRecord = z.record(z.string().max(64), nodeSighting);
+export type NodeSighting = z.infer<typeof nodeSighting>;
+export type NodesRecord = z.infer<typeof nodesRecord>;
+
+export interface ArbitratorRecords {
+  decisions: DecisionRecord[];
+  directives: DirectivesRecord;
+  lastPrimary: LastPrimaryRecord | null;
+  nodes: NodesRecord;
+}
+
+export const EMPTY_DIRECTIVES: DirectivesRecord = {
+  epoch: 0,
+  drained: [],
+  paused: false,
+  pausedBy: null,
+  pausedReason: null,
+  pausedAt: null,
+  writer: null,
+};
+
+export function emptyRecords(): ArbitratorRecords {
+  return { decisions: [], directives: { ...EMPTY_DIRECTIVES }, lastPrimary: null, nodes: {} };
+}
+
+/** Decisions are never pruned below this many; beyond it the oldest settled ones go. */
+export const MAX_DECISIONS = 1000;
+/** uuids per dbserver kept (a restarted mariadbd gets a new one). */
+export const MAX_UUIDS_PER_PARTY = 16;
+
+export class ArbitratorRecordError extends Error {
+  readonly code = 'STATE_CORRUPT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArbitratorRecordError';
+  }
+}
+
+/** Reads and checks every record; absent ones start empty, damaged ones throw. */
+export function loadArbitratorRecords(get: (key: string) => unknown): ArbitratorRecords {
+  const read = <T>(key: string, schema: z.ZodType<T>, dflt: T): T => {
+    const raw = get(key);
+    if (raw === undefined || raw === null) return dflt;
+    const r = schema.safeParse(raw);
+    if (!r.success) {
+      const i = r.error.issues[0];
+      throw new ArbitratorRecordError(`the arbitrator's record ${key} is damaged (${i ? `${i.path.join('.')} ${i.message}` : 'invalid'}); refusing to start without it, since it may hold a promotion already made`);
+    }
+    return r.data;
+  };
+  return {
+    decisions: read(RECORD_KEYS.decisions, z.array(decisionRecord), []),
+    directives: read(RECORD_KEYS.directives, directivesRecord, { ...EMPTY_DIRECTIVES }),
+    lastPrimary: read(RECORD_KEYS.lastPrimary, lastPrimaryRecord.nullable(), null),
+    nodes: read(RECORD_KEYS.nodes, nodesRecord, {}),
+  };
+}
+
+export function isParty(s: string): s is PartyId {
+  return party.safeParse(s).success;
+}

@@ -1,0 +1,113 @@
+import type { PartyId } from '../../protocol/party.js';
+import type { ClientStatusReport, DbStatusReport } from '../../protocol/verbs.js';
+import type { CommonEffect } from '../core.js';
+import { type LastPrimaryRecord, MAX_UUIDS_PER_PARTY, type NodesRecord, RECORD_KEYS } from './records.js';
+import { dbserverInfo } from './settings.js';
+import { type ArbitratorState, journal } from './state.js';
+
+type Step = { state: ArbitratorState; effects: CommonEffect[] };
+
+function heard(state: ArbitratorState, from: PartyId): ArbitratorState {
+  return state.heardSinceStart.includes(from) ? state : { ...state, heardSinceStart: [...state.heardSinceStart, from] };
+}
+
+/** Stores a dbserver's report and learns from it: node uuids, the last primary component, decision outcomes. */
+export function applyDbReport(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
+  if (!dbserverInfo(state.settings, from)) return { state, effects: [] };
+  let s: ArbitratorState = heard({ ...state, reports: { ...state.reports, [from]: { body, receivedAt: now } } }, from);
+  const effects: CommonEffect[] = [];
+  for (const step of [learnUuids, trackLastPrimary, recordOutcome]) {
+    const r = step(s, from, body, now);
+    s = r.state;
+    effects.push(...r.effects);
+  }
+  return { state: s, effects };
+}
+
+export function applyClientReport(state: ArbitratorState, from: PartyId, body: ClientStatusReport, now: number): ArbitratorState {
+  if (!state.settings.dbclients.includes(from)) return state;
+  return heard({ ...state, clients: { ...state.clients, [from]: { body, receivedAt: now } } }, from);
+}
+
+/**
+ * Galera names members by node uuid, which changes with every mariadbd start; the weights of
+ * the members of a last primary component that cannot report now (the far side of a cut) come
+ * from what their reports said before, so that mapping is kept durably.
+ */
+function learnUuids(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
+  const w = body.wsrep;
+  if (!w) return { state, effects: [] };
+  const found = new Map<string, PartyId>();
+  if (w.nodeUuid) found.set(w.nodeUuid, from);
+  for (const m of w.members) {
+    const d = state.settings.dbservers.find((x) => x.nodeName === m.name);
+    if (d && m.uuid && !found.has(m.uuid)) found.set(m.uuid, d.id);
+  }
+  const nodes: NodesRecord = { ...state.records.nodes };
+  let changed = false;
+  for (const [uuid, party] of found) {
+    if (nodes[uuid]?.party === party) continue;
+    nodes[uuid] = { party, seenAt: now };
+    changed = true;
+    const mine = Object.entries(nodes).filter(([, v]) => v.party === party).sort((a, b) => a[1].seenAt - b[1].seenAt);
+    for (const [old] of mine.slice(0, Math.max(0, mine.length - MAX_UUIDS_PER_PARTY))) delete nodes[old];
+  }
+  if (!changed) return { state, effects: [] };
+  return {
+    state: { ...state, records: { ...state.records, nodes } },
+    effects: [{ kind: 'persist', key: RECORD_KEYS.nodes, value: nodes }],
+  };
+}
+
+/** The newest primary component any report shows (DESIGN §3.1), kept for status and logs. */
+function trackLastPrimary(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
+  const w = body.wsrep;
+  if (!w || w.clusterStatus !== 'Primary') return { state, effects: [] };
+  const cur = state.records.lastPrimary;
+  const memberKey = (ms: readonly { uuid: string }[]) => ms.map((m) => m.uuid).sort().join(',');
+  if (cur && cur.stateUuid === w.stateUuid && cur.confId === w.confId && memberKey(cur.members) === memberKey(w.members)) {
+    return { state, effects: [] };
+  }
+  // A late report of an older configuration of the same history must not move it backwards.
+  if (cur && cur.stateUuid === w.stateUuid && cur.confId !== null && w.confId !== null && w.confId < cur.confId) return { state, effects: [] };
+  const record: LastPrimaryRecord = {
+    stateUuid: w.stateUuid,
+    confId: w.confId,
+    members: w.members.map((m) => ({
+      uuid: m.uuid,
+      name: m.name,
+      party: state.settings.dbservers.find((d) => d.nodeName === m.name)?.id ?? (m.uuid === w.nodeUuid ? from : null),
+    })),
+    seenAt: now,
+  };
+  const names = record.members.map((m) => m.party ?? m.name).join(', ');
+  const s = journal({ ...state, records: { ...state.records, lastPrimary: record } }, now, 'primary_component', `primary component conf ${w.confId ?? '?'}: ${names} (reported by ${from})`);
+  return {
+    state: s,
+    effects: [
+      { kind: 'persist', key: RECORD_KEYS.lastPrimary, value: record },
+      { kind: 'log', level: 'info', event: 'primary_component_seen', msg: `primary component conf ${w.confId ?? '?'} of ${record.members.length}: ${names}`, data: { confId: w.confId, stateUuid: w.stateUuid, members: record.members.map((m) => m.party ?? m.uuid), from } },
+    ],
+  };
+}
+
+/** A target's report of what became of a decision settles it (once; a settled one never changes). */
+function recordOutcome(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
+  const o = body.decision;
+  if (!o || o.outcome === 'pending') return { state, effects: [] };
+  const i = state.records.decisions.findIndex((d) => d.id === o.id && d.target === from);
+  const d = state.records.decisions[i];
+  if (!d || d.outcome !== 'pending') return { state, effects: [] };
+  const settled = { ...d, outcome: o.outcome, outcomeReason: o.reason.slice(0, 200), outcomeAt: now };
+  const decisions = state.records.decisions.map((x, j) => (j === i ? settled : x));
+  const words = { carried_out: 'carried out', refused: 'refused', failed: 'failed' }[o.outcome];
+  const text = `${d.id} ${words} by ${from}${o.reason ? `: ${o.reason}` : ''}`;
+  const s = journal({ ...state, records: { ...state.records, decisions } }, now, `decision_${o.outcome}`, text);
+  return {
+    state: s,
+    effects: [
+      { kind: 'persist', key: RECORD_KEYS.decisions, value: decisions },
+      { kind: 'log', level: o.outcome === 'carried_out' ? 'info' : 'warn', event: `decision_${o.outcome}`, msg: text, data: { decisionId: d.id, target: from, reason: o.reason } },
+    ],
+  };
+}

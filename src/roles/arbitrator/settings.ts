@@ -1,0 +1,85 @@
+import type { PartyId } from '../../protocol/party.js';
+import type { DbserverParty, SiteConfig } from '../../site/schema.js';
+
+/** A dbserver as the arbitrator weighs it: the config's DC and Galera weight (pc.weight). */
+export interface DbserverInfo {
+  id: PartyId;
+  serial: number;
+  dc: string;
+  weight: number;
+  nodeName: string;
+}
+
+/**
+ * What the decision core needs from the site config, as plain data: the simulator builds the
+ * initial state from it and the core never reads a file.
+ */
+export interface ArbitratorSettings {
+  self: PartyId;
+  site: string;
+  /** The arbitrator's own DC, if the config gives one (it may live in a third place). */
+  selfDc: string | null;
+  /** Where the site config came from (a file path, later the database), shown by `status`. */
+  configSource: string;
+  /** DC names, most preferred first (the lowest `priority` number is the primary DC). */
+  dcOrder: string[];
+  /** Sorted by serial. */
+  dbservers: DbserverInfo[];
+  /** Sorted by serial. */
+  dbclients: PartyId[];
+  timings: {
+    reportIntervalMs: number;
+    ackTimeoutMs: number;
+    failoverPeriodMs: number;
+    staleAfterMs: number;
+    makePrimaryValidForMs: number;
+  };
+}
+
+/** How often candidates are re-evaluated at most apart (the issue: at least every second). */
+export const EVALUATE_EVERY_MS = 1000;
+
+function serialOf(id: string): number {
+  return Number(id.slice(id.indexOf(':') + 1));
+}
+
+export function arbitratorSettings(cfg: SiteConfig, self: PartyId, configSource: string): ArbitratorSettings {
+  const dbservers = cfg.parties
+    .filter((p): p is DbserverParty => p.id.startsWith('dbserver:'))
+    .map((p) => ({ id: p.id as PartyId, serial: serialOf(p.id), dc: p.dc, weight: p.weight, nodeName: p.nodeName }))
+    .sort((a, b) => a.serial - b.serial);
+  const dbclients = cfg.parties
+    .filter((p) => p.id.startsWith('dbclient:'))
+    .map((p) => p.id as PartyId)
+    .sort((a, b) => serialOf(a) - serialOf(b));
+  const dcOrder = Object.entries(cfg.dataCentres)
+    .sort((a, b) => a[1].priority - b[1].priority || (a[0] < b[0] ? -1 : 1))
+    .map(([name]) => name);
+  const t = cfg.timings;
+  const me = cfg.parties.find((p) => p.id === self);
+  return {
+    self,
+    site: cfg.site,
+    selfDc: me?.dc ?? null,
+    configSource,
+    dcOrder,
+    dbservers,
+    dbclients,
+    timings: {
+      reportIntervalMs: t.reportInterval,
+      ackTimeoutMs: t.ackTimeout,
+      failoverPeriodMs: t.failoverPeriod,
+      staleAfterMs: t.staleAfter,
+      makePrimaryValidForMs: t.makePrimaryValidFor,
+    },
+  };
+}
+
+export function dbserverInfo(s: ArbitratorSettings, id: string): DbserverInfo | undefined {
+  return s.dbservers.find((d) => d.id === id);
+}
+
+/** A dbserver named by party id or by its Galera node name (`n3`), as the operator may type it. */
+export function resolveDbserver(s: ArbitratorSettings, name: string): DbserverInfo | undefined {
+  return s.dbservers.find((d) => d.id === name || d.nodeName === name);
+}

@@ -1,0 +1,124 @@
+import type { PartyId } from '../../protocol/party.js';
+import type { ClientStatusReport, DbStatusReport } from '../../protocol/verbs.js';
+import type { ArbitratorRecords } from './records.js';
+import type { ArbitratorSettings } from './settings.js';
+import type { StatusSummary } from './summary-doc.js';
+
+export interface Heard<T> {
+  body: T;
+  /** The arbitrator's own clock at receipt: freshness never trusts a sender's clock. */
+  receivedAt: number;
+}
+
+/** Why a candidate was not promoted (or that one was): a stable code and a sentence for people. */
+export interface Reason {
+  code: ReasonCode;
+  /** The candidate view it is about (parties), when it is about one. */
+  view: string | null;
+  text: string;
+}
+
+export type ReasonCode =
+  | 'decided'
+  | 'primary_exists'
+  | 'no_reports'
+  | 'cold_start'
+  | 'unheard_member'
+  | 'inconsistent_report'
+  | 'waiting'
+  | 'no_last_primary'
+  | 'last_primary_differs'
+  | 'unknown_weight'
+  | 'below_half'
+  | 'already_decided'
+  | 'decision_in_flight'
+  | 'paused'
+  | 'not_chosen'
+  | 'warming_up';
+
+export interface Evaluation {
+  at: number;
+  decided: string | null;
+  reasons: Reason[];
+  /** Codes and views only: a change of it is logged, the ticking seconds in the texts are not. */
+  signature: string;
+}
+
+export interface JournalEntry {
+  at: number;
+  event: string;
+  text: string;
+}
+
+export interface CachedSummary {
+  for: PartyId;
+  requestId: string;
+  at: number;
+  doc: StatusSummary;
+}
+
+export interface CachedReply {
+  for: PartyId;
+  requestId: string;
+  at: number;
+  ok: boolean;
+  message: string;
+}
+
+/**
+ * The arbitrator's whole state: plain data (JSON-able), so the simulator can copy, compare and
+ * replay it. `records` is the durable part; everything else is rebuilt from reports after a
+ * restart.
+ */
+export interface ArbitratorState {
+  settings: ArbitratorSettings;
+  incarnation: number;
+  startedAt: number | null;
+  records: ArbitratorRecords;
+  reports: Record<string, Heard<DbStatusReport>>;
+  clients: Record<string, Heard<ClientStatusReport>>;
+  /** Parties heard from since this start (the writer is not moved before all have spoken, or staleAfter). */
+  heardSinceStart: string[];
+  /** viewKey → since when that view has been a complete non-Primary candidate, continuously. */
+  watched: Record<string, number>;
+  evaluation: Evaluation | null;
+  /** When the evaluate timer is due (so a report re-arms it only to make it sooner). */
+  nextEvaluateAt: number | null;
+  journal: JournalEntry[];
+  summaries: CachedSummary[];
+  replies: CachedReply[];
+}
+
+export const MAX_JOURNAL = 50;
+export const MAX_CACHED_SUMMARIES = 8;
+export const SUMMARY_CACHE_MS = 60_000;
+export const MAX_CACHED_REPLIES = 64;
+export const REPLY_CACHE_MS = 10 * 60_000;
+
+export interface InitialOptions {
+  incarnation: number;
+}
+
+/** The state a (re)started arbitrator begins from: the config and what it persisted, nothing else. */
+export function initialArbitratorState(settings: ArbitratorSettings, records: ArbitratorRecords, opts: InitialOptions): ArbitratorState {
+  return {
+    settings,
+    incarnation: opts.incarnation,
+    startedAt: null,
+    records,
+    reports: {},
+    clients: {},
+    heardSinceStart: [],
+    watched: {},
+    evaluation: null,
+    nextEvaluateAt: null,
+    journal: [],
+    summaries: [],
+    replies: [],
+  };
+}
+
+export function journal(state: ArbitratorState, at: number, event: string, text: string): ArbitratorState {
+  const entry = { at, event, text: text.length > 400 ? `${text.slice(0, 397)}...` : text };
+  return { ...state, journal: [...state.journal, entry].slice(-MAX_JOURNAL) };
+}

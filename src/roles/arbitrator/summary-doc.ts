@@ -1,0 +1,105 @@
+/**
+ * The status summary document (`minder command status --json`): format 1. Keys are always
+ * present (null when not applicable) and in a fixed order, arrays are sorted, so scripts can
+ * rely on its shape. Additions get new keys; a change of meaning gets a new format number.
+ */
+export interface StatusSummary {
+  format: 1;
+  site: string;
+  generatedAt: number;
+  arbitrator: ArbitratorSummary;
+  parties: PartySummary[];
+}
+
+export interface ArbitratorSummary {
+  party: string;
+  dc: string | null;
+  incarnation: number;
+  startedAt: number | null;
+  configSource: string;
+  paused: boolean;
+  pausedBy: string | null;
+  pausedReason: string | null;
+  pausedAt: number | null;
+  epoch: number;
+  writer: string | null;
+  drained: string[];
+  dcOrder: string[];
+  timings: { failoverPeriodMs: number; staleAfterMs: number; ackTimeoutMs: number; reportIntervalMs: number };
+  lastPrimary: {
+    stateUuid: string;
+    confId: number | null;
+    members: Array<{ uuid: string; name: string; party: string | null }>;
+    seenAt: number;
+    ageMs: number;
+  } | null;
+  /** The newest evaluation: why nothing was promoted, or what was. */
+  evaluation: { at: number; decided: string | null; reasons: Array<{ code: string; view: string | null; text: string }> } | null;
+  /** Newest first. */
+  decisions: DecisionSummary[];
+  /** Newest first: decisions, refusals, operator actions, writer changes. */
+  journal: Array<{ at: number; event: string; text: string }>;
+  coldStart: boolean;
+}
+
+export interface DecisionSummary {
+  id: string;
+  lastPrimary: string;
+  target: string;
+  members: string[];
+  forced: boolean;
+  operator: string | null;
+  reason: string;
+  decidedAt: number;
+  outcome: 'pending' | 'carried_out' | 'refused' | 'failed';
+  outcomeReason: string | null;
+  outcomeAt: number | null;
+}
+
+export interface PartySummary {
+  party: string;
+  type: 'dbserver' | 'dbclient';
+  dc: string | null;
+  /** null: never heard since the arbitrator started. */
+  reportAgeMs: number | null;
+  fresh: boolean;
+  db: DbSummary | null;
+  client: ClientSummary | null;
+}
+
+export interface DbSummary {
+  nodeName: string;
+  weight: number;
+  mariadb: 'up' | 'down' | null;
+  cluster: 'Primary' | 'non-Primary' | 'Disconnected' | null;
+  localState: string | null;
+  ready: boolean | null;
+  clusterSize: number | null;
+  confId: number | null;
+  seqno: number | null;
+  recoveredSeqno: number | null;
+  nodeUuid: string | null;
+  lastPrimaryViewId: string | null;
+  drained: boolean;
+  writer: boolean;
+  serving: boolean;
+  /** Current LB sessions to this server, summed over every dbclient's report; null if none reported. */
+  sessions: number | null;
+  decision: { id: string; outcome: string; reason: string } | null;
+  error: string | null;
+}
+
+export interface ClientSummary {
+  lbKind: 'haproxy' | 'glb';
+  lbReachable: boolean;
+  lbError: string | null;
+  epochApplied: number;
+  writer: string | null;
+  sessions: number;
+}
+
+export function isStatusSummary(x: unknown): x is StatusSummary {
+  if (typeof x !== 'object' || x === null) return false;
+  const o = x as Record<string, unknown>;
+  return o.format === 1 && typeof o.site === 'string' && typeof o.arbitrator === 'object' && o.arbitrator !== null && Array.isArray(o.parties);
+}

@@ -1,0 +1,343 @@
+import { describe, expect, it } from 'vitest';
+import { viewOf } from '../../src/protocol/view.js';
+import { RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
+import type { ReasonCode } from '../../src/roles/arbitrator/state.js';
+import {
+  ArbDriver,
+  cutInHalves,
+  hold,
+  lastPrimaryOf,
+  member,
+  nonPrimary,
+  op,
+  PARTY,
+  primary,
+  publishes,
+  replies,
+  settingsFor,
+  U,
+} from './arbitrator-fixtures.js';
+
+function started(d = new ArbDriver()): ArbDriver {
+  d.start();
+  for (const n of ['n1', 'n2', 'n3', 'n4'] as const) d.report(n, primary(n));
+  return d;
+}
+
+function codes(d: ArbDriver): ReasonCode[] {
+  return d.state.evaluation?.reasons.map((r) => r.code) ?? [];
+}
+
+describe('arbitrator: automatic promotion after a 2+2 cut', () => {
+  it('promotes exactly one half, the primary DC, after the failover period; persist comes before make_primary', () => {
+    const d = started();
+    d.advance(1000);
+    cutInHalves(d);
+    expect(publishes(d.log, 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toEqual(['waiting', 'waiting']);
+    const effects = hold(d, 10_500);
+    const sent = publishes(effects, 'make_primary');
+    expect(sent).toHaveLength(1);
+    const mp = sent[0];
+    expect(mp?.to).toBe('dbserver:1');
+    expect(mp?.body.view).toEqual(viewOf(nonPrimary('n1', ['n1', 'n2'])));
+    expect(mp?.body.forced).toBe(false);
+    expect(mp?.body.validForMs).toBe(30_000);
+    const iPersist = effects.findIndex((e) => e.kind === 'persist' && e.key === RECORD_KEYS.decisions);
+    const iSend = effects.findIndex((e) => e.kind === 'publish' && e.verb === 'make_primary');
+    expect(iPersist).toBeGreaterThanOrEqual(0);
+    expect(iPersist).toBeLessThan(iSend);
+    const decisions = d.durable.get(RECORD_KEYS.decisions) as Array<{ id: string; key: string; target: string }>;
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]?.id).toBe(mp?.body.decisionId);
+    expect(decisions[0]?.key).toBe(lastPrimaryOf(['n1', 'n2', 'n3', 'n4']).viewId);
+    expect(d.state.journal.map((j) => j.event)).toContain('promotion');
+    // Keeping both halves non-Primary for long never yields a second decision.
+    expect(publishes(hold(d, 60_000), 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toEqual(['already_decided', 'already_decided']);
+  });
+
+  it('sends make_primary to the most advanced member of the half, then the lowest serial', () => {
+    const d = started();
+    cutInHalves(d, { n2: { lastCommitted: 105 } });
+    const sent = publishes(hold(d, 12_000), 'make_primary');
+    expect(sent.map((s) => s.to)).toEqual(['dbserver:2']);
+  });
+
+  it('with equal DC weight, prefers the half with the higher seqno', () => {
+    // Both halves straddle the DCs: 1+3 | 2+4, so DC priority does not decide.
+    const d = started();
+    for (const n of ['n1', 'n3'] as const) d.report(n, nonPrimary(n, ['n1', 'n3']));
+    for (const n of ['n2', 'n4'] as const) d.report(n, nonPrimary(n, ['n2', 'n4'], { lastCommitted: 120 }));
+    const sent = publishes(hold(d, 12_000), 'make_primary');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.body.view.members).toEqual([U.n2, U.n4].sort());
+  });
+
+  it('with equal DC weight and seqno, takes the smallest view key (deterministic)', () => {
+    const runs = [0, 1].map((order) => {
+      const d = started();
+      const a = () => ['n1', 'n3'].forEach((n) => d.report(n as 'n1' | 'n3', nonPrimary(n as 'n1' | 'n3', ['n1', 'n3'])));
+      const b = () => ['n2', 'n4'].forEach((n) => d.report(n as 'n2' | 'n4', nonPrimary(n as 'n2' | 'n4', ['n2', 'n4'])));
+      if (order === 0) { a(); b(); } else { b(); a(); }
+      return publishes(hold(d, 12_000), 'make_primary').map((s) => s.body.view.members.join(','));
+    });
+    expect(runs[0]).toHaveLength(1);
+    expect(runs[0]).toEqual(runs[1]);
+  });
+
+  it('promotes the only half it can hear when the other is cut from it too (half of LastPC is enough)', () => {
+    const d = started();
+    for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
+    // n1, n2 fall silent: their Primary reports go stale, no report from them at all.
+    const sent = publishes(hold(d, 20_000, 2000, ['n3', 'n4']), 'make_primary');
+    expect(sent.map((s) => s.to)).toEqual(['dbserver:3']);
+  });
+});
+
+describe('arbitrator: every rejection, with its reason', () => {
+  it('below half: a single node of four is never promoted automatically', () => {
+    const d = started();
+    d.report('n4', nonPrimary('n4', ['n4']));
+    // The other three stay silent (their Primary reports age out).
+    expect(publishes(hold(d, 60_000), 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toContain('below_half');
+    expect(d.state.evaluation?.reasons.find((r) => r.code === 'below_half')?.text).toMatch(/weight 1 of the last primary component's 4, below half/);
+  });
+
+  it('weights come from the config: 2 of 5 by weight is below half even with 2 of 4 nodes', () => {
+    const d = started(new ArbDriver(settingsFor({ weights: { n1: 2 } })));
+    for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
+    expect(publishes(hold(d, 30_000), 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toContain('below_half');
+  });
+
+  it('stale reports: a view whose reports aged out before the failover period ended is not a candidate', () => {
+    const d = started(new ArbDriver(settingsFor({ timings: { reportInterval: '2s', staleAfter: '6s', failoverPeriod: '10s' } })));
+    cutInHalves(d);
+    d.advance(30_000);
+    expect(publishes(d.log, 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toEqual(['no_reports']);
+    // The same view reported freshly again starts a new wait from zero.
+    cutInHalves(d);
+    expect(codes(d)).toEqual(['waiting', 'waiting']);
+  });
+
+  it('an unheard member of the view blocks the view', () => {
+    const d = started();
+    d.report('n3', nonPrimary('n3', ['n3', 'n4']));
+    // n4 is silent: its last report (Primary) goes stale, and it never reports the view.
+    const effects = [];
+    for (let i = 0; i < 15; i++) {
+      effects.push(...d.advance(2000));
+      effects.push(...d.report('n3', nonPrimary('n3', ['n3', 'n4'])));
+    }
+    expect(publishes(effects, 'make_primary')).toHaveLength(0);
+    expect(d.state.evaluation?.reasons.find((r) => r.code === 'unheard_member')?.text).toMatch(/dbserver:4 \(no fresh report\)/);
+  });
+
+  it('a member of the view that is not a dbserver of the site (garbd, a stranger) blocks it', () => {
+    const d = started();
+    const withGarb = { members: [member('n3'), member('n4'), { uuid: 'garb-uuid-0000', name: 'garb', address: '' }] };
+    for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4'], withGarb));
+    expect(publishes(hold(d, 30_000), 'make_primary')).toHaveLength(0);
+    expect(d.state.evaluation?.reasons.find((r) => r.code === 'unheard_member')?.text).toMatch(/not a dbserver of this site/);
+  });
+
+  it('blip: a view non-Primary for less than the failover period is left alone, and a change restarts the wait', () => {
+    const d = started();
+    cutInHalves(d);
+    hold(d, 8000);
+    // Healed before the period ended.
+    for (const n of ['n1', 'n2', 'n3', 'n4'] as const) d.report(n, primary(n, ['n1', 'n2', 'n3', 'n4'], { confId: 7 }));
+    expect(publishes(hold(d, 4000), 'make_primary')).toHaveLength(0);
+    // Cut again: the wait starts from zero.
+    cutInHalves(d);
+    expect(publishes(hold(d, 8000), 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toEqual(['waiting', 'waiting']);
+    // A change of view within a half restarts that half's wait too.
+    d.report('n1', nonPrimary('n1', ['n1']));
+    d.report('n2', nonPrimary('n2', ['n2']));
+    d.report('n1', nonPrimary('n1', ['n1', 'n2']));
+    d.report('n2', nonPrimary('n2', ['n1', 'n2']));
+    const effects = hold(d, 4000);
+    const sent = publishes(effects, 'make_primary');
+    // dc2's half has waited long enough (12 s); dc1's restarted its wait 4 s ago.
+    expect(sent.map((s) => s.to)).toEqual(['dbserver:3']);
+  });
+
+  it('paused: nothing is promoted automatically; resume lets the waiting half through', () => {
+    const d = started();
+    expect(replies(d.command('pause', op('p1', { reason: 'maintenance' })))[0]?.ok).toBe(true);
+    cutInHalves(d);
+    expect(publishes(hold(d, 30_000), 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toEqual(['paused', 'paused']);
+    expect(d.state.evaluation?.reasons[0]?.text).toMatch(/paused by alice \(maintenance\)/);
+    const r = d.command('resume', op('r1'));
+    expect(replies(r)[0]?.ok).toBe(true);
+    expect(publishes(r, 'make_primary').map((s) => s.to)).toEqual(['dbserver:1']);
+  });
+
+  it('something Primary: while any fresh report says Primary, nothing is promoted', () => {
+    const d = started();
+    // 3+1: the majority stays Primary; the lone node is non-Primary (and below half anyway),
+    // and a pair that is half of LastPC is still not promoted while a primary exists.
+    d.report('n1', primary('n1', ['n1', 'n2', 'n3'], { confId: 6 }));
+    for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
+    const effects = [];
+    for (let i = 0; i < 15; i++) {
+      effects.push(...d.advance(2000));
+      effects.push(...d.report('n1', primary('n1', ['n1', 'n2', 'n3'], { confId: 6 })));
+      for (const n of ['n3', 'n4'] as const) effects.push(...d.report(n, nonPrimary(n, ['n3', 'n4'])));
+    }
+    expect(publishes(effects, 'make_primary')).toHaveLength(0);
+    expect(d.state.evaluation?.reasons[0]).toMatchObject({ code: 'primary_exists' });
+    expect(d.state.evaluation?.reasons[0]?.text).toMatch(/a primary component exists: dbserver:1/);
+  });
+
+  it('members that disagree on the last primary component, or do not know it, are refused', () => {
+    const d = started();
+    d.report('n3', nonPrimary('n3', ['n3', 'n4']));
+    d.report('n4', nonPrimary('n4', ['n3', 'n4'], { lastPrimary: { viewId: 'pc-4', members: [U.n3, U.n4] } }));
+    hold(d, 12_000);
+    expect(codes(d)).toContain('last_primary_differs');
+    const e = started();
+    for (const n of ['n3', 'n4'] as const) e.report(n, nonPrimary(n, ['n3', 'n4'], { lastPrimary: null }));
+    expect(publishes(hold(e, 12_000), 'make_primary')).toHaveLength(0);
+    expect(codes(e)).toContain('no_last_primary');
+  });
+
+  it('a member of the last primary component that was never seen cannot be weighed: refused', () => {
+    const d = new ArbDriver();
+    d.start();
+    // Fresh arbitrator that never saw n1/n2: it cannot tell the weight of the far half.
+    for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
+    expect(publishes(hold(d, 12_000), 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toContain('unknown_weight');
+  });
+
+  it('a reporter outside the view it reports, or two reporters with one uuid, is inconsistent', () => {
+    const d = started();
+    d.report('n3', nonPrimary('n3', ['n3', 'n4']));
+    d.report('n4', nonPrimary('n4', ['n3', 'n4'], { nodeUuid: U.n3 }));
+    hold(d, 12_000);
+    expect(codes(d)).toContain('inconsistent_report');
+    expect(publishes(d.log, 'make_primary')).toHaveLength(0);
+  });
+
+  it('already decided for this LastPC: the other half is never promoted, even once the first is settled', () => {
+    const d = started();
+    cutInHalves(d);
+    const first = publishes(hold(d, 12_000), 'make_primary')[0];
+    expect(first?.to).toBe('dbserver:1');
+    // The dc1 half became Primary, and the decision is settled; dc2 still reports P.
+    d.report('n1', primary('n1', ['n1', 'n2'], { confId: 6 }), { decision: { id: first?.body.decisionId ?? '', outcome: 'carried_out', reason: 'ok', at: 0 } });
+    expect(d.state.records.decisions[0]?.outcome).toBe('carried_out');
+    // Then dc1 falls silent (cut from the arbitrator): only dc2's half is heard, still reporting P.
+    expect(publishes(hold(d, 60_000, 2000, ['n3', 'n4']), 'make_primary')).toHaveLength(0);
+    const reasons = d.state.evaluation?.reasons ?? [];
+    expect(reasons.find((r) => r.view === 'dbserver:3+dbserver:4')?.code).toBe('already_decided');
+  });
+
+  it('a decision its target refused (never carried out) frees the LastPC for a new decision', () => {
+    const d = started();
+    cutInHalves(d);
+    const first = publishes(hold(d, 12_000), 'make_primary')[0];
+    // dbserver:1 refuses (its view changed before it checked); the halves are then as before.
+    const onRefusal = d.report('n1', nonPrimary('n1', ['n1', 'n2']), { decision: { id: first?.body.decisionId ?? '', outcome: 'refused', reason: 'my view differs', at: 0 } });
+    expect(d.state.records.decisions[0]?.outcome).toBe('refused');
+    const again = publishes(onRefusal, 'make_primary');
+    expect(again).toHaveLength(1);
+    expect(again[0]?.body.decisionId).not.toBe(first?.body.decisionId);
+    // A failed one (pc.bootstrap was tried) is not enough: it might still take effect.
+    d.report('n1', nonPrimary('n1', ['n1', 'n2']), { decision: { id: again[0]?.body.decisionId ?? '', outcome: 'failed', reason: 'EAGAIN', at: 0 } });
+    expect(publishes(hold(d, 60_000), 'make_primary')).toHaveLength(0);
+  });
+
+  it('an outcome reported by another party than the target does not settle a decision', () => {
+    const d = started();
+    cutInHalves(d);
+    const first = publishes(hold(d, 12_000), 'make_primary')[0];
+    d.report('n2', nonPrimary('n2', ['n1', 'n2']), { decision: { id: first?.body.decisionId ?? '', outcome: 'refused', reason: 'forged', at: 0 } });
+    expect(d.state.records.decisions[0]?.outcome).toBe('pending');
+  });
+
+  it('while a decision is in flight, no other decision is made', () => {
+    // Two unrelated candidates with different last primary components (two histories).
+    const d = started();
+    cutInHalves(d);
+    publishes(hold(d, 12_000), 'make_primary');
+    const other = { lastPrimary: lastPrimaryOf(['n3', 'n4'], 'pc-other'), stateUuid: 'other-history' };
+    for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4'], other));
+    expect(publishes(hold(d, 12_000), 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toContain('decision_in_flight');
+  });
+});
+
+describe('arbitrator: restart from its persisted records', () => {
+  it('a decision persisted but never sent is sent again, the same one, and the other half is never promoted', () => {
+    const d = started();
+    cutInHalves(d);
+    const effects = hold(d, 12_000);
+    const iPersist = effects.findIndex((e) => e.kind === 'persist' && e.key === RECORD_KEYS.decisions);
+    expect(iPersist).toBeGreaterThanOrEqual(0);
+    const decided = publishes(effects, 'make_primary')[0];
+    // Crash between the persist and the send: a new process on the same records.
+    const r = d.restart();
+    const onStart = r.start();
+    const resent = publishes(onStart, 'make_primary');
+    expect(resent).toHaveLength(1);
+    expect(resent[0]?.to).toBe(decided?.to);
+    expect(resent[0]?.body).toEqual(decided?.body);
+    // The far half keeps reporting P; the near half goes quiet (e.g. it is now cut from us).
+    for (let i = 0; i < 30; i++) {
+      r.advance(2000);
+      for (const n of ['n3', 'n4'] as const) r.report(n, nonPrimary(n, ['n3', 'n4']));
+    }
+    expect(publishes(r.log, 'make_primary').map((m) => m.body.decisionId)).toEqual([decided?.body.decisionId]);
+    expect(r.state.evaluation?.reasons.map((x) => x.code)).toContain('already_decided');
+  });
+
+  it('a settled decision is not sent again; drains, pause, epoch and writer survive', () => {
+    const d = started();
+    d.advance(16_000);
+    for (const n of ['n1', 'n2', 'n3', 'n4'] as const) d.report(n, primary(n));
+    d.command('drain', op('d1', { node: 'dbserver:3' }));
+    d.command('pause', op('p1'));
+    const before = d.state.records.directives;
+    expect(before.drained).toEqual(['dbserver:3']);
+    const r = d.restart();
+    const effects = r.start();
+    expect(r.state.records.directives).toEqual(before);
+    const dirs = publishes(effects, 'directives');
+    expect(dirs.map((x) => x.to).sort()).toEqual(['dbclient:1', 'dbserver:1', 'dbserver:2', 'dbserver:3', 'dbserver:4']);
+    expect(dirs[0]?.body).toEqual({ epoch: before.epoch, drained: ['dbserver:3'], paused: true, writer: before.writer });
+    expect(publishes(effects, 'make_primary')).toHaveLength(0);
+  });
+
+  it('a damaged decision record stops the start instead of forgetting a promotion', async () => {
+    const { loadArbitratorRecords } = await import('../../src/roles/arbitrator/records.js');
+    expect(() => loadArbitratorRecords((k) => (k === RECORD_KEYS.decisions ? [{ id: 'x' }] : undefined))).toThrow(/damaged.*may hold a promotion/);
+  });
+
+  it('the state is plain data: a JSON round trip changes nothing', () => {
+    const d = started();
+    cutInHalves(d);
+    hold(d, 12_000);
+    d.command('status_summary', { requestId: 's1', pages: null });
+    expect(JSON.parse(JSON.stringify(d.state))).toEqual(d.state);
+  });
+});
+
+describe('arbitrator: uuids of the far half are remembered', () => {
+  it('learns every member uuid from the Primary reports and persists them', () => {
+    const d = started();
+    const nodes = d.durable.get(RECORD_KEYS.nodes) as Record<string, { party: string }>;
+    for (const n of ['n1', 'n2', 'n3', 'n4'] as const) expect(nodes[U[n]]?.party).toBe(PARTY[n]);
+    // A restarted arbitrator that only hears dc2 can still weigh dc1's members of P.
+    const r = d.restart();
+    r.start();
+    for (const n of ['n3', 'n4'] as const) r.report(n, nonPrimary(n, ['n3', 'n4']));
+    expect(publishes(hold(r, 12_000), 'make_primary').map((m) => m.to)).toEqual(['dbserver:3']);
+  });
+});
