@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { encodeDatagram, MAX_DATAGRAM_BYTES } from '../../src/protocol/datagram.js';
+import { Keyring } from '../../src/protocol/keys.js';
 import type { PartyId } from '../../src/protocol/party.js';
 import type { ClientStatusReport } from '../../src/protocol/verbs.js';
 import type { CommonEffect, CommonEvent } from '../../src/roles/core.js';
@@ -8,6 +10,7 @@ import {
   type DbclientEvent,
   type DbclientState,
   initialState,
+  MAX_REPORTED_ENTRIES,
   PERSIST_WRITER,
 } from '../../src/roles/dbclient/core.js';
 import type { DesiredLb, ObservedServer } from '../../src/roles/dbclient/lb/types.js';
@@ -389,5 +392,20 @@ describe('dbclient core: the load balancer as it is', () => {
     d.step({ kind: 'timer', name: 'lb_poll' });
     d.settle();
     expect(d.published().length).toBe(n + 1);
+  });
+});
+
+describe('dbclient core: the client_status_report fits a datagram', () => {
+  it('a site of 40 dbservers reports the first 64 backend entries, and the datagram encodes', () => {
+    const servers = Array.from({ length: 40 }, (_, i) => ({ id: `dbserver:${i + 1}` as PartyId, serial: i + 1, dc: 'east', dcPriority: 1, allowDonorReads: false }));
+    const core = createDbclientCore({ ...CFG, servers });
+    let s = core.step(initialState(), { kind: 'start' }, T0).state;
+    const observed: ObservedServer[] = servers.flatMap((x) => (['write', 'read'] as const).map((backend) => ({ backend, server: x.id, state: 'maint' as const, operational: true, weight: 1, sessions: 99_999 })));
+    s = { ...s, lb: { ...s.lb, error: 'e'.repeat(300) } };
+    const r = core.step(s, { kind: 'lb_observed', observed, applied: null }, T0 + 1);
+    const pub = r.effects.find((e) => e.kind === 'publish') as { body: ClientStatusReport };
+    expect(pub.body.servers).toHaveLength(MAX_REPORTED_ENTRIES);
+    const env = { site: 'shop-prod', from: 'dbclient:1', to: 'arbitrator:1', verb: 'client_status_report', inc: 1, id: 1, at: T0, body: { ...pub.body, lb: { kind: 'haproxy', reachable: false, error: 'e'.repeat(200) } } };
+    expect(encodeDatagram(env, new Keyring([{ id: 1, secret: Buffer.alloc(32, 7) }], 1)).length).toBeLessThan(MAX_DATAGRAM_BYTES);
   });
 });
