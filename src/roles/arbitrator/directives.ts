@@ -61,11 +61,26 @@ function preferred(state: ArbitratorState, nodes: DbserverInfo[]): DbserverInfo 
   return [...nodes].sort((a, b) => rank(a) - rank(b) || a.serial - b.serial)[0];
 }
 
-/** Sticky among serving nodes, else the preferred DC's lowest serial; `except` is about to leave. */
-export function chooseWriter(state: ArbitratorState, now: number, except: readonly PartyId[] = []): PartyId | null {
+/**
+ * Sticky among serving nodes, else the preferred DC's lowest serial. `except` is about to leave;
+ * only nodes whose newest report arrived after `notBefore` are eligible.
+ */
+export function chooseWriter(state: ArbitratorState, now: number, except: readonly PartyId[] = [], notBefore = 0): PartyId | null {
   const cur = state.records.directives.writer;
   if (cur && !except.includes(cur) && isServing(state, cur, now)) return cur;
-  return preferred(state, servingNodes(state, now).filter((d) => !except.includes(d.id)))?.id ?? null;
+  const eligible = servingNodes(state, now).filter((d) => !except.includes(d.id) && (state.reports[d.id]?.receivedAt ?? 0) > notBefore);
+  return preferred(state, eligible)?.id ?? null;
+}
+
+/**
+ * Since when the writer is known not to serve: its newest report, or the moment that report
+ * went stale. Reports do not arrive together: right after a cut the other nodes' Primary
+ * reports are older than the writer's non-Primary one and say nothing about now.
+ */
+function fellAt(state: ArbitratorState, id: PartyId, now: number): number {
+  const h = state.reports[id];
+  if (!h) return 0;
+  return isFresh(state, h.receivedAt, now) ? h.receivedAt : h.receivedAt + state.settings.timings.staleAfterMs;
 }
 
 /** After a restart the writer stays put until every dbserver has spoken, or staleAfter has passed. */
@@ -75,16 +90,31 @@ export function warmedUp(state: ArbitratorState, now: number): boolean {
   return state.settings.dbservers.every((d) => state.heardSinceStart.includes(d.id));
 }
 
-/** Moves the writer when it can no longer serve; with nobody serving it stays (unless drained). */
+/**
+ * Moves the writer when it can no longer serve; with nobody serving it stays (unless drained).
+ * When the writer is first seen not serving, every dbserver is asked for a report at once, so
+ * the replacement is chosen on news newer than the fall rather than on reports from before it.
+ */
 export function refreshWriter(state: ArbitratorState, now: number): Step {
   if (!warmedUp(state, now)) return { state, effects: [] };
   const cur = state.records.directives.writer;
   if (cur && !dbserverInfo(state.settings, cur)) {
-    return changeDirectives(state, now, { writer: chooseWriter(state, now, [cur]) }, 'writer_changed', `writer ${cur} is not a dbserver of the site config any more`);
+    return changeDirectives({ ...state, writerDownSince: null }, now, { writer: chooseWriter(state, now, [cur]) }, 'writer_changed', `writer ${cur} is not a dbserver of the site config any more`);
   }
-  let next = chooseWriter(state, now);
-  if (next === null && cur !== null && !state.records.directives.drained.includes(cur)) next = cur;
-  if (next === cur) return { state, effects: [] };
-  const why = cur ? `${cur} cannot serve (${whyNotServing(state, cur, now)})` : 'no writer was chosen';
-  return changeDirectives(state, now, { writer: next }, 'writer_changed', `writer ${next ?? 'none'}: ${why}`, { previous: cur });
+  const drained = cur !== null && state.records.directives.drained.includes(cur);
+  if (cur !== null && isServing(state, cur, now)) {
+    return { state: state.writerDownSince === null ? state : { ...state, writerDownSince: null }, effects: [] };
+  }
+  let s = state;
+  const effects: CommonEffect[] = [];
+  if (cur !== null && !drained && s.writerDownSince === null) {
+    s = { ...s, writerDownSince: fellAt(s, cur, now) };
+    effects.push(...s.settings.dbservers.filter((d) => d.id !== cur).map((d) => publish(d.id, 'request_status', {})));
+  }
+  let next = chooseWriter(s, now, [], cur !== null && !drained ? (s.writerDownSince ?? 0) : 0);
+  if (next === null && cur !== null && !drained) next = cur;
+  if (next === cur) return { state: s, effects };
+  const why = cur ? `${cur} cannot serve (${whyNotServing(s, cur, now)})` : 'no writer was chosen';
+  const r = changeDirectives({ ...s, writerDownSince: null }, now, { writer: next }, 'writer_changed', `writer ${next ?? 'none'}: ${why}`, { previous: cur });
+  return { state: r.state, effects: [...effects, ...r.effects] };
 }

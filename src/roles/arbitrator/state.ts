@@ -84,6 +84,8 @@ export interface ArbitratorState {
   evaluation: Evaluation | null;
   /** When the evaluate timer is due (so a report re-arms it only to make it sooner). */
   nextEvaluateAt: number | null;
+  /** Since when the writer is known not to serve (its replacement must have spoken since). */
+  writerDownSince: number | null;
   journal: JournalEntry[];
   summaries: CachedSummary[];
   replies: CachedReply[];
@@ -112,6 +114,7 @@ export function initialArbitratorState(settings: ArbitratorSettings, records: Ar
     watched: {},
     evaluation: null,
     nextEvaluateAt: null,
+    writerDownSince: null,
     journal: [],
     summaries: [],
     replies: [],
