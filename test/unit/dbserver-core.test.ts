@@ -82,6 +82,18 @@ describe('dbserver core: reports', () => {
     expect(d.state.followUpsLeft).toBe(0);
   });
 
+  it('a `synced` push read back as Donor/Desynced (mariadbd runs the hook first) is read again until Synced', () => {
+    const d = started();
+    const all4 = ['n1', 'n2', 'n3', 'n4'] as const;
+    d.observe(primaryOf([...all4], 7, { localState: 'Donor/Desynced' }));
+    d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({ status: 'synced', primary: true, members: all4.map(member) })));
+    expect(kinds(d.observe(primaryOf([...all4], 7, { localState: 'Donor/Desynced' })))).toContain('timer:follow_up');
+    d.step({ kind: 'timer', name: 'follow_up' });
+    const eff = d.observe(primaryOf([...all4], 7));
+    expect(reports(eff)[0]?.wsrep?.localState).toBe('Synced');
+    expect(d.state.followUpsLeft).toBe(0);
+  });
+
   it('uses a push\'s members only when they describe the reading\'s own view', () => {
     const d = started();
     d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({})));
@@ -166,6 +178,33 @@ describe('dbserver core: make_primary', () => {
     const again = d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf())));
     expect(kinds(again)).toEqual(['log:make_primary_ignored']);
     expect(kinds(d.all).filter((k) => k === 'bootstrap').length).toBe(before);
+  });
+
+  it('a reading between the new gvwstate.dat and Primary is the bootstrap under way, not a failure', () => {
+    const { d } = toNonPrimaryWithDecision();
+    d.observe(nonPrimaryHalf());
+    d.step({ kind: 'bootstrap_done', decisionId: 'd-1', attempt: 1, ok: true, error: null });
+    const newView = { viewId: `3 ${U.n1} 6`, members: [U.n1, U.n2].sort() };
+    expect(kinds(d.observe(nonPrimaryHalf({ lastPrimary: newView })))).toContain('timer:bootstrap_retry');
+    expect(d.state.pending?.phase).toBe('backoff');
+    // A push makes it read again meanwhile: Primary now.
+    d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({ status: 'synced', primary: true })));
+    d.observe(primaryOf(['n1', 'n2'], 6));
+    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-1', outcome: 'carried_out' });
+    expect(kinds(d.all).filter((k) => k === 'bootstrap')).toHaveLength(1);
+  });
+
+  it('a view changed and still non-Primary after the pause: failed, and no second pc.bootstrap', () => {
+    const { d } = toNonPrimaryWithDecision();
+    d.observe(nonPrimaryHalf());
+    d.step({ kind: 'bootstrap_done', decisionId: 'd-1', attempt: 1, ok: true, error: null });
+    const other = nonPrimaryHalf({ clusterSize: 1, members: [member('n1')] });
+    d.observe(other);
+    d.step({ kind: 'timer', name: 'bootstrap_retry' });
+    d.observe(other);
+    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-1', outcome: 'failed' });
+    expect(d.state.decisions.at(-1)?.reason).toMatch(/view changed after pc.bootstrap/);
+    expect(kinds(d.all).filter((k) => k === 'bootstrap')).toHaveLength(1);
   });
 
   it('retries pc.bootstrap after EAGAIN until Primary', () => {

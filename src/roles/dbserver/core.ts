@@ -73,7 +73,9 @@ export const PENDING_KEY = 'dbserver.pending';
 
 export type DbserverEvent =
   | { kind: 'observed'; reading: Reading }
-  | { kind: 'bootstrap_done'; decisionId: string; attempt: number; ok: boolean; error: string | null };
+  | { kind: 'bootstrap_done'; decisionId: string; attempt: number; ok: boolean; error: string | null }
+  /** The executor's connection to mariadbd dropped between readings: mariadbd may be gone. */
+  | { kind: 'connection_lost' };
 
 export type DbserverEffect =
   | { kind: 'read_status'; seq: number; reason: string }
@@ -259,6 +261,15 @@ function judgeDecision(st: Step, r: Reading): void {
   }
   const mine = viewOf(w);
   if (!sameView(mine, p.decision.view)) {
+    // Right after pc.bootstrap Galera writes the new primary view to gvwstate.dat a moment before
+    // its status says Primary: a changed view is then the bootstrap under way, judged again after
+    // the pause. Never a reason to bootstrap again, though.
+    if (p.phase === 'verifying') {
+      st.setPending({ ...p, phase: 'backoff' });
+      st.effects.push({ kind: 'timer', name: T_RETRY, afterMs: st.cfg.bootstrapRetryMs });
+      return;
+    }
+    if (p.phase === 'backoff') return;
     const why = tried ? 'my view changed after pc.bootstrap' : 'my view differs from the decision\'s';
     st.conclude(tried ? 'failed' : 'refused', `${why}: mine ${viewKey(mine)}`, id, { mine: viewKey(mine), decision: viewKey(p.decision.view) });
     return;
@@ -290,12 +301,21 @@ function judgeDecision(st: Step, r: Reading): void {
   }
 }
 
-function pushAgrees(push: WsrepNotify, r: Reading): boolean {
+/** Hook status words whose wsrep_local_state_comment is known (others say nothing about it). */
+const STATE_WORDS = ['synced', 'donor', 'joined', 'initialized'];
+
+/**
+ * Whether a reading already shows what the push announced. mariadbd runs the hook before its
+ * status variables change (seen on the lab: a `synced` push read back as Donor/Desynced), so a
+ * reading right after a push may still show the old state.
+ */
+export function pushAgrees(push: WsrepNotify, r: Reading): boolean {
   const w = r.wsrep;
   if (push.primary === false && (r.mariadb === 'down' || !w || w.clusterStatus !== 'Primary')) return true;
   if (!w) return false;
   if (push.primary !== null && push.primary !== (w.clusterStatus === 'Primary')) return false;
   if (push.members && push.members.length !== w.clusterSize) return false;
+  if (STATE_WORDS.includes(push.status) && !w.localState.toLowerCase().startsWith(push.status.slice(0, 5))) return false;
   return true;
 }
 
@@ -414,6 +434,11 @@ export function dbserverCore(cfg: DbserverSettings): RoleCore<DbserverState, Dbs
           break;
         case 'bootstrap_done':
           onBootstrapDone(st, event);
+          break;
+        case 'connection_lost':
+          // mariadbd runs no hook when it dies: the dropped connection is the fastest sign.
+          st.log('info', 'mariadb_connection_lost', 'the connection to mariadbd dropped; reading at once');
+          st.read('connection_lost');
           break;
       }
       return { state: st.s, effects: st.effects };

@@ -106,6 +106,7 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
       }
     },
   });
+  reader.onLost = () => host.dispatch({ kind: 'connection_lost' });
   host.start();
   return {
     stop: async () => {

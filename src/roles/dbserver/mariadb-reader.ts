@@ -57,6 +57,8 @@ export class MariadbReader {
   /** null = not known yet; false = the wsrep_info plugin is absent on this server (re-checked on reconnect). */
   private membershipTable: boolean | null = null;
   private closed = false;
+  /** Called when the open connection drops between readings (mariadbd stopped or crashed). */
+  onLost: () => void = () => {};
   private readonly connectTimeoutMs: number;
   private readonly queryTimeoutMs: number;
 
@@ -105,8 +107,9 @@ export class MariadbReader {
     // Two snapshots around the membership read: equal signatures mean the members are of that view.
     let before = await this.status(conn);
     let members: Member[] | null = null;
+    const notes: string[] = [];
     for (let attempt = 0; attempt < 3 && this.membershipTable !== false; attempt++) {
-      const list = await this.membership(conn);
+      const list = await this.membership(conn, notes);
       if (list === null) break;
       const after = await this.status(conn);
       if (viewSignature(before) === viewSignature(after) && membershipFits(list, after)) {
@@ -117,15 +120,14 @@ export class MariadbReader {
       before = after;
     }
     let lastPrimary = null;
-    let error: string | null = null;
     try {
       lastPrimary = readGvwstate(this.target.datadir);
     } catch (err) {
       // Without gvwstate.dat the view cannot be named exactly; say so rather than guess.
-      error = err instanceof GaleraFileError ? err.message : describe(err);
+      notes.push(err instanceof GaleraFileError ? err.message : describe(err));
     }
     const wsrep = wsrepStatusOf(before, members ?? [], lastPrimary);
-    return { seq, at, mariadb: 'up', membersFrom: members ? 'server' : 'none', wsrep, recovered: null, error };
+    return { seq, at, mariadb: 'up', membersFrom: members ? 'server' : 'none', wsrep, recovered: null, error: notes.length ? notes.join('; ') : null };
   }
 
   private readDown(seq: number, at: number, why: string): Reading {
@@ -143,7 +145,7 @@ export class MariadbReader {
     return statusVars(rows);
   }
 
-  private async membership(conn: Connection): Promise<Member[] | null> {
+  private async membership(conn: Connection, notes: string[]): Promise<Member[] | null> {
     try {
       const [rows] = await conn.query<RowDataPacket[]>({
         sql: 'SELECT `INDEX`, `UUID`, `NAME`, `ADDRESS` FROM information_schema.WSREP_MEMBERSHIP',
@@ -152,11 +154,15 @@ export class MariadbReader {
       this.membershipTable = true;
       return membershipOf(rows);
     } catch (err) {
-      if (NO_SUCH_TABLE.has(codeOf(err) ?? '')) {
+      const code = codeOf(err) ?? '';
+      if (NO_SUCH_TABLE.has(code)) {
         this.membershipTable = false;
         return null;
       }
-      throw err;
+      if (DOWN_CODES.has(code)) throw err;
+      // Privileges or a broken plugin: the status is still worth reporting, without members.
+      notes.push(`WSREP_MEMBERSHIP: ${describe(err)}`);
+      return null;
     }
   }
 
@@ -178,9 +184,13 @@ export class MariadbReader {
       multipleStatements: false,
     });
     // A dropped connection emits 'error' with no query waiting: never fatal, reopened next time.
-    conn.on('error', () => {
-      if (this.conn === conn) this.conn = null;
-    });
+    const lost = () => {
+      if (this.conn !== conn) return;
+      this.conn = null;
+      if (!this.closed) this.onLost();
+    };
+    conn.on('error', lost);
+    conn.on('end', lost);
     this.membershipTable = null;
     if (this.closed) {
       conn.destroy();
