@@ -1,8 +1,49 @@
 import type { Argv } from 'yargs';
+import { CliError, EXIT } from './exit-codes.js';
+import { DEFAULT_TRIES } from './command/client.js';
+import { execute } from './command/execute.js';
+import { interactive } from './command/interactive.js';
+import { parseWords } from './command/parse.js';
+import { openSession } from './command/session.js';
 
-/** `minder command …`: the operator's keyboard channel to the arbitrator. Built by the arbitrator work (issue 4). */
+/** `minder command …`: the operator's keyboard channel to the arbitrator (docs/operations.md). */
 export function registerCommand(y: Argv): Argv {
-  return y.command('command', "The operator's channel to the arbitrator (status, drain, pause, promote)", (a) => a, () => {
-    process.stderr.write('minder command: not built yet\n');
-  });
+  return y.command(
+    'command [words..]',
+    "The operator's channel to the arbitrator: status, drain, undrain, pause, resume, promote (no words: an interactive prompt)",
+    (a) =>
+      a
+        .positional('words', { type: 'string', array: true, describe: 'a command and its arguments; none: interactive prompt' })
+        .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'site config file (YAML or JSON); its key files are needed' })
+        .option('as', { type: 'string', default: 'command:1', describe: 'which command party to speak as (command:N); one per concurrent operator' })
+        .option('json', { type: 'boolean', describe: 'status: print the stable JSON document' })
+        .option('reason', { alias: 'r', type: 'string', describe: 'why (logged with your name; required with promote --force)' })
+        .option('force', { type: 'boolean', describe: 'promote: waive the half-weight rule (the rest of the cluster is gone)' })
+        .option('tries', { type: 'number', default: DEFAULT_TRIES, describe: 'sends of a request, one ack timeout apart, before giving up' })
+        .example('$0 command -c site.yaml status', 'every party at a glance')
+        .example('$0 command -c site.yaml status --json', 'the same as a stable JSON document')
+        .example('$0 command -c site.yaml drain dbserver:3 --reason "disk swap"', 'no new connections to dbserver:3')
+        .example('$0 command -c site.yaml promote dc2 --force --reason "dc1 burned down"', "the operator's override below half")
+        .example('$0 command -c site.yaml', 'interactive prompt with history and tab completion'),
+    async (argv) => {
+      const words = (argv.words ?? []).map(String);
+      const extra = [...(argv.json ? ['--json'] : []), ...(argv.force ? ['--force'] : []), ...(argv.reason !== undefined ? ['--reason', argv.reason] : [])];
+      const session = await openSession({ config: argv.config, as: argv.as, tries: argv.tries });
+      try {
+        if (words.length === 0) {
+          if (extra.length) throw new CliError(EXIT.USAGE, `${extra[0]} needs a command (e.g. status --json)`);
+          process.exitCode = await interactive(session);
+          return;
+        }
+        const parsed = parseWords([...words, ...extra], session.names);
+        if (!parsed.ok) throw new CliError(EXIT.USAGE, parsed.error);
+        const r = await execute(session.client, parsed.command, session.operator);
+        if (r.out) process.stdout.write(r.out);
+        if (r.err) process.stderr.write(r.err.startsWith('refused') || r.code === EXIT.NO_ANSWER ? `minder: ${r.err}` : r.err);
+        process.exitCode = r.code;
+      } finally {
+        await session.client.close();
+      }
+    },
+  );
 }

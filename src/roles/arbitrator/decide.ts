@@ -31,6 +31,7 @@ function nothingToJudge(state: ArbitratorState, now: number): Reason {
       .join(', ');
     return { code: 'cold_start', view: null, text: `every mariadbd reporting is down (cold start; recovered seqnos ${seqnos}): bootstrap is left to the operator` };
   }
+  if (all.length === 0) return { code: 'no_reports', view: null, text: 'no fresh report from any dbserver' };
   return { code: 'no_reports', view: null, text: 'no fresh report shows a non-Primary view' };
 }
 

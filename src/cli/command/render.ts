@@ -1,0 +1,80 @@
+import type { PartySummary, StatusSummary } from '../../roles/arbitrator/summary-doc.js';
+
+/**
+ * The human form of `status`: one line per party, a loud banner while paused, then what the
+ * arbitrator concluded last and its latest decisions with their reasons. `--json` prints the
+ * document itself instead.
+ */
+function age(ms: number | null): string {
+  if (ms === null) return 'never';
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)}s`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)}m`;
+  return `${Math.round(ms / 3_600_000)}h`;
+}
+
+function when(at: number | null): string {
+  return at === null ? '-' : new Date(at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+function table(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+}
+
+function row(p: PartySummary): string[] {
+  const stale = p.reportAgeMs !== null && !p.fresh ? ' STALE' : '';
+  if (p.db) {
+    const d = p.db;
+    const role = `dbserver${d.writer ? ' (writer)' : ''}`;
+    const cluster = d.mariadb === 'down' ? 'DOWN' : (d.cluster ?? '?');
+    const state = d.mariadb === 'down' ? `recovered ${d.recoveredSeqno ?? '?'}` : (d.localState ?? '?');
+    const seqno = d.seqno !== null ? String(d.seqno) : d.recoveredSeqno !== null ? `(${d.recoveredSeqno})` : '-';
+    return [p.dc ?? '-', p.party, role, cluster, state, seqno, d.drained ? 'DRAINED' : '-', `${age(p.reportAgeMs)}${stale}`, d.sessions === null ? '-' : String(d.sessions)];
+  }
+  const c = p.client;
+  const state = c ? (c.lbReachable ? `${c.lbKind} up, epoch ${c.epochApplied}` : `${c.lbKind} UNREACHABLE${c.lbError ? `: ${c.lbError}` : ''}`) : '?';
+  return [p.dc ?? '-', p.party, 'dbclient', '-', state, '-', '-', `${age(p.reportAgeMs)}${stale}`, c ? String(c.sessions) : '-'];
+}
+
+export function renderStatus(doc: StatusSummary): string {
+  const a = doc.arbitrator;
+  const out: string[] = [];
+  out.push(`site ${doc.site} · ${a.party} (incarnation ${a.incarnation}${a.startedAt !== null ? `, up ${age(doc.generatedAt - a.startedAt)}` : ''}) · config ${a.configSource}`);
+  out.push(`epoch ${a.epoch} · writer ${a.writer ?? 'none'} · drained ${a.drained.length ? a.drained.join(', ') : 'none'} · DC priority ${a.dcOrder.join(' > ')}`);
+  if (a.paused) {
+    const line = `PAUSED${a.pausedBy ? ` by ${a.pausedBy}` : ''}${a.pausedReason ? ` (${a.pausedReason})` : ''}${a.pausedAt !== null ? ` since ${when(a.pausedAt)}` : ''}: NOTHING IS PROMOTED AUTOMATICALLY — 'resume' to re-enable`;
+    const bar = '!'.repeat(Math.min(line.length + 8, 110));
+    out.push(bar, `!!  ${line}  !!`, bar);
+  }
+  if (a.coldStart) out.push('COLD START: every mariadbd is down; bootstrap the node with the highest recovered seqno by hand (docs/operations.md)');
+  const lp = a.lastPrimary;
+  out.push(lp ? `last primary component: conf ${lp.confId ?? '?'}, ${lp.members.length} members (${lp.members.map((m) => m.party ?? m.name ?? m.uuid.slice(0, 8)).join(', ')}), seen ${age(lp.ageMs)} ago` : 'last primary component: not seen yet');
+  out.push('');
+  const rows = [['DC', 'PARTY', 'ROLE', 'CLUSTER', 'STATE', 'SEQNO', 'DRAINED', 'AGE', 'SESSIONS'], ...doc.parties.map(row)];
+  rows.push([a.dc ?? '-', a.party, 'arbitrator', '-', a.paused ? 'PAUSED' : 'active', '-', '-', '0.0s', '-']);
+  out.push(...table(rows));
+  out.push('');
+  const ev = a.evaluation;
+  if (ev) {
+    out.push(`now (${when(ev.at)}):`);
+    for (const r of ev.reasons) out.push(`  - ${r.text}`);
+  }
+  out.push(a.decisions.length ? 'last decisions:' : 'no promotion decided yet');
+  for (const d of a.decisions.slice(0, 5)) {
+    const outcome = d.outcome === 'pending' ? 'pending' : `${d.outcome.replace('_', ' ')}${d.outcomeReason ? ` (${d.outcomeReason})` : ''}`;
+    out.push(`  ${when(d.decidedAt)}  ${d.id}  make_primary → ${d.target} for ${d.members.join('+')}${d.forced ? ' FORCED' : ''}: ${outcome}`);
+    out.push(`      reason: ${d.reason}`);
+  }
+  if (a.journal.length) {
+    out.push('recent:');
+    for (const j of a.journal.slice(0, 8)) out.push(`  ${when(j.at)}  ${j.event}: ${j.text}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Stable JSON: the document as built, two-space indented. */
+export function renderJson(doc: StatusSummary): string {
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

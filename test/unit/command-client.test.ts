@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { SimClock } from '../../src/correspondents/clock.js';
+import { MemoryNetwork, type NetworkFaults, NO_FAULTS } from '../../src/correspondents/memory-network.js';
+import { PostOffice } from '../../src/correspondents/post-office.js';
+import { ArbitratorClient, NoAnswerError } from '../../src/cli/command/client.js';
+import { execute } from '../../src/cli/command/execute.js';
+import { silentLogger } from '../../src/log.js';
+import { Keyring } from '../../src/protocol/keys.js';
+import type { PartyId } from '../../src/protocol/party.js';
+import { arbitratorCore } from '../../src/roles/arbitrator/core.js';
+import { emptyRecords } from '../../src/roles/arbitrator/records.js';
+import { arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
+import { type ArbitratorState, initialArbitratorState } from '../../src/roles/arbitrator/state.js';
+import { RoleHost } from '../../src/roles/host.js';
+import { directoryOf } from '../../src/site/load-config.js';
+import { seededRng } from '../../src/util/rng.js';
+import { siteConfig } from './arbitrator-fixtures.js';
+
+/**
+ * The command client against the real arbitrator core in a RoleHost, over the in-memory
+ * network (with loss, duplication and reordering where asked), under a simulated clock.
+ */
+function site(seed: number, faults: NetworkFaults = NO_FAULTS, withArbitrator = true) {
+  const cfg = siteConfig();
+  const clock = new SimClock();
+  const rng = seededRng(seed);
+  const net = new MemoryNetwork(clock, rng, faults);
+  const keyring = new Keyring([{ id: 1, secret: Buffer.alloc(32, 3) }], 1);
+  const durable = new Map<string, unknown>();
+  let host: RoleHost<ArbitratorState, never, never> | null = null;
+  if (withArbitrator) {
+    const post = new PostOffice({
+      self: 'arbitrator:1',
+      site: cfg.site,
+      keyring,
+      transport: net.endpoint('10.0.0.1', 4800),
+      clock,
+      rng,
+      incarnation: 1,
+      directory: directoryOf(cfg),
+      ackTimeoutMs: cfg.timings.ackTimeout,
+      staleAfterMs: cfg.timings.staleAfter,
+      maxClockSkewMs: cfg.timings.maxClockSkew,
+      logger: silentLogger(),
+    });
+    host = new RoleHost({
+      core: arbitratorCore,
+      initial: initialArbitratorState(arbitratorSettings(cfg, 'arbitrator:1', 'mem'), emptyRecords(), { incarnation: 1 }),
+      post,
+      clock,
+      durable: { put: (k, v) => void durable.set(k, structuredClone(v)) },
+      logger: silentLogger(),
+      execute: () => {},
+    });
+    host.start();
+  }
+  // Under heavy loss, more patience: each try loses the request or the reply with p ≈ 1 - (1 - loss)².
+  const tries = faults.loss > 0 ? 12 : 3;
+  const client = (self: PartyId = 'command:1', port = 5000) =>
+    new ArbitratorClient({ cfg, keyring, self, transport: net.endpoint('10.0.9.9', port), clock, rng, logger: silentLogger(), tries });
+  return { cfg, clock, net, host, durable, client };
+}
+
+/** Lets simulated time pass until the promise settles. */
+async function drive<T>(clock: SimClock, p: Promise<T>, maxMs = 120_000): Promise<T> {
+  let done = false;
+  const watched = p.finally(() => {
+    done = true;
+  });
+  for (let t = 0; t < maxMs && !done; t += 50) {
+    clock.advance(50);
+    await new Promise((r) => setImmediate(r));
+  }
+  return watched;
+}
+
+describe('command client ↔ arbitrator', () => {
+  it('gets the whole status summary over a lossy, duplicating, reordering network', async () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const s = site(seed, { loss: 0.3, duplicate: 0.2, meanExtraDelayMs: 20, minDelayMs: 1 });
+      const c = s.client();
+      const doc = await drive(s.clock, c.summary());
+      expect(doc.site).toBe('testsite');
+      expect(doc.parties).toHaveLength(5);
+      await c.close();
+    }
+  });
+
+  it('a drain resent over a lossy network is carried out once', async () => {
+    const s = site(7, { loss: 0.4, duplicate: 0.3, meanExtraDelayMs: 10, minDelayMs: 1 });
+    const c = s.client();
+    const r = await drive(s.clock, execute(c, { verb: 'drain', node: 'dbserver:3', reason: 'disk' }, 'alice'));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/dbserver:3 drained/);
+    expect(s.host?.current.records.directives).toMatchObject({ epoch: 1, drained: ['dbserver:3'] });
+    // Pause → the prompt learns it; a refusal is exit 6 with the reason on stderr.
+    const p = await drive(s.clock, execute(c, { verb: 'pause', reason: '' }, 'alice'));
+    expect(p).toMatchObject({ code: 0, paused: true });
+    const f = await drive(s.clock, execute(c, { verb: 'promote', target: 'dc2', force: true, reason: 'test' }, 'alice'));
+    expect(f.code).toBe(6);
+    expect(f.err).toMatch(/^refused: no fresh report from data centre dc2/);
+    await c.close();
+  });
+
+  it('two operators on different command parties are answered each at their own address', async () => {
+    const s = site(9);
+    const a = s.client('command:1', 5001);
+    const b = s.client('command:2', 5002);
+    const [ra, rb] = await drive(s.clock, Promise.all([execute(a, { verb: 'pause', reason: 'a' }, 'alice'), execute(b, { verb: 'drain', node: 'dbserver:4', reason: 'b' }, 'bob')]));
+    expect(ra.code).toBe(0);
+    expect(rb.code).toBe(0);
+    expect(s.host?.current.records.directives).toMatchObject({ paused: true, pausedBy: 'alice', drained: ['dbserver:4'] });
+    await a.close();
+    await b.close();
+  });
+
+  it('with no arbitrator: exit 5 after `tries` sends, naming the address and the time waited', async () => {
+    const s = site(11, NO_FAULTS, false);
+    const c = s.client();
+    const t0 = s.clock.now();
+    const r = await drive(s.clock, execute(c, { verb: 'status', json: false }, 'alice'));
+    expect(r.code).toBe(5);
+    expect(r.err).toMatch(/the arbitrator at 10\.0\.0\.1:4800 did not answer within 9 s/);
+    expect(s.clock.now() - t0).toBeGreaterThanOrEqual(9000);
+    const d = await drive(s.clock, c.request('pause', { requestId: 'x', operator: 'a', reason: '' }).catch((e: unknown) => e));
+    expect(d).toBeInstanceOf(NoAnswerError);
+    expect(c.post.stats().sent).toBe(6);
+    await c.close();
+  });
+
+  it('a datagram signed with another key gets no answer (the site key is needed)', async () => {
+    const s = site(13);
+    const cfg = s.cfg;
+    const stranger = new ArbitratorClient({
+      cfg,
+      keyring: new Keyring([{ id: 1, secret: Buffer.alloc(32, 9) }], 1),
+      self: 'command:1',
+      transport: s.net.endpoint('10.0.9.8', 5000),
+      clock: s.clock,
+      rng: seededRng(1),
+      logger: silentLogger(),
+    });
+    const r = await drive(s.clock, execute(stranger, { verb: 'pause', reason: '' }, 'mallory'));
+    expect(r.code).toBe(5);
+    expect(s.host?.current.records.directives.paused).toBe(false);
+    await stranger.close();
+  });
+});
