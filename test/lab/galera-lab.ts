@@ -26,6 +26,7 @@ import {
 } from './lab-files.js';
 import {
   LAB_CHAIN,
+  acquireLabLock,
   assertPortsFree,
   checkHost,
   dropBetween,
@@ -35,6 +36,7 @@ import {
   removeChain,
   removeChainSync,
   type HostTools,
+  type LabLock,
   type MysqlAccount,
 } from './lab-host.js';
 
@@ -76,6 +78,11 @@ export interface LabOptions {
   startTimeoutMs?: number;
   /** Leave the temp dir on close (debugging). Default false. */
   keepDir?: boolean;
+  /**
+   * How long to wait for another process's lab to close before failing with LAB_BUSY
+   * (labs share addresses; default 180 s, under vitest's 240 s hook timeout).
+   */
+  lockWaitMs?: number;
 }
 
 export interface LabNode {
@@ -107,6 +114,12 @@ export type Row = Record<string, unknown>;
 export interface QueryOptions {
   /** Bounds connect + query (default 30 s). A write blocked by a cut fails after this. */
   timeoutMs?: number;
+  /**
+   * Sets wsrep_sync_wait for this call (true = 1: reads wait until the node has applied
+   * everything committed cluster-wide before they started). Without it a read on another node
+   * right after a commit can miss that commit: apply is asynchronous.
+   */
+  syncWait?: boolean | number;
 }
 
 export interface StartNodeOptions {
@@ -266,11 +279,13 @@ export class GaleraLab {
   private readonly states: Map<string, NodeState>;
   private readonly tools: HostTools;
   private readonly keepDir: boolean;
+  private readonly lock: LabLock;
   private closing: Promise<void> | undefined;
   private closed = false;
 
-  private constructor(opts: LabOptions, tools: HostTools, root: string) {
+  private constructor(opts: LabOptions, tools: HostTools, root: string, lock: LabLock) {
     this.tools = tools;
+    this.lock = lock;
     this.root = root;
     this.keepDir = opts.keepDir ?? false;
     this.clusterName = opts.clusterName ?? 'galera-lab';
@@ -283,12 +298,19 @@ export class GaleraLab {
     const t0 = Date.now();
     validateOptions(opts);
     const { tools, account } = checkHost();
-    for (let i = 1; i <= opts.nodes.length; i++) {
-      await assertPortsFree(`127.0.0.${10 + i}`, [PORTS.sql, PORTS.gcomm, PORTS.ist, PORTS.sst]);
+    const lock = await acquireLabLock({ pid: process.pid, argv: process.argv.slice(1, 3), since: new Date().toISOString() }, opts.lockWaitMs ?? 180_000);
+    let root: string;
+    try {
+      for (let i = 1; i <= opts.nodes.length; i++) {
+        await assertPortsFree(`127.0.0.${10 + i}`, [PORTS.sql, PORTS.gcomm, PORTS.ist, PORTS.sst]);
+      }
+      if (opts.notifyCmd !== undefined) ensureMysqlCanExecute(opts.notifyCmd);
+      root = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'galera-lab-'));
+    } catch (err) {
+      lock.release();
+      throw err;
     }
-    if (opts.notifyCmd !== undefined) ensureMysqlCanExecute(opts.notifyCmd);
-    const root = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'galera-lab-'));
-    const lab = new GaleraLab(opts, tools, root);
+    const lab = new GaleraLab(opts, tools, root, lock);
     track(lab);
     try {
       await lab.prepare(opts, account);
@@ -549,7 +571,8 @@ export class GaleraLab {
     return { host: n.address, port: PORTS.sql, user: this.credentials.user, password: this.credentials.password };
   }
 
-  private async withConnection<T>(name: string, timeoutMs: number, fn: (c: Connection) => Promise<T>): Promise<T> {
+  private async withConnection<T>(name: string, opts: QueryOptions, fn: (c: Connection) => Promise<T>): Promise<T> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
     this.assertOpen();
     const conn = await mysql.createConnection({
       ...this.connectionOptions(name),
@@ -557,6 +580,8 @@ export class GaleraLab {
     });
     let ok = false;
     try {
+      const level = opts.syncWait === true ? 1 : opts.syncWait === false ? 0 : opts.syncWait;
+      if (level !== undefined) await conn.query({ sql: 'SET SESSION wsrep_sync_wait = ?', timeout: timeoutMs, values: [level] });
       const result = await fn(conn);
       ok = true;
       return result;
@@ -570,7 +595,7 @@ export class GaleraLab {
   /** Rows of a statement (empty for statements without a result set). Fresh connection each call. */
   async query(name: string, sql: string, params?: unknown[], opts: QueryOptions = {}): Promise<Row[]> {
     const timeout = opts.timeoutMs ?? 30_000;
-    return this.withConnection(name, timeout, async (c) => {
+    return this.withConnection(name, opts, async (c) => {
       const [rows] = await c.query<RowDataPacket[]>({ sql, timeout, values: params });
       return Array.isArray(rows) ? rows.map((r) => ({ ...r })) : [];
     });
@@ -584,7 +609,7 @@ export class GaleraLab {
     opts: QueryOptions = {},
   ): Promise<{ affectedRows: number; insertId: number }> {
     const timeout = opts.timeoutMs ?? 30_000;
-    return this.withConnection(name, timeout, async (c) => {
+    return this.withConnection(name, opts, async (c) => {
       const [res] = await c.query<ResultSetHeader>({ sql, timeout, values: params });
       return { affectedRows: res.affectedRows, insertId: res.insertId };
     });
@@ -825,6 +850,7 @@ export class GaleraLab {
       }
     }
     untrack(this);
+    this.lock.release();
     if (problems.length > 0) throw new LabError('LAB_COMMAND_FAILED', `lab teardown: ${problems.join('; ')}`);
   }
 
@@ -858,5 +884,6 @@ export class GaleraLab {
     waitGoneSync(this.liveProcs().map((p) => p.pid), 3000);
     removeChainSync(this.tools.iptables);
     if (!this.keepDir) rmSync(this.root, { recursive: true, force: true });
+    this.lock.release();
   }
 }

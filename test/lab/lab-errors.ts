@@ -7,6 +7,7 @@ export type LabErrorCode =
   | 'LAB_MISSING_BINARY'
   | 'LAB_NO_MYSQL_USER'
   | 'LAB_PORT_BUSY'
+  | 'LAB_BUSY'
   | 'LAB_BAD_OPTIONS'
   | 'LAB_UNKNOWN_NODE'
   | 'LAB_NOTIFY_NOT_EXECUTABLE'

@@ -4,7 +4,7 @@
 
 import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { GALERA_PROVIDER } from './lab-files.js';
@@ -103,9 +103,10 @@ function canListen(host: string, port: number): Promise<boolean> {
 async function portHolder(host: string, port: number): Promise<string> {
   try {
     const { stdout } = await execFileAsync('ss', ['-ltnpH', `sport = :${port}`]);
-    const lines = stdout
-      .split('\n')
-      .filter((l) => l.includes(`${host}:${port}`) || /(\*|0\.0\.0\.0|\[::\]):/.test(l));
+    // Only the local-address column counts: the peer column of every listener is "0.0.0.0:*".
+    const holds = (local: string | undefined): boolean =>
+      local === `${host}:${port}` || /^(\*|0\.0\.0\.0|\[::\]):\d+$/.test(local ?? '');
+    const lines = stdout.split('\n').filter((l) => holds(l.trim().split(/\s+/)[3]));
     return lines.length > 0 ? lines.map((l) => l.trim().replace(/\s+/g, ' ')).join('; ') : 'unknown';
   } catch (err) {
     return `unknown (ss failed: ${describeError(err)})`;
@@ -155,6 +156,88 @@ export function ensureMysqlCanExecute(path: string): void {
     `notifyCmd ${path} is not executable by the mysql user even after chmod a+rx: ` +
       'a directory on its path is probably not traversable by mysql (e.g. under /root)',
   );
+}
+
+// ---- machine-wide lab lock -------------------------------------------------------------------
+
+// Every lab uses the same addresses, so labs of different processes (several engineers' test
+// runs) must take turns. A listening abstract unix socket is the mutex: the kernel frees it
+// when the holder dies, so a crashed run can never leave a stale lock, and the holder answers
+// connections with who it is, for the error message.
+const LOCK_ADDR = '\0galera-minder-lab-lock';
+
+export interface LabLock {
+  release(): void;
+}
+
+function tryListen(info: string): Promise<Server | null> {
+  return new Promise((resolve) => {
+    const server = createServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.end(info);
+    });
+    server.once('error', () => resolve(null));
+    server.listen(LOCK_ADDR, () => resolve(server));
+  });
+}
+
+function lockHolder(): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    const sock = connect(LOCK_ADDR);
+    const done = (text: string): void => {
+      sock.destroy();
+      resolve(text);
+    };
+    sock.setTimeout(1000, () => done(data || 'unknown (holder did not answer)'));
+    sock.on('data', (chunk: Buffer) => {
+      data += chunk.toString('utf8');
+    });
+    sock.on('end', () => done(data || 'unknown'));
+    sock.on('error', (err) => done(`unknown (${err.message})`));
+  });
+}
+
+// Re-entrant within a process: a second lab here must not wait for ourselves; it goes on to the
+// port check, which names the clash.
+let held: { server: Server; count: number } | undefined;
+
+function holdOnce(): LabLock {
+  let released = false;
+  return {
+    release: () => {
+      if (released || held === undefined) return;
+      released = true;
+      held.count -= 1;
+      if (held.count === 0) {
+        held.server.close();
+        held = undefined;
+      }
+    },
+  };
+}
+
+export async function acquireLabLock(info: Record<string, unknown>, waitMs: number): Promise<LabLock> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (held !== undefined) {
+      held.count += 1;
+      return holdOnce();
+    }
+    const server = await tryListen(JSON.stringify(info));
+    if (server !== null) {
+      server.unref(); // the lock must never keep a test process alive
+      held = { server, count: 1 };
+      return holdOnce();
+    }
+    if (Date.now() >= deadline) {
+      throw new LabError(
+        'LAB_BUSY',
+        `another Galera lab is running on this machine (holder: ${await lockHolder()}); waited ${waitMs} ms`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 // ---- iptables -------------------------------------------------------------------------------
