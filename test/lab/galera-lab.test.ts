@@ -91,7 +91,8 @@ describe.skipIf(!availability.ok)(`galera lab on loopback${skipReason}`, () => {
     await the().exec('n1', 'CREATE DATABASE labtest');
     await the().exec('n1', 'CREATE TABLE labtest.t (id INT PRIMARY KEY, v VARCHAR(32))');
     await the().exec('n1', 'INSERT INTO labtest.t VALUES (1, ?)', ['before-cut']);
-    const rows = await the().query('n4', 'SELECT v FROM labtest.t WHERE id = 1');
+    // syncWait: apply on n4 is asynchronous; a causal read waits for it.
+    const rows = await the().query('n4', 'SELECT v FROM labtest.t WHERE id = 1', [], { syncWait: true });
     expect(rows).toEqual([{ v: 'before-cut' }]);
   });
 
@@ -119,7 +120,7 @@ describe.skipIf(!availability.ok)(`galera lab on loopback${skipReason}`, () => {
       await the().heal();
       await Promise.all(ALL.map((n) => the().waitFor(n, isSyncedPrimary(4), 30_000, 'size 4 after heal')));
     });
-    const rows = await the().query('n3', 'SELECT v FROM labtest.t ORDER BY id');
+    const rows = await the().query('n3', 'SELECT v FROM labtest.t ORDER BY id', [], { syncWait: true });
     expect(rows).toEqual([{ v: 'before-cut' }, { v: 'during-cut' }]);
   });
 
