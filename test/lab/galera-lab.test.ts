@@ -63,7 +63,7 @@ describe.skipIf(!availability.ok)(`galera lab on loopback${skipReason}`, () => {
         { name: 'n4', dc: 'dc2' },
       ],
     });
-    console.log(`[lab timing] bring-up of 4 nodes: ${lab.bringUpMs} ms`);
+    console.log(`[lab timing] bring-up of 4 nodes: ${lab.bringUpMs} ms (waited ${lab.lockWaitMs} ms for the lab lock)`);
   });
 
   afterAll(async () => {

@@ -1,3 +1,5 @@
+// Exploration script behind docs/lab.md: whole-cluster crash restart with recovered positions,
+// single-node kill+restart (IST), cold start. Run as root: npm run build && node dist/test/lab/explore/crash-restart.js
 import { startGaleraLab, isSyncedPrimary } from '../galera-lab.js';
 const lab = await startGaleraLab({ nodes: [{ name: 'n1', dc: 'a' }, { name: 'n2', dc: 'a' }, { name: 'n3', dc: 'b' }] });
 const names = ['n1', 'n2', 'n3'];

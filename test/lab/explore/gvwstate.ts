@@ -1,5 +1,5 @@
 // Exploration script behind docs/lab.md: gvwstate.dat lifecycle and wsrep status in a 2+2 cut.
-// Build and run (root): npx tsc -p <a tsconfig covering test/lab> && node dist/.../explore-gvwstate.js
+// Run as root: npm run build && node dist/test/lab/explore/gvwstate.js
 import { watch, readFileSync, existsSync, statSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { startGaleraLab, isNonPrimary, isSyncedPrimary, type GaleraLab } from '../galera-lab.js';
@@ -81,7 +81,7 @@ try {
   await new Promise((r) => setTimeout(r, 1000));
   t = Date.now();
   await lab.cutDcs('dc1', 'dc2');
-  log('all four non-Primary after ms', await allMs(lab, names, isNonPrimary) + (Date.now() - t) * 0);
+  log('all four non-Primary after ms', await allMs(lab, names, isNonPrimary));
   log('(cut->all non-Primary total ms)', Date.now() - t);
   await new Promise((r) => setTimeout(r, 2000));
   for (const n of names) await show(lab, n);
@@ -105,7 +105,7 @@ try {
   log('--- heal');
   t = Date.now();
   await lab.heal();
-  log('all four Synced size 4 after ms', await allMs(lab, names, isSyncedPrimary(4)) + 0, 'total', Date.now() - t);
+  log('all four Synced size 4 after ms', await allMs(lab, names, isSyncedPrimary(4)), 'total', Date.now() - t);
   log('n3 reads', await lab.query('n3', 'SELECT * FROM labx.t ORDER BY id'));
   for (const n of names) log(`gvwstate ${n} after heal:\n${gvw(lab, n)}`);
   for (const n of names) await show(lab, n);

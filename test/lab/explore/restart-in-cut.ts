@@ -1,3 +1,5 @@
+// Exploration script behind docs/lab.md: wsrep_info plugin, and nodes killed and restarted on the
+// far side of a cut after the near side was bootstrapped. Run as root: npm run build && node dist/test/lab/explore/restart-in-cut.js
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGaleraLab, isNonPrimary, isSyncedPrimary, type GaleraLab } from '../galera-lab.js';
