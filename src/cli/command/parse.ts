@@ -177,5 +177,6 @@ export function complete(line: string, names: SiteNames): [string[], string] {
     }
   }
   const hits = pool.filter((c) => c.startsWith(current));
-  return [hits.length ? hits : [], current];
+  // A single hit is completed with the space after it, ready for the next word.
+  return [hits.length === 1 ? [`${hits[0]} `] : hits, current];
 }
