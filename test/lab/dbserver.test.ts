@@ -5,7 +5,8 @@
 // The report interval is one hour, so every report after a dbserver's first is caused by a hook
 // push, a dropped connection or a request — never by polling.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PartyId } from '../../src/protocol/party.js';
 import type { DbStatusReport, MakePrimary } from '../../src/protocol/verbs.js';
@@ -112,8 +113,9 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
     expect(pushes.some((p) => p['primary'] === false)).toBe(true);
     // The majority side says Primary with 2, also pushed.
     await net.waitReport(idOf('n1'), syncedPrimary(2), 30_000, since, 'a Primary report of 2');
+    const healed = Date.now();
     await lab.heal();
-    await net.waitReport(idOf('n3'), syncedPrimary(3), 60_000, Date.now(), 'Synced/Primary of 3 after the heal');
+    await net.waitReport(idOf('n3'), syncedPrimary(3), 60_000, healed, 'Synced/Primary of 3 after the heal');
   });
 
   it('2+2 cut: both halves report non-Primary; make_primary for dc1\'s exact view makes dc1 Primary and writable', async () => {
@@ -144,7 +146,8 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
     expect(done.body.decision?.outcome, done.body.decision?.reason).toBe('carried_out');
     await lab.waitFor('n2', isSyncedPrimary(2), 15_000);
     await lab.exec('n2', "INSERT INTO minder_lab.t VALUES (1, 'during-cut')");
-    expect(await lab.query('n1', 'SELECT v FROM minder_lab.t WHERE id = 1')).toEqual([{ v: 'during-cut' }]);
+    // Applying on the other node is asynchronous: a causal read waits for it.
+    expect(await lab.query('n1', 'SELECT v FROM minder_lab.t WHERE id = 1', [], { syncWait: true })).toEqual([{ v: 'during-cut' }]);
     expect(server('n1').events('pc_bootstrap').length).toBeGreaterThanOrEqual(1);
     // dc2 stays non-Primary: nobody told it anything.
     expect(isNonPrimary(await lab.status('n3'))).toBe(true);
@@ -176,23 +179,29 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
     expect(after.body.decision).toEqual(first);
     expect(server('n1').events('make_primary_ignored').length).toBeGreaterThanOrEqual(1);
     expect(server('n1').events('pc_bootstrap')).toHaveLength(0);
+    const healed = Date.now();
     await lab.heal();
-    for (const n of NODES) await net.waitReport(idOf(n), syncedPrimary(4), 60_000, Date.now(), 'Synced/Primary of 4 after the heal');
+    for (const n of NODES) await net.waitReport(idOf(n), syncedPrimary(4), 60_000, healed, 'Synced/Primary of 4 after the heal');
   });
 
   it('the hook with its dbserver down: mariadbd runs it, it gives up after its bounded wait, the cluster carries on', async () => {
     const { lab, site, net } = the();
     await server('n2').stop('SIGTERM');
-    const logBefore = readFileSync(lab.node('n2').errorLog, 'utf8').length;
+    // The hook's stderr goes wherever mariadbd's goes: its error log, or the lab's stdout.log.
+    const logs = [lab.node('n2').errorLog, join(lab.node('n2').dir, 'stdout.log')];
+    const text = () => logs.map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : '')).join('\n');
+    const logBefore = text().length;
     const timingBefore = readFileSync(site.hookTimingLog, 'utf8').split('\n').filter(Boolean).length;
     await lab.stop('n4');
     await lab.waitFor('n2', isSyncedPrimary(3), 30_000);
-    const newLog = readFileSync(lab.node('n2').errorLog, 'utf8').slice(logBefore);
-    expect(newLog).toMatch(/minder-notify: no ack from dbserver:2/);
+    const deadline = Date.now() + 15_000;
+    while (!/minder-notify: no ack from dbserver:2/.test(text().slice(logBefore)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(text().slice(logBefore)).toMatch(/minder-notify: no ack from dbserver:2 at 127\.0\.0\.12:17002 within 300 ms/);
     expect(readFileSync(site.hookTimingLog, 'utf8').split('\n').filter(Boolean).length).toBeGreaterThan(timingBefore);
     // The dbserver comes back and reports what is, not what it had.
+    const back = Date.now();
     servers.set('n2', await DbserverProcess.start(site.configPath, idOf('n2')));
-    await net.waitReport(idOf('n2'), syncedPrimary(3), 15_000, Date.now(), 'Synced/Primary of 3 after the dbserver restart');
+    await net.waitReport(idOf('n2'), syncedPrimary(3), 15_000, back, 'Synced/Primary of 3 after the dbserver restart');
   });
 
   it('mariadbd stopped or killed: the report says down, with grastate.dat\'s position', async () => {
@@ -212,7 +221,8 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
     expect(killed.body.recovered?.seqno).toBe(-1);
     expect(server('n3').events('mariadb_connection_lost').length).toBeGreaterThanOrEqual(1);
     // And back: mariadbd restarts, the hook pushes, the report follows.
+    const restarted = Date.now();
     await lab.start('n3');
-    await net.waitReport(idOf('n3'), syncedPrimary(3), 60_000, Date.now(), 'Synced/Primary after the restart');
+    await net.waitReport(idOf('n3'), syncedPrimary(3), 60_000, restarted, 'Synced/Primary after the restart');
   });
 });
