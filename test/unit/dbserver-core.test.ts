@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DbStatusReport, dbStatusReport, type DecisionOutcome, type WsrepNotify } from '../../src/protocol/verbs.js';
 import { DECISIONS_KEY, initialState, PENDING_KEY, type PendingDecision } from '../../src/roles/dbserver/core.js';
+import { encodeDatagram } from '../../src/protocol/datagram.js';
+import { testKeyring } from '../support/post-office-fixture.js';
 import { decisionFor, Driver, kinds, member, message, nonPrimaryHalf, primaryOf, STATE_UUID, U } from './dbserver-fixtures.js';
 
 function reports(effects: ReturnType<Driver['step']>): DbStatusReport[] {
@@ -19,6 +21,16 @@ function push(over: Partial<WsrepNotify>): WsrepNotify {
 }
 
 describe('dbserver core: reports', () => {
+  it('leaves out member lists too long for one datagram, and says so', () => {
+    const d = started();
+    const many = Array.from({ length: 64 }, (_, i) => ({ uuid: `6c55c6ce-e740-11f1-8064-5bf51de6${String(i).padStart(4, '0')}`, name: `n${i}`, address: `10.0.1.${i}:3306` }));
+    const eff = d.observe(primaryOf(['n1'], 9, { clusterSize: 64, members: many, lastPrimary: { viewId: `3 ${U.n1} 9`, members: many.map((m) => m.uuid) } }));
+    const pub = eff.find((f) => f.kind === 'publish');
+    expect(pub && pub.kind === 'publish' && encodeDatagram({ site: 's', from: 'dbserver:1', to: 'arbitrator:1', verb: 'db_status_report', inc: 1, id: 1, at: 0, body: pub.body }, testKeyring()).length).toBeLessThan(8192);
+    expect(reports(eff)[0]?.wsrep?.members).toEqual([]);
+    expect(reports(eff)[0]?.error).toMatch(/more than 32 members/);
+  });
+
   it('reads at start and reports that reading to the arbitrator and every dbclient', () => {
     const d = new Driver();
     expect(kinds(d.step({ kind: 'start' }))).toEqual(['read_status', 'timer:report']);

@@ -52,16 +52,29 @@ function clip(s: string | null, n: number): string | null {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
 }
 
+/**
+ * A report of 32 members with their last primary view encodes to ~4.4 KB; 64 would pass the
+ * 8 KiB datagram limit. Beyond this the lists are left out (and said so) rather than sent in part.
+ */
+export const MAX_REPORTED_MEMBERS = 32;
+
 /** The report for a reading: what was observed, when, and the last decision's outcome. */
 export function reportOf(r: Reading, push: Push | null, dc: string, decision: DecisionOutcome | null): DbStatusReport {
-  const { members, known } = membersOf(r, push);
+  let { members, known } = membersOf(r, push);
   let error = r.error;
+  let lastPrimary = r.wsrep?.lastPrimary ?? null;
+  if (members.length > MAX_REPORTED_MEMBERS || (lastPrimary?.members.length ?? 0) > MAX_REPORTED_MEMBERS) {
+    error = [error, `more than ${MAX_REPORTED_MEMBERS} members: lists left out of the report`].filter(Boolean).join('; ');
+    members = [];
+    lastPrimary = null;
+    known = true;
+  }
   if (r.wsrep && !known) error = [error, 'members unknown: no membership table and no matching hook push yet'].filter(Boolean).join('; ');
   return {
     observedAt: r.at,
     dc,
     mariadb: r.mariadb,
-    wsrep: r.wsrep ? { ...r.wsrep, members } : null,
+    wsrep: r.wsrep ? { ...r.wsrep, members, lastPrimary } : null,
     recovered: r.recovered,
     decision: decision ? { ...decision, reason: clip(decision.reason, 200) as string } : null,
     error: clip(error, 200),
