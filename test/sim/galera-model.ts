@@ -62,6 +62,8 @@ export class GaleraModel {
   private readonly order: string[];
   /** Directed node pairs `a>b` whose traffic is dropped. */
   private readonly blocked = new Set<string>();
+  /** Every primary component ever installed, by the view id gvwstate.dat would show. */
+  private readonly pcs = new Map<string, LastPc>();
   private viewSeq = 0;
 
   constructor(
@@ -76,9 +78,11 @@ export class GaleraModel {
     this.order = specs.map((s) => s.name).sort();
     // The cluster starts healthy: one Primary component of every node, as after a bootstrap.
     const view = this.newView(this.order, true);
+    const pc = { id: view.id, members: view.members };
+    this.pcs.set(this.pcViewId(pc), pc);
     for (const n of this.nodes.values()) {
       n.view = view;
-      n.lastPc = { id: view.id, members: view.members };
+      n.lastPc = pc;
     }
   }
 
@@ -275,6 +279,11 @@ export class GaleraModel {
     };
   }
 
+  /** The primary component a reported `lastPrimary.viewId` names. */
+  pcByViewId(viewId: string): LastPc | undefined {
+    return this.pcs.get(viewId);
+  }
+
   /** gvwstate.dat writes `view_id: <type> <representative uuid> <seq>`. */
   pcViewId(pc: LastPc): string {
     const rep = pc.members[0];
@@ -317,11 +326,13 @@ export class GaleraModel {
 
   private install(members: readonly string[], primary: boolean, seqno: number | null, reason: string): ViewChange {
     const view = this.newView(members, primary);
+    const pc = { id: view.id, members: view.members };
+    if (primary) this.pcs.set(this.pcViewId(pc), pc);
     for (const m of view.members) {
       const n = this.node(m);
       n.view = view;
       if (primary) {
-        n.lastPc = { id: view.id, members: view.members };
+        n.lastPc = pc;
         if (seqno !== null) n.seqno = seqno;
       }
     }

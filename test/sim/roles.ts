@@ -1,0 +1,177 @@
+import { type PartyId, partyType } from '../../src/protocol/party.js';
+import type { DecisionOutcome } from '../../src/protocol/verbs.js';
+import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from '../../src/roles/arbitrator/core.js';
+import { loadArbitratorRecords } from '../../src/roles/arbitrator/records.js';
+import { arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
+import { type ArbitratorState, initialArbitratorState } from '../../src/roles/arbitrator/state.js';
+import {
+  createDbclientCore,
+  type DbclientEffect,
+  type DbclientEvent,
+  type DbclientPersisted,
+  type DbclientState,
+  initialState as dbclientInitial,
+  PERSIST_DIRECTIVES,
+  PERSIST_WRITER,
+} from '../../src/roles/dbclient/core.js';
+import { dbclientConfigOf } from '../../src/roles/dbclient/daemon.js';
+import {
+  DECISIONS_KEY,
+  DEFAULT_TUNING,
+  type DbserverEffect,
+  type DbserverEvent,
+  type DbserverSettings,
+  type DbserverState,
+  dbserverCore,
+  initialState as dbserverInitial,
+  PENDING_KEY,
+  type PendingDecision,
+} from '../../src/roles/dbserver/core.js';
+import { type EffectExecutor, RoleHost } from '../../src/roles/host.js';
+import type { DbclientParty, DbserverParty } from '../../src/site/schema.js';
+import type { BindingContext, RoleBinding, StartedRole } from './party.js';
+import type { Bindings } from './world.js';
+
+/**
+ * The REAL decision cores, each bound the way its daemon binds it (src/roles/<role>/daemon.ts):
+ * the same settings from the site config, the same persisted keys read back at start, the same
+ * RoleHost; only the executors differ, acting on the simulated mariadbd and load balancer.
+ * Where a daemon adds glue outside its core (the dbclient's peer_heard poll), it is copied here.
+ */
+
+function started(host: { stop(): void; readonly current: unknown }, extraStop: () => void = () => {}): StartedRole {
+  return {
+    stop: () => {
+      extraStop();
+      host.stop();
+    },
+    state: () => host.current,
+  };
+}
+
+/** A core that throws is a finding (a daemon would die on that input), not a silent drop. */
+function guarded<S, E, F>(ctx: BindingContext, core: { step(s: S, e: E, now: number): { state: S; effects: F[] } }) {
+  return {
+    step(s: S, e: E, now: number) {
+      try {
+        return core.step(s, e, now);
+      } catch (err) {
+        const kind = (e as { kind?: string }).kind ?? '?';
+        ctx.sim.violation('core_threw', `${ctx.self} core threw on a ${kind} event: ${(err as Error).stack ?? String(err)}`);
+        throw err;
+      }
+    },
+  };
+}
+
+export const arbitratorBinding: RoleBinding = (ctx) => {
+  const settings = arbitratorSettings(ctx.config, ctx.self, 'simulated site');
+  const records = loadArbitratorRecords((k) => ctx.durable.get(k));
+  const initial = initialArbitratorState(settings, records, { incarnation: ctx.incarnation });
+  const host = new RoleHost<ArbitratorState, ArbitratorEvent, ArbitratorEffect>({
+    core: guarded(ctx, arbitratorCore),
+    initial,
+    post: ctx.post,
+    clock: ctx.clock,
+    durable: ctx.durable,
+    logger: ctx.logger,
+    execute: () => {},
+  });
+  ctx.post.watch([...settings.dbservers.map((d) => d.id), ...settings.dbclients]);
+  host.start();
+  return started(host);
+};
+
+export const dbserverBinding: RoleBinding = (ctx) => {
+  const party = ctx.party as DbserverParty;
+  const recipients = ctx.config.parties.filter((p) => ['arbitrator', 'dbclient'].includes(partyType(p.id as PartyId))).map((p) => p.id as PartyId);
+  const settings: DbserverSettings = { self: ctx.self, dc: party.dc, recipients, reportIntervalMs: ctx.config.timings.reportInterval, ...DEFAULT_TUNING };
+  const decisions = ctx.durable.get<DecisionOutcome[]>(DECISIONS_KEY) ?? [];
+  const pending = ctx.durable.get<PendingDecision | null>(PENDING_KEY) ?? null;
+  const { sim, self } = ctx;
+  const execute: EffectExecutor<DbserverEffect> = (effect, dispatch) => {
+    switch (effect.kind) {
+      case 'read_status': {
+        const at = ctx.clock.now();
+        // The reading is what the server shows when the query returns.
+        sim.later(self, sim.latency('read'), () => dispatch({ kind: 'observed', reading: sim.readNode(self, effect.seq, at) }));
+        return;
+      }
+      case 'bootstrap': {
+        const error = sim.bootstrapNode(self, effect.decisionId);
+        sim.later(self, sim.latency('bootstrap'), () =>
+          dispatch({ kind: 'bootstrap_done', decisionId: effect.decisionId, attempt: effect.attempt, ok: error === null, error }),
+        );
+        return;
+      }
+    }
+  };
+  const host: RoleHost<DbserverState, DbserverEvent, DbserverEffect> = new RoleHost({
+    core: guarded(ctx, dbserverCore(settings)),
+    initial: dbserverInitial(decisions, pending),
+    post: ctx.post,
+    clock: ctx.clock,
+    durable: ctx.durable,
+    logger: ctx.logger,
+    execute,
+  });
+  host.start();
+  return started(host);
+};
+
+export const dbclientBinding: RoleBinding = (ctx) => {
+  const cfg = dbclientConfigOf(ctx.config, ctx.party as DbclientParty);
+  const persisted: DbclientPersisted = {};
+  const writer = ctx.durable.get<DbclientPersisted['writer']>(PERSIST_WRITER);
+  const directives = ctx.durable.get<DbclientPersisted['directives']>(PERSIST_DIRECTIVES);
+  if (writer) persisted.writer = writer;
+  if (directives) persisted.directives = directives;
+  const { sim, self } = ctx;
+  const execute: EffectExecutor<DbclientEffect> = (effect, dispatch) => {
+    const send = (ev: DbclientEvent) => dispatch(ev);
+    if (effect.kind === 'observe_lb') {
+      sim.later(self, sim.latency('lb'), () => {
+        const observed = sim.lbObserve(self);
+        send(observed ? { kind: 'lb_observed', observed, applied: null } : { kind: 'lb_failed', during: 'observe', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
+      });
+      return;
+    }
+    // Judged when the core asks for it: a directive arriving while the apply is under way is the next apply's business.
+    sim.lbWanted(self, effect.desired);
+    sim.later(self, sim.latency('lb'), () => {
+      const commands = sim.lbApply(self, effect.desired);
+      if (!commands) {
+        send({ kind: 'lb_failed', during: 'apply', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
+        return;
+      }
+      const observed = sim.lbObserve(self);
+      send(observed ? { kind: 'lb_observed', observed, applied: { commands, errors: [] } } : { kind: 'lb_failed', during: 'observe', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
+    });
+  };
+  const host = new RoleHost<DbclientState, DbclientEvent, DbclientEffect>({
+    core: guarded(ctx, createDbclientCore(cfg)),
+    initial: dbclientInitial(persisted),
+    post: ctx.post,
+    clock: ctx.clock,
+    durable: ctx.durable,
+    logger: ctx.logger,
+    execute,
+  });
+  ctx.post.watch([cfg.arbitrator, ...cfg.servers.map((s) => s.id)]);
+  host.start();
+  // As the daemon does: hearing the arbitrator again may be only an ack, which reaches no role.
+  let stopped = false;
+  const checkHeard = (): void => {
+    if (stopped) return;
+    const since = host.current.arbitratorSilentSince;
+    const heard = ctx.post.lastHeardAt(cfg.arbitrator);
+    if (since !== null && heard !== undefined && heard >= since) host.dispatch({ kind: 'peer_heard', peer: cfg.arbitrator });
+    ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
+  };
+  ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
+  return started(host, () => {
+    stopped = true;
+  });
+};
+
+export const REAL_BINDINGS: Bindings = { arbitrator: arbitratorBinding, dbserver: dbserverBinding, dbclient: dbclientBinding };

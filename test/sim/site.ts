@@ -1,0 +1,163 @@
+import type { Address } from '../../src/correspondents/transport.js';
+import type { PartyId } from '../../src/protocol/party.js';
+import { type SiteConfig, siteConfigSchema } from '../../src/site/schema.js';
+import type { ModelNodeSpec } from './galera-model.js';
+
+/**
+ * The simulated sites: a few shapes of two-DC Galera cluster, each with an arbitrator in a
+ * third place and one dbclient per DC. Addresses are per host so that the memory network can
+ * cut a DC, a host, or the arbitrator's link to a DC.
+ */
+
+export const SITE = 'simsite';
+export const DCS = ['dc1', 'dc2'] as const;
+export type Dc = (typeof DCS)[number];
+export const ARBITRATOR: PartyId = 'arbitrator:1';
+export const OPERATOR_HOST = '10.0.9.100';
+
+export interface Topology {
+  name: string;
+  /** Weights of the DB nodes in dc1 and in dc2, in serial order. */
+  dc1: readonly number[];
+  dc2: readonly number[];
+  /** dbclients: one in dc1, or one in each DC. */
+  clients: 1 | 2;
+}
+
+/**
+ * Ties (2+2, 3+3) are what the arbitrator exists for; 3+2 and 2+1 check that it stays out of
+ * the way when Galera has a majority by itself. Every report costs ~50 µs of wire work here
+ * (msgpack, HMAC, zod), so the common shapes are the small ones.
+ */
+export const TOPOLOGIES: readonly Topology[] = [
+  { name: '2+2', dc1: [1, 1], dc2: [1, 1], clients: 1 },
+  { name: '2+2', dc1: [1, 1], dc2: [1, 1], clients: 1 },
+  { name: '2+2', dc1: [1, 1], dc2: [1, 1], clients: 1 },
+  { name: '2+2 two clients', dc1: [1, 1], dc2: [1, 1], clients: 2 },
+  { name: '2+2 weighted tie', dc1: [2, 1], dc2: [1, 2], clients: 1 },
+  { name: '3+3', dc1: [1, 1, 1], dc2: [1, 1, 1], clients: 2 },
+  { name: '3+2', dc1: [1, 1, 1], dc2: [1, 1], clients: 1 },
+  { name: '2+1', dc1: [1, 1], dc2: [1], clients: 1 },
+];
+
+export interface TimingsSpec {
+  name: string;
+  reportInterval: string;
+  ackTimeout: string;
+  failoverPeriod: string;
+  staleAfter: string;
+  makePrimaryValidFor: string;
+}
+
+/** The defaults, and a shorter set with the same ratios (which is what the simulated time per seed costs). */
+export const TIMINGS: readonly TimingsSpec[] = [
+  { name: 'short', reportInterval: '2s', ackTimeout: '1s', failoverPeriod: '4s', staleAfter: '6s', makePrimaryValidFor: '10s' },
+  { name: 'short', reportInterval: '2s', ackTimeout: '1s', failoverPeriod: '4s', staleAfter: '6s', makePrimaryValidFor: '10s' },
+  { name: 'default', reportInterval: '5s', ackTimeout: '3s', failoverPeriod: '10s', staleAfter: '15s', makePrimaryValidFor: '30s' },
+];
+
+export interface SimSite {
+  config: SiteConfig;
+  topology: Topology;
+  timings: TimingsSpec;
+  /** Every long-lived party's address. */
+  directory: ReadonlyMap<PartyId, Address>;
+  dbservers: readonly PartyId[];
+  dbclients: readonly PartyId[];
+  dcOf: ReadonlyMap<PartyId, Dc>;
+  /** The Galera node beside each dbserver, and back. */
+  nodeOf: ReadonlyMap<PartyId, string>;
+  serverOf: ReadonlyMap<string, PartyId>;
+  nodes: readonly ModelNodeSpec[];
+  /** Hosts (addresses) of every party in a DC. */
+  hostsIn(dc: Dc): string[];
+  hostOf(id: PartyId): string;
+}
+
+const built = new Map<Topology, Map<TimingsSpec, SimSite>>();
+
+/** A site is plain data and never changed by a run: each shape is built (and validated) once. */
+export function siteFor(topology: Topology, timings: TimingsSpec): SimSite {
+  let byTimings = built.get(topology);
+  if (!byTimings) {
+    byTimings = new Map();
+    built.set(topology, byTimings);
+  }
+  let site = byTimings.get(timings);
+  if (!site) {
+    site = buildSite(topology, timings);
+    byTimings.set(timings, site);
+  }
+  return site;
+}
+
+export function buildSite(topology: Topology, timings: TimingsSpec): SimSite {
+  const parties: unknown[] = [{ id: ARBITRATOR, host: '10.0.9.1', port: 4800, dc: 'witness' }];
+  const directory = new Map<PartyId, Address>([[ARBITRATOR, { address: '10.0.9.1', port: 4800 }]]);
+  const dcOf = new Map<PartyId, Dc>();
+  const nodeOf = new Map<PartyId, string>();
+  const serverOf = new Map<string, PartyId>();
+  const nodes: ModelNodeSpec[] = [];
+  const dbservers: PartyId[] = [];
+  const dbclients: PartyId[] = [];
+  let serial = 0;
+  for (const [d, dc] of DCS.entries()) {
+    const weights = dc === 'dc1' ? topology.dc1 : topology.dc2;
+    for (const [i, weight] of weights.entries()) {
+      serial++;
+      const id: PartyId = `dbserver:${serial}`;
+      const host = `10.0.${d + 1}.${11 + i}`;
+      const name = `db${serial}`;
+      parties.push({
+        id,
+        host,
+        port: 4801,
+        dc,
+        weight,
+        nodeName: name,
+        mariadb: { socket: '/run/mysqld/mysqld.sock', passwordFile: '/etc/minder/mariadb.password' },
+      });
+      directory.set(id, { address: host, port: 4801 });
+      dcOf.set(id, dc);
+      nodeOf.set(id, name);
+      serverOf.set(name, id);
+      nodes.push({ name, uuid: `${serial.toString(16).padStart(8, '0')}-0000-4000-8000-00000000c0de`, weight, address: `${host}:3306` });
+      dbservers.push(id);
+    }
+  }
+  for (const [d, dc] of DCS.slice(0, topology.clients).entries()) {
+    const id: PartyId = `dbclient:${d + 1}`;
+    const host = `10.0.${d + 1}.50`;
+    parties.push({ id, host, port: 4802, dc, loadBalancer: { kind: 'haproxy', socket: '/run/haproxy/admin.sock' } });
+    directory.set(id, { address: host, port: 4802 });
+    dcOf.set(id, dc);
+    dbclients.push(id);
+  }
+  const { name: _n, ...t } = timings;
+  const config = siteConfigSchema.parse({
+    site: SITE,
+    dataCentres: { dc1: { priority: 1 }, dc2: { priority: 2 }, witness: { priority: 3 } },
+    keys: { send: 1, files: [{ id: 1, path: '/dev/null' }] },
+    timings: { ...t, maxClockSkew: '60s' },
+    parties,
+  });
+  const hostOf = (id: PartyId): string => {
+    const a = directory.get(id);
+    if (!a) throw new Error(`${id} is not in the simulated site`);
+    return a.address;
+  };
+  return {
+    config,
+    topology,
+    timings,
+    directory,
+    dbservers,
+    dbclients,
+    dcOf,
+    nodeOf,
+    serverOf,
+    nodes,
+    hostsIn: (dc) => [...dcOf.entries()].filter(([, d]) => d === dc).map(([id]) => hostOf(id)),
+    hostOf,
+  };
+}

@@ -1,0 +1,628 @@
+import type { Clock } from '../../src/correspondents/clock.js';
+import { SimClock } from '../../src/correspondents/clock.js';
+import { MemoryNetwork, type NetworkFaults } from '../../src/correspondents/memory-network.js';
+import { type Inbound, PostOffice } from '../../src/correspondents/post-office.js';
+import { Keyring } from '../../src/protocol/keys.js';
+import { type PartyId, partyType } from '../../src/protocol/party.js';
+import type { DbStatusReport, Directives, MakePrimary, Verb, WsrepNotify } from '../../src/protocol/verbs.js';
+import { viewKey, viewOf } from '../../src/protocol/view.js';
+import type { DesiredLb, ObservedServer } from '../../src/roles/dbclient/lb/types.js';
+import type { Reading } from '../../src/roles/dbserver/reading.js';
+import { type Rng, seededRng } from '../../src/util/rng.js';
+import { Checker } from './checks.js';
+import { DurableMap } from './durable.js';
+import { GaleraModel, type ViewChange } from './galera-model.js';
+import { type PostTaps, type RoleBinding, type SimServices, type StartedRole, TappedPostOffice } from './party.js';
+import { SimLoadBalancer } from './sim-lb.js';
+import { ARBITRATOR, type Dc, DCS, OPERATOR_HOST, SITE, type SimSite } from './site.js';
+import { Trace } from './trace.js';
+
+/** How long Galera takes to notice a cut or a heal (LAB.md: short evs timeouts, and the defaults). */
+export interface DetectionProfile {
+  name: string;
+  cutMs: readonly [number, number];
+  healMs: readonly [number, number];
+}
+
+export const DETECTION: readonly DetectionProfile[] = [
+  { name: 'short evs', cutMs: [3100, 3500], healMs: [4900, 8500] },
+  { name: 'default evs', cutMs: [6000, 6600], healMs: [6000, 7000] },
+];
+
+export interface Bindings {
+  arbitrator: RoleBinding;
+  dbserver: RoleBinding;
+  dbclient: RoleBinding;
+}
+
+export interface WorldOptions {
+  seed: number;
+  site: SimSite;
+  bindings: Bindings;
+  trace: boolean;
+  faults: NetworkFaults;
+  detection: DetectionProfile;
+  /** Probability that one pc.bootstrap fails with EAGAIN (LAB.md: it can, after some outages). */
+  eagain: number;
+  /**
+   * Time between the dbserver's decision to run pc.bootstrap and Galera carrying it out. 0 in
+   * the CI runs: the real dbserver reads its view and runs SET GLOBAL back to back, and Galera
+   * offers no compare-and-bootstrap, so this window is inherent; docs/simulator.md.
+   */
+  toctouMs: number;
+  /** Each party's clock is off the simulated time by up to this much, either way. */
+  clockSkewMs: number;
+}
+
+export const T0 = 1_750_000_000_000;
+
+interface Live {
+  post: PostOffice;
+  role: StartedRole;
+  incarnation: number;
+}
+
+class SimParty {
+  readonly durable = new DurableMap();
+  live: Live | null = null;
+  /** Crash right after the next persist, before the step's later effects (sends) are carried out. */
+  crashAfterPersist = false;
+  crashes = 0;
+
+  constructor(
+    readonly id: PartyId,
+    readonly binding: RoleBinding,
+    readonly clock: Clock,
+  ) {}
+}
+
+/**
+ * The simulated site: one SimClock, one seeded MemoryNetwork between the party hosts, a Galera
+ * model behind the dbservers, a load balancer behind each dbclient, and every party running its
+ * REAL decision core in a RoleHost over a PostOffice, exactly as its daemon does. The schedule
+ * (schedule.ts) drives faults through the methods below; the checker watches every step.
+ */
+export class World implements SimServices {
+  readonly clock = new SimClock(T0);
+  readonly net: MemoryNetwork;
+  readonly model: GaleraModel;
+  readonly trace: Trace;
+  readonly checker: Checker;
+  readonly site: SimSite;
+  readonly burned = new Set<PartyId>();
+  private readonly parties = new Map<PartyId, SimParty>();
+  private readonly lbs = new Map<PartyId, SimLoadBalancer>();
+  private readonly hooks = new Map<string, PostOffice>();
+  private readonly keyring: Keyring;
+  private readonly rng: Rng;
+  private readonly postRng: Rng;
+  /** Network cuts that outlive a heal: a burned DC stays gone. */
+  private readonly permanentCuts: Array<{ a: string[]; b: string[] }> = [];
+  private opCount = 0;
+  /** Operator commands still waiting for a reply: a newer command waits for them (see settle). */
+  private readonly opsInFlight = new Map<string, () => void>();
+  private readonly opQueue: Array<{ verb: 'drain' | 'undrain' | 'pause' | 'resume' | 'promote'; fields: Record<string, unknown> }> = [];
+  /** When (elapsed ms) each dbserver's latest report with wsrep status reached the arbitrator. */
+  readonly heardByArbitrator = new Map<PartyId, number>();
+  /** When (elapsed ms) Galera last installed a view. */
+  lastViewChangeAt = 0;
+  readonly stats = { crashes: 0, reconfigurations: 0, viewChanges: 0, hookPushes: 0, operatorCommands: 0, operatorReplies: 0, eagain: 0 };
+
+  constructor(readonly o: WorldOptions) {
+    this.site = o.site;
+    this.rng = seededRng(o.seed ^ 0x5bd1e995);
+    this.postRng = seededRng(o.seed ^ 0x27d4eb2f);
+    this.net = new MemoryNetwork(this.clock, seededRng(o.seed ^ 0x165667b1), o.faults);
+    this.model = new GaleraModel(o.site.nodes, `5eed${(o.seed >>> 0).toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`);
+    this.trace = new Trace(o.trace, T0, () => this.clock.now());
+    this.checker = new Checker(o.site, this.model, this.trace, () => this.elapsed());
+    const secret = Buffer.alloc(32);
+    for (let i = 0; i < 32; i++) secret[i] = Math.floor(this.rng.next() * 256);
+    this.keyring = new Keyring([{ id: 1, secret }], 1);
+    const ids: PartyId[] = [ARBITRATOR, ...o.site.dbservers, ...o.site.dbclients];
+    for (const id of ids) {
+      const offset = Math.round((this.rng.next() * 2 - 1) * o.clockSkewMs);
+      const clock: Clock = { now: () => Math.floor(this.clock.now()) + offset, setTimer: (ms, fn) => this.clock.setTimer(ms, fn) };
+      this.parties.set(id, new SimParty(id, o.bindings[partyType(id) as keyof Bindings], clock));
+    }
+    for (const c of o.site.dbclients) this.lbs.set(c, new SimLoadBalancer());
+  }
+
+  elapsed(): number {
+    return this.clock.now() - T0;
+  }
+
+  get failed(): boolean {
+    return this.checker.failed;
+  }
+
+  /** Starts every party and the cluster's write load. */
+  start(): void {
+    for (const id of this.parties.keys()) this.startParty(id);
+    const writes = (): void => {
+      this.model.commit(1);
+      this.clock.setTimer(500, writes);
+    };
+    this.clock.setTimer(500, writes);
+  }
+
+  // --- parties ---------------------------------------------------------------------------------
+
+  isUp(id: PartyId): boolean {
+    return this.parties.get(id)?.live != null;
+  }
+
+  partyIds(): PartyId[] {
+    return [...this.parties.keys()];
+  }
+
+  roleState(id: PartyId): unknown {
+    return this.parties.get(id)?.live?.role.state();
+  }
+
+  startParty(id: PartyId): void {
+    const p = this.party(id);
+    if (p.live || this.burned.has(id)) return;
+    const incarnation = p.durable.nextIncarnation();
+    const addr = this.site.directory.get(id);
+    if (!addr) throw new Error(`${id} has no address`);
+    const post = new TappedPostOffice(
+      {
+        self: id,
+        site: SITE,
+        keyring: this.keyring,
+        transport: this.net.endpoint(addr.address, addr.port),
+        clock: p.clock,
+        rng: this.postRng,
+        incarnation,
+        directory: (x) => this.site.directory.get(x),
+        ackTimeoutMs: this.site.config.timings.ackTimeout,
+        staleAfterMs: this.site.config.timings.staleAfter,
+        maxClockSkewMs: this.site.config.timings.maxClockSkew,
+        logger: this.trace.logger(id),
+      },
+      this.taps,
+    );
+    p.durable.afterPut = (key) => {
+      if (!p.crashAfterPersist || !p.live) return;
+      p.crashAfterPersist = false;
+      this.crashParty(id, `right after persisting ${key}, before the rest of that step`);
+    };
+    const durable = {
+      put: (key: string, value: unknown) => {
+        try {
+          p.durable.put(key, value);
+        } catch (err) {
+          this.violation('persist_failed', `${id}: ${(err as Error).message}`);
+        }
+      },
+      get: <T>(key: string) => p.durable.get<T>(key),
+    };
+    const party = this.site.config.parties.find((x) => x.id === id);
+    if (!party) throw new Error(`${id} is not in the site config`);
+    this.trace.add(id, `start, incarnation ${incarnation}`);
+    // Live before the role starts, so a crash during its first step finds it.
+    const live: Live = { post, role: { stop: () => {}, state: () => undefined }, incarnation };
+    p.live = live;
+    live.role = p.binding({
+      self: id,
+      site: this.site,
+      config: this.site.config,
+      party,
+      clock: p.clock,
+      post,
+      durable,
+      logger: this.trace.logger(id),
+      incarnation,
+      sim: this,
+    });
+    if (p.live !== live) live.role.stop();
+  }
+
+  /** The process dies: timers, queue and sockets go; only what was persisted stays. */
+  crashParty(id: PartyId, why: string): void {
+    const p = this.party(id);
+    const live = p.live;
+    if (!live) return;
+    p.live = null;
+    p.crashes++;
+    this.stats.crashes++;
+    live.role.stop();
+    void live.post.close();
+    this.trace.add(id, `CRASH (${why})`);
+  }
+
+  /**
+   * Crash right after the party's next persist, before the rest of that step's effects; if it
+   * persists nothing within `windowMs`, crash then, between two steps.
+   */
+  armCrashAfterPersist(id: PartyId, windowMs: number): void {
+    const p = this.party(id);
+    if (!p.live) return;
+    p.crashAfterPersist = true;
+    const inc = p.live.incarnation;
+    this.clock.setTimer(windowMs, () => {
+      if (!p.crashAfterPersist || p.live?.incarnation !== inc) return;
+      p.crashAfterPersist = false;
+      this.crashParty(id, `no persist within ${windowMs} ms of arming`);
+    });
+  }
+
+  disarmCrash(id: PartyId): void {
+    this.party(id).crashAfterPersist = false;
+  }
+
+  private party(id: PartyId): SimParty {
+    const p = this.parties.get(id);
+    if (!p) throw new Error(`no party ${id} in the simulation`);
+    return p;
+  }
+
+  private readonly taps: PostTaps = {
+    inbound: (self: PartyId, m: Inbound) => {
+      const type = partyType(self);
+      if (type === 'arbitrator') {
+        this.checker.arbitratorInbound(m);
+        if (m.verb === 'db_status_report' && (m.body as DbStatusReport).wsrep) this.heardByArbitrator.set(m.from, this.elapsed());
+      }
+      else if (type === 'dbclient') this.checker.dbclientInbound(self, m);
+      else if (type === 'dbserver') this.checker.dbserverInbound(self, m);
+      if (this.trace.enabled && m.verb !== 'client_status_report') this.trace.add(self, `<- ${m.from} ${m.verb} ${summarise(m.verb, m.body)}`);
+    },
+    handled: (self: PartyId, m: Inbound) => {
+      if (partyType(self) === 'arbitrator') this.checker.arbitratorHandled(m);
+    },
+    outbound: (self: PartyId, to: PartyId, verb: Verb, body: unknown) => {
+      if (partyType(self) === 'arbitrator') this.checker.arbitratorOutbound(to, verb, body);
+      if (this.trace.enabled && (verb === 'make_primary' || verb === 'directives' || verb === 'command_reply')) {
+        this.trace.add(self, `-> ${to} ${verb} ${summarise(verb, body)}`);
+      }
+    },
+  };
+
+  // --- services for the executors (SimServices) ------------------------------------------------
+
+  later(self: PartyId, ms: number, fn: () => void): void {
+    const inc = this.parties.get(self)?.live?.incarnation;
+    this.clock.setTimer(ms, () => {
+      // A process that died meanwhile never sees the answer.
+      if (this.parties.get(self)?.live?.incarnation === inc) fn();
+    });
+  }
+
+  latency(kind: 'read' | 'bootstrap' | 'lb'): number {
+    const [lo, hi] = kind === 'read' ? [1, 20] : kind === 'bootstrap' ? [1, 50] : [1, 30];
+    return lo + Math.floor(this.rng.next() * (hi - lo + 1));
+  }
+
+  readNode(self: PartyId, seq: number, at: number): Reading {
+    const node = this.nodeOf(self);
+    const w = this.model.reading(node);
+    if (!w) return { seq, at, mariadb: 'down', membersFrom: 'none', wsrep: null, recovered: null, error: 'connect ECONNREFUSED (mariadbd is down)' };
+    return { seq, at, mariadb: 'up', membersFrom: 'server', wsrep: w, recovered: null, error: null };
+  }
+
+  bootstrapNode(self: PartyId, decisionId: string): string | null {
+    const node = this.nodeOf(self);
+    const run = (): string | null => {
+      const w = this.model.reading(node);
+      if (!w) return 'connect ECONNREFUSED (mariadbd is down)';
+      if (this.rng.next() < this.o.eagain) {
+        this.stats.eagain++;
+        this.trace.add(self, `pc.bootstrap on ${node}: EAGAIN`);
+        return "ER_WRONG_ARGUMENTS: Incorrect arguments to SET: Resource temporarily unavailable (EAGAIN)";
+      }
+      // Judged against the make_primary as it was delivered, not against what the dbserver kept of it.
+      const decision = this.checker.delivered(self, decisionId);
+      if (w.clusterStatus !== 'Primary') this.checker.beforeBootstrap(self, node, viewOf(w), decisionId, decision);
+      const r = this.model.pcBootstrap(node);
+      this.trace.add(self, r.kind === 'bootstrapped' ? `pc.bootstrap on ${node}: #${r.from.id} → Primary #${r.view.id}{${r.view.members.join(',')}}` : `pc.bootstrap on ${node} ignored (${r.reason})`);
+      this.checker.afterBootstrap(self, r, decisionId);
+      if (r.kind === 'bootstrapped') this.viewsChanged([{ kind: 'view', view: r.view, reason: 'pc.bootstrap' }]);
+      return null;
+    };
+    if (this.o.toctouMs <= 0) return run();
+    this.later(self, this.o.toctouMs, () => void run());
+    return null;
+  }
+
+  lbWanted(self: PartyId, desired: DesiredLb): void {
+    this.checker.lbWanted(self, desired);
+  }
+
+  lbApply(self: PartyId, desired: DesiredLb): string[] | null {
+    const lb = this.lbs.get(self);
+    if (!lb?.reachable) return null;
+    const cmds = lb.apply(desired);
+    if (this.trace.enabled && cmds.length > 0) this.trace.add(self, `LB: ${cmds.join('; ')}`);
+    return cmds;
+  }
+
+  lbObserve(self: PartyId): ObservedServer[] | null {
+    const lb = this.lbs.get(self);
+    return lb?.reachable ? lb.observe() : null;
+  }
+
+  violation(kind: string, text: string): void {
+    this.checker.violation(kind, text);
+  }
+
+  // --- Galera ----------------------------------------------------------------------------------
+
+  nodeOf(self: PartyId): string {
+    const n = this.site.nodeOf.get(self);
+    if (!n) throw new Error(`${self} has no Galera node`);
+    return n;
+  }
+
+  nodesIn(dc: Dc): string[] {
+    return this.site.dbservers.filter((s) => this.site.dcOf.get(s) === dc).map((s) => this.nodeOf(s));
+  }
+
+  /** The group communication layer notices link changes only after its detection delay. */
+  private linksChanged(kind: 'cut' | 'heal'): void {
+    const [lo, hi] = kind === 'cut' ? this.o.detection.cutMs : this.o.detection.healMs;
+    this.clock.setTimer(lo + this.rng.next() * (hi - lo), () => this.reconfigure());
+  }
+
+  private reconfigure(): void {
+    this.stats.reconfigurations++;
+    const changes = this.model.reconfigure();
+    for (const c of changes) {
+      if (c.kind === 'no_merge') this.trace.add('galera', `primaries ${c.primaries.join(' and ')} do not merge (split brain)`);
+      else this.trace.add('galera', `view #${c.view.id} ${c.view.primary ? 'Primary' : 'non-Primary'} {${c.view.members.join(',')}}: ${c.reason}`);
+    }
+    this.checker.afterModelChange();
+    this.viewsChanged(changes);
+  }
+
+  /** mariadbd runs wsrep_notify_cmd on every member of a new view; the hook pushes to its dbserver. */
+  private viewsChanged(changes: readonly ViewChange[]): void {
+    for (const c of changes) {
+      if (c.kind !== 'view') continue;
+      this.stats.viewChanges++;
+      this.lastViewChangeAt = this.elapsed();
+      for (const [index, node] of c.view.members.entries()) {
+        const server = this.site.serverOf.get(node);
+        if (!server || this.burned.has(server)) continue;
+        const members = c.view.members.map((m) => {
+          const s = this.model.spec(m);
+          return { uuid: s.uuid, name: s.name, address: s.address };
+        });
+        const status = c.view.primary ? 'synced' : 'connected';
+        const memberArg = members.map((m) => `${m.uuid}/${m.name}/${m.address}`).join(',');
+        const body: WsrepNotify = {
+          status,
+          uuid: this.model.stateUuid,
+          primary: c.view.primary,
+          index,
+          members,
+          argv: ['--status', status, '--uuid', this.model.stateUuid, '--primary', c.view.primary ? 'yes' : 'no', '--index', String(index), '--members', memberArg],
+        };
+        this.hookOf(node, server).publish(server, 'wsrep_notify', body);
+        this.stats.hookPushes++;
+      }
+    }
+  }
+
+  private hookOf(node: string, server: PartyId): PostOffice {
+    let h = this.hooks.get(node);
+    if (!h) {
+      const serial = Number(server.slice(server.indexOf(':') + 1));
+      const self: PartyId = `wsrep_notify_cmd:${serial}`;
+      h = new PostOffice({
+        self,
+        site: SITE,
+        keyring: this.keyring,
+        transport: this.net.endpoint('127.0.0.1', 30000 + serial),
+        clock: this.party(server).clock,
+        rng: this.postRng,
+        incarnation: 1,
+        directory: (x) => this.site.directory.get(x),
+        ackTimeoutMs: 1000,
+        staleAfterMs: this.site.config.timings.staleAfter,
+        maxClockSkewMs: this.site.config.timings.maxClockSkew,
+        logger: this.trace.logger(self),
+      });
+      this.hooks.set(node, h);
+    }
+    return h;
+  }
+
+  // --- faults (the schedule's vocabulary) --------------------------------------------------------
+
+  /** A symmetric cut between the two DCs: Galera links and the minder network; the arbitrator keeps the links it is told. */
+  cutDcs(arbitratorSees: 'both' | Dc | 'none'): void {
+    const [a, b] = DCS;
+    this.model.cut(this.nodesIn(a), this.nodesIn(b));
+    this.net.cut(this.site.hostsIn(a), this.site.hostsIn(b));
+    const arb = [this.site.hostOf(ARBITRATOR)];
+    for (const dc of DCS) if (arbitratorSees !== 'both' && arbitratorSees !== dc) this.net.cut(arb, this.site.hostsIn(dc));
+    this.linksChanged('cut');
+  }
+
+  /**
+   * Before anything starts: the site is inside a dc1 | dc2 cut that Galera has already detected
+   * (the minder daemons start during an outage), the arbitrator keeping the links it is told.
+   */
+  startInsideCut(arbitratorSees: 'both' | Dc | 'none'): void {
+    const [a, b] = DCS;
+    this.model.cut(this.nodesIn(a), this.nodesIn(b));
+    this.net.cut(this.site.hostsIn(a), this.site.hostsIn(b));
+    const arb = [this.site.hostOf(ARBITRATOR)];
+    for (const dc of DCS) if (arbitratorSees !== 'both' && arbitratorSees !== dc) this.net.cut(arb, this.site.hostsIn(dc));
+    for (const c of this.model.reconfigure()) if (c.kind === 'view') this.trace.add('galera', `view #${c.view.id} ${c.view.primary ? 'Primary' : 'non-Primary'} {${c.view.members.join(',')}}: ${c.reason}`);
+    this.checker.afterModelChange();
+  }
+
+  /** One node's host loses every link: its Galera node and its dbserver. */
+  isolateServer(server: PartyId): void {
+    const node = this.nodeOf(server);
+    this.model.cut([node], this.model.names.filter((n) => n !== node));
+    const host = this.site.hostOf(server);
+    this.net.cut([host], this.partyIds().map((p) => this.site.hostOf(p)).filter((h) => h !== host));
+    this.linksChanged('cut');
+  }
+
+  /** Galera traffic from `from` to `to` is lost, the way back works: Galera drops the link. */
+  cutDbOneWay(from: readonly PartyId[], to: readonly PartyId[]): void {
+    this.model.cut(from.map((s) => this.nodeOf(s)), to.map((s) => this.nodeOf(s)), true);
+    this.linksChanged('cut');
+  }
+
+  /** Minder datagrams from `from` to `to` are lost, the way back works. */
+  cutNetOneWay(from: readonly PartyId[], to: readonly PartyId[]): void {
+    this.net.cut(from.map((p) => this.site.hostOf(p)), to.map((p) => this.site.hostOf(p)), true);
+  }
+
+  /** The arbitrator loses a DC: both ways, or only datagrams towards it ('to') or from it ('from'). */
+  cutArbitrator(dc: Dc, direction: 'both' | 'to_arbitrator' | 'from_arbitrator'): void {
+    const arb = [this.site.hostOf(ARBITRATOR)];
+    const hosts = this.site.hostsIn(dc);
+    if (direction === 'both') this.net.cut(arb, hosts);
+    else if (direction === 'to_arbitrator') this.net.cut(hosts, arb, true);
+    else this.net.cut(arb, hosts, true);
+  }
+
+  healAll(): void {
+    this.model.heal();
+    this.net.heal();
+    for (const c of this.permanentCuts) this.net.cut(c.a, c.b);
+    this.linksChanged('heal');
+  }
+
+  setFaults(f: NetworkFaults): void {
+    this.net.faults = f;
+  }
+
+  lbOutage(client: PartyId, ms: number): void {
+    const lb = this.lbs.get(client);
+    if (!lb) return;
+    lb.reachable = false;
+    this.trace.add(client, `load balancer unreachable for ${ms} ms`);
+    this.clock.setTimer(ms, () => {
+      lb.reachable = true;
+    });
+  }
+
+  /** A DC burns down: its mariadbds die, its parties die for good, its hosts are gone from the network. */
+  burnDc(dc: Dc): void {
+    for (const n of this.nodesIn(dc)) this.model.kill(n);
+    for (const id of this.partyIds()) {
+      if (this.site.dcOf.get(id) !== dc) continue;
+      this.crashParty(id, `DC ${dc} burned down`);
+      this.burned.add(id);
+    }
+    const hosts = this.site.hostsIn(dc);
+    const others = this.partyIds().map((p) => this.site.hostOf(p)).filter((h) => !hosts.includes(h));
+    this.permanentCuts.push({ a: hosts, b: others });
+    this.net.cut(hosts, others);
+    this.linksChanged('cut');
+  }
+
+  // --- the operator ------------------------------------------------------------------------------
+
+  /**
+   * One `minder command …` run, as an operator at one terminal types them: one at a time, each
+   * resent every second until the arbitrator replies, five times at most.
+   */
+  operator(verb: 'drain' | 'undrain' | 'pause' | 'resume' | 'promote', fields: Record<string, unknown>): void {
+    this.opQueue.push({ verb, fields });
+    if (this.opsInFlight.size === 0) this.nextOperatorCommand();
+  }
+
+  private nextOperatorCommand(): void {
+    const op = this.opQueue.shift();
+    if (!op) return;
+    const { verb, fields } = op;
+    const n = ++this.opCount;
+    this.stats.operatorCommands++;
+    const requestId = `op-${n}`;
+    const self: PartyId = 'command:1';
+    const post = new PostOffice({
+      self,
+      site: SITE,
+      keyring: this.keyring,
+      transport: this.net.endpoint(OPERATOR_HOST, 40000 + n),
+      clock: { now: () => Math.floor(this.clock.now()), setTimer: (ms, fn) => this.clock.setTimer(ms, fn) },
+      rng: this.postRng,
+      // A new process each time: its incarnation must grow, as the real command's does.
+      incarnation: n,
+      directory: (x) => this.site.directory.get(x),
+      ackTimeoutMs: 1000,
+      staleAfterMs: this.site.config.timings.staleAfter,
+      maxClockSkewMs: this.site.config.timings.maxClockSkew,
+      logger: this.trace.logger(self),
+    });
+    const body = { requestId, operator: 'sim-operator', reason: `simulated ${verb}`, ...fields };
+    let replied = false;
+    const finish = (next: boolean): void => {
+      replied = true;
+      this.opsInFlight.delete(requestId);
+      void post.close();
+      if (next) this.nextOperatorCommand();
+    };
+    this.opsInFlight.set(requestId, () => finish(false));
+    post.onMessage((m) => {
+      if (m.verb !== 'command_reply' || (m.body as { requestId: string }).requestId !== requestId || replied) return;
+      this.stats.operatorReplies++;
+      finish(true);
+    });
+    this.trace.add('operator', `${verb} ${JSON.stringify(fields)} (${requestId})`);
+    const send = (attempt: number): void => {
+      if (replied) return;
+      if (attempt > 5) {
+        this.trace.add('operator', `${requestId}: no reply after 5 tries; gave up`);
+        finish(true);
+        return;
+      }
+      post.publish(ARBITRATOR, verb, body as never);
+      this.clock.setTimer(1000, () => send(attempt + 1));
+    };
+    send(1);
+  }
+
+  /** The operator gives up on every command still waiting or queued (Ctrl-C). Datagrams already sent may still land. */
+  abortOperatorCommands(): void {
+    this.opQueue.length = 0;
+    for (const [id, finish] of [...this.opsInFlight]) {
+      this.trace.add('operator', `${id}: abandoned`);
+      finish();
+    }
+  }
+
+  operatorBusy(): boolean {
+    return this.opsInFlight.size > 0 || this.opQueue.length > 0;
+  }
+}
+
+function summarise(verb: string, body: unknown): string {
+  switch (verb) {
+    case 'db_status_report': {
+      const r = body as DbStatusReport;
+      const w = r.wsrep;
+      const d = r.decision ? ` decision ${r.decision.id}:${r.decision.outcome}` : '';
+      if (!w) return `mariadb ${r.mariadb}${d}`;
+      return `${w.clusterStatus} size ${w.clusterSize} seqno ${w.lastCommitted} view ${shortKey(viewKey(viewOf(w)))}${d}`;
+    }
+    case 'make_primary': {
+      const m = body as MakePrimary;
+      return `${m.decisionId} view ${shortKey(viewKey(m.view))}${m.forced ? ' FORCED' : ''}`;
+    }
+    case 'directives': {
+      const d = body as Directives;
+      return `epoch ${d.epoch} drained [${d.drained.join(',')}]${d.paused ? ' paused' : ''} writer ${d.writer ?? '-'}`;
+    }
+    case 'wsrep_notify': {
+      const n = body as WsrepNotify;
+      return `${n.status} primary=${n.primary} members=${n.members?.length ?? '-'}`;
+    }
+    default:
+      return JSON.stringify(body).slice(0, 160);
+  }
+}
+
+/** View keys carry full uuids; the trace shows the first 8 hex digits of each. */
+function shortKey(k: string): string {
+  return k.replace(/([0-9a-f]{8})-[0-9a-f-]{27}/g, '$1');
+}
