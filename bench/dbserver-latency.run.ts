@@ -18,7 +18,7 @@
 //   flock /tmp/minder-lab.lock npx vitest run --config bench/dbserver-latency.vitest.config.ts
 // Results: printed, and written to bench/dbserver-latency.results.json.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'vitest';
 import { isSyncedPrimary, startGaleraLab, type GaleraLab } from '../test/lab/galera-lab.js';
@@ -110,6 +110,9 @@ it('dbserver: state change → report, push vs poll; hook run time', async () =>
     const downRuns = hookRuns(site)
       .slice(before)
       .map((h) => h.ms);
+    // Where the hook's stderr ends up: mariadbd's error log, or the stdout the lab gave it.
+    const count = (f: string) => (existsSync(f) ? (readFileSync(f, 'utf8').match(/minder-notify: no ack/g) ?? []).length : 0);
+    const hookStderr = { errorLog: count(lab.node('n3').errorLog), stdoutLog: count(join(lab.node('n3').dir, 'stdout.log')) };
     const results = {
       machine: 'Debian 12, 2 cores shared with other engineers\' test runs; MariaDB 10.11 + Galera 4 (short evs timeouts)',
       reportInterval: '5s',
@@ -117,6 +120,7 @@ it('dbserver: state change → report, push vs poll; hook run time', async () =>
       pushFromHookStart: stats(rounds.flatMap((r) => (r.mode === 'push' && r.hookToReportMs !== null ? [r.hookToReportMs] : []))),
       poll: stats(rounds.filter((r) => r.mode === 'poll').map((r) => r.changeToReportMs)),
       hookRunMs: { dbserverUp: stats(upRuns), dbserverDown: stats(downRuns) },
+      hookStderrLines: hookStderr,
       rounds,
     };
     console.log(JSON.stringify(results, null, 2));
