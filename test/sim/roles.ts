@@ -27,6 +27,7 @@ import {
   PENDING_KEY,
   type PendingDecision,
 } from '../../src/roles/dbserver/core.js';
+import type { CommonEffect, CommonEvent } from '../../src/roles/core.js';
 import { type EffectExecutor, RoleHost } from '../../src/roles/host.js';
 import type { DbclientParty, DbserverParty } from '../../src/site/schema.js';
 import type { BindingContext, RoleBinding, StartedRole } from './party.js';
@@ -64,12 +65,23 @@ function guarded<S, E, F>(ctx: BindingContext, core: { step(s: S, e: E, now: num
   };
 }
 
-export const arbitratorBinding: RoleBinding = (ctx) => {
+/** A core as a binding runs it; the checks' own tests pass broken variants (mutants.ts) to show the checks catch them. */
+type Core<S, E, F> = { step(s: S, e: E, now: number): { state: S; effects: F[] } };
+type ArbCore = Core<ArbitratorState, ArbitratorEvent | CommonEvent, CommonEffect | ArbitratorEffect>;
+type DbsCore = Core<DbserverState, DbserverEvent | CommonEvent, CommonEffect | DbserverEffect>;
+type DbcCore = Core<DbclientState, DbclientEvent | CommonEvent, CommonEffect | DbclientEffect>;
+export type ArbitratorWrap = (core: ArbCore) => ArbCore;
+export type DbserverWrap = (core: DbsCore) => DbsCore;
+export type DbclientWrap = (core: DbcCore) => DbcCore;
+
+export const arbitratorBinding: RoleBinding = (ctx) => arbitratorBindingWith((c) => c)(ctx);
+
+export const arbitratorBindingWith = (wrap: ArbitratorWrap): RoleBinding => (ctx) => {
   const settings = arbitratorSettings(ctx.config, ctx.self, 'simulated site');
   const records = loadArbitratorRecords((k) => ctx.durable.get(k));
   const initial = initialArbitratorState(settings, records, { incarnation: ctx.incarnation });
   const host = new RoleHost<ArbitratorState, ArbitratorEvent, ArbitratorEffect>({
-    core: guarded(ctx, arbitratorCore),
+    core: guarded(ctx, wrap(arbitratorCore)),
     initial,
     post: ctx.post,
     clock: ctx.clock,
@@ -82,7 +94,9 @@ export const arbitratorBinding: RoleBinding = (ctx) => {
   return started(host);
 };
 
-export const dbserverBinding: RoleBinding = (ctx) => {
+export const dbserverBinding: RoleBinding = (ctx) => dbserverBindingWith((c) => c)(ctx);
+
+export const dbserverBindingWith = (wrap: DbserverWrap): RoleBinding => (ctx) => {
   const party = ctx.party as DbserverParty;
   const recipients = ctx.config.parties.filter((p) => ['arbitrator', 'dbclient'].includes(partyType(p.id as PartyId))).map((p) => p.id as PartyId);
   const settings: DbserverSettings = { self: ctx.self, dc: party.dc, recipients, reportIntervalMs: ctx.config.timings.reportInterval, ...DEFAULT_TUNING };
@@ -107,7 +121,7 @@ export const dbserverBinding: RoleBinding = (ctx) => {
     }
   };
   const host: RoleHost<DbserverState, DbserverEvent, DbserverEffect> = new RoleHost({
-    core: guarded(ctx, dbserverCore(settings)),
+    core: guarded(ctx, wrap(dbserverCore(settings))),
     initial: dbserverInitial(decisions, pending),
     post: ctx.post,
     clock: ctx.clock,
@@ -119,7 +133,9 @@ export const dbserverBinding: RoleBinding = (ctx) => {
   return started(host);
 };
 
-export const dbclientBinding: RoleBinding = (ctx) => {
+export const dbclientBinding: RoleBinding = (ctx) => dbclientBindingWith((c) => c)(ctx);
+
+export const dbclientBindingWith = (wrap: DbclientWrap): RoleBinding => (ctx) => {
   const cfg = dbclientConfigOf(ctx.config, ctx.party as DbclientParty);
   const persisted: DbclientPersisted = {};
   const writer = ctx.durable.get<DbclientPersisted['writer']>(PERSIST_WRITER);
@@ -149,7 +165,7 @@ export const dbclientBinding: RoleBinding = (ctx) => {
     });
   };
   const host = new RoleHost<DbclientState, DbclientEvent, DbclientEffect>({
-    core: guarded(ctx, createDbclientCore(cfg)),
+    core: guarded(ctx, wrap(createDbclientCore(cfg))),
     initial: dbclientInitial(persisted),
     post: ctx.post,
     clock: ctx.clock,

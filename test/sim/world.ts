@@ -92,7 +92,8 @@ export class World implements SimServices {
   readonly burned = new Set<PartyId>();
   private readonly parties = new Map<PartyId, SimParty>();
   private readonly lbs = new Map<PartyId, SimLoadBalancer>();
-  private readonly hooks = new Map<string, PostOffice>();
+  private readonly lastHookInc = new Map<string, number>();
+  private hookRuns = 0;
   private readonly keyring: Keyring;
   private readonly rng: Rng;
   private readonly postRng: Rng;
@@ -399,34 +400,40 @@ export class World implements SimServices {
           members,
           argv: ['--status', status, '--uuid', this.model.stateUuid, '--primary', c.view.primary ? 'yes' : 'no', '--index', String(index), '--members', memberArg],
         };
-        this.hookOf(node, server).publish(server, 'wsrep_notify', body);
+        this.runHook(node, server, body);
         this.stats.hookPushes++;
       }
     }
   }
 
-  private hookOf(node: string, server: PartyId): PostOffice {
-    let h = this.hooks.get(node);
-    if (!h) {
-      const serial = Number(server.slice(server.indexOf(':') + 1));
-      const self: PartyId = `wsrep_notify_cmd:${serial}`;
-      h = new PostOffice({
-        self,
-        site: SITE,
-        keyring: this.keyring,
-        transport: this.net.endpoint('127.0.0.1', 30000 + serial),
-        clock: this.party(server).clock,
-        rng: this.postRng,
-        incarnation: 1,
-        directory: (x) => this.site.directory.get(x),
-        ackTimeoutMs: 1000,
-        staleAfterMs: this.site.config.timings.staleAfter,
-        maxClockSkewMs: this.site.config.timings.maxClockSkew,
-        logger: this.trace.logger(self),
-      });
-      this.hooks.set(node, h);
-    }
-    return h;
+  /**
+   * One run of the hook (src/hook/forward.ts): a fresh process whose incarnation is its clock
+   * (hooks of one node run one after another, so each starts above the last), sending until
+   * acked for at most 300 ms (mariadbd waits for it), then gone: a dbserver that is down
+   * misses the push, as it would for real.
+   */
+  private runHook(node: string, server: PartyId, body: WsrepNotify): void {
+    const serial = Number(server.slice(server.indexOf(':') + 1));
+    const self: PartyId = `wsrep_notify_cmd:${serial}`;
+    const clock = this.party(server).clock;
+    const inc = Math.max(clock.now(), (this.lastHookInc.get(node) ?? 0) + 1);
+    this.lastHookInc.set(node, inc);
+    const post = new PostOffice({
+      self,
+      site: SITE,
+      keyring: this.keyring,
+      transport: this.net.endpoint('127.0.0.1', 20000 + (this.hookRuns++ % 40000)),
+      clock,
+      rng: this.postRng,
+      incarnation: inc,
+      directory: (x) => this.site.directory.get(x),
+      ackTimeoutMs: 100,
+      staleAfterMs: this.site.config.timings.staleAfter,
+      maxClockSkewMs: this.site.config.timings.maxClockSkew,
+      logger: this.trace.logger(self),
+    });
+    post.publish(server, 'wsrep_notify', body);
+    this.clock.setTimer(300, () => void post.close());
   }
 
   // --- faults (the schedule's vocabulary) --------------------------------------------------------
@@ -546,8 +553,8 @@ export class World implements SimServices {
       transport: this.net.endpoint(OPERATOR_HOST, 40000 + n),
       clock: { now: () => Math.floor(this.clock.now()), setTimer: (ms, fn) => this.clock.setTimer(ms, fn) },
       rng: this.postRng,
-      // A new process each time: its incarnation must grow, as the real command's does.
-      incarnation: n,
+      // A new process each time, its clock as its incarnation, as the real command's (src/cli/command/client.ts).
+      incarnation: Math.floor(this.clock.now()),
       directory: (x) => this.site.directory.get(x),
       ackTimeoutMs: 1000,
       staleAfterMs: this.site.config.timings.staleAfter,

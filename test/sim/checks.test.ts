@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import type { PartyId } from '../../src/protocol/party.js';
+import type { MakePrimary } from '../../src/protocol/verbs.js';
+import { viewOf } from '../../src/protocol/view.js';
+import { Checker } from './checks.js';
+import { GaleraModel } from './galera-model.js';
+import { credulousDbserver, drainBlindDbclient, forgetfulArbitrator, muteArbitrator, pauseDeafArbitrator } from './mutants.js';
+import { type RunOptions, type RunResult, runSeed } from './run.js';
+import type { EpisodeKind } from './schedule.js';
+import { siteFor, TIMINGS, TOPOLOGIES } from './site.js';
+import { Trace } from './trace.js';
+import type { Bindings } from './world.js';
+
+/**
+ * The checks have teeth: each broken variant of a core (mutants.ts) is caught by the check
+ * that guards what it breaks, within a bounded number of seeds of the episode kind that
+ * exercises it. If one of these stops failing, the simulator has gone blind there.
+ */
+function firstFailure(bindings: Bindings, kind: EpisodeKind, maxSeeds: number, opts: RunOptions = {}): RunResult | null {
+  for (let seed = 0; seed < maxSeeds; seed++) {
+    const r = runSeed(seed, { ...opts, kind, bindings });
+    if (!r.ok) return r;
+  }
+  return null;
+}
+
+const kinds = (r: RunResult | null) => [...new Set(r?.violations.map((v) => v.kind) ?? ['(none: not caught)'])];
+
+describe('simulator checks catch broken cores', () => {
+  it('an arbitrator that forgets its decisions promotes both halves of a tie: two primaries', () => {
+    const r = firstFailure(forgetfulArbitrator, 'precut_liveness', 60);
+    expect(kinds(r).some((k) => k === 'two_primaries' || k === 'second_promotion_same_lastpc')).toBe(true);
+  });
+
+  it('an arbitrator whose make_primary never leaves: no Primary after a tie (liveness)', () => {
+    expect(kinds(firstFailure(muteArbitrator, 'precut_liveness', 30))).toContain('liveness');
+  });
+
+  it('an arbitrator that forgets the pause promotes while paused', () => {
+    expect(kinds(firstFailure(pauseDeafArbitrator, 'precut_chaos', 600))).toContain('promoted_while_paused');
+  });
+
+  it('a dbserver that skips the exact-view check runs pc.bootstrap in a view the decision does not name', () => {
+    expect(kinds(firstFailure(credulousDbserver, 'precut_chaos', 600))).toContain('bootstrap_wrong_view');
+  });
+
+  it('a dbclient blind to the drain set sends a drained node new connections', () => {
+    expect(kinds(firstFailure(drainBlindDbclient, 'precut_liveness', 200))).toContain('drained_node_ready');
+  });
+});
+
+describe('simulator checks, one by one', () => {
+  const site = siteFor(TOPOLOGIES[0] as (typeof TOPOLOGIES)[number], TIMINGS[0] as (typeof TIMINGS)[number]);
+  const setup = () => {
+    const model = new GaleraModel(site.nodes, 'state-uuid');
+    const checker = new Checker(site, model, new Trace(false, 0, () => 0), () => 0);
+    return { model, checker };
+  };
+  const self = 'dbserver:1' as PartyId;
+
+  it('two Primary components at once', () => {
+    const { model, checker } = setup();
+    model.cut(['db1', 'db2'], ['db3', 'db4']);
+    model.reconfigure();
+    checker.afterModelChange();
+    expect(checker.failed).toBe(false);
+    checker.afterBootstrap(self, model.pcBootstrap('db1'), 'd1');
+    expect(checker.failed).toBe(false);
+    checker.afterBootstrap('dbserver:3', model.pcBootstrap('db3'), 'd2');
+    expect(checker.violations.map((v) => v.kind)).toEqual(['second_promotion_same_lastpc', 'two_primaries']);
+  });
+
+  it('pc.bootstrap in a view other than the decision names, or with no decision', () => {
+    const { model, checker } = setup();
+    model.cut(['db1', 'db2'], ['db3', 'db4']);
+    model.reconfigure();
+    const before = model.reading('db1');
+    model.cut(['db1'], ['db2']);
+    model.reconfigure();
+    const now = model.reading('db1');
+    if (!before || !now) throw new Error('readings expected');
+    const mp: MakePrimary = { decisionId: 'd1', view: viewOf(before), forced: false, reason: 'r', validForMs: 1000 };
+    checker.dbserverInbound(self, { from: 'arbitrator:1', verb: 'make_primary', body: mp } as never);
+    checker.beforeBootstrap(self, 'db1', viewOf(before), 'd1', checker.delivered(self, 'd1'));
+    expect(checker.failed).toBe(false);
+    checker.beforeBootstrap(self, 'db1', viewOf(now), 'd1', checker.delivered(self, 'd1'));
+    checker.beforeBootstrap(self, 'db1', viewOf(now), 'd9', checker.delivered(self, 'd9'));
+    expect(checker.violations.map((v) => v.kind)).toEqual(['bootstrap_wrong_view', 'bootstrap_without_decision']);
+  });
+
+  it('an automatic make_primary below half of its LastPC, and one while paused', () => {
+    const { model, checker } = setup();
+    model.cut(['db1'], ['db2', 'db3', 'db4']);
+    model.cut(['db2'], ['db3', 'db4']);
+    model.reconfigure();
+    const lone = model.reading('db1');
+    if (!lone) throw new Error('reading expected');
+    checker.arbitratorOutbound(self, 'make_primary', { decisionId: 'd1', view: viewOf(lone), forced: false, reason: 'r', validForMs: 1 });
+    expect(checker.violations.map((v) => v.kind)).toEqual(['automatic_below_half']);
+    // Forced: the operator's call, not judged by weight.
+    checker.arbitratorOutbound(self, 'make_primary', { decisionId: 'd2', view: viewOf(lone), forced: true, reason: 'r', validForMs: 1 });
+    checker.arbitratorInbound({ from: 'command:1', verb: 'pause', body: { requestId: 'op-1' } } as never);
+    checker.arbitratorHandled({} as never);
+    checker.arbitratorOutbound('command:1', 'command_reply', { requestId: 'op-1', ok: true, message: 'paused' });
+    expect(checker.operatorPaused).toBe(true);
+    checker.arbitratorOutbound(self, 'make_primary', { decisionId: 'd3', view: { ...viewOf(lone), members: ['00000001-0000-4000-8000-00000000c0de', '00000002-0000-4000-8000-00000000c0de'] }, forced: false, reason: 'r', validForMs: 1 });
+    expect(checker.violations.map((v) => v.kind)).toEqual(['automatic_below_half', 'promoted_while_paused']);
+  });
+
+  it('a drained node set ready after the directives that drain it', () => {
+    const { checker } = setup();
+    const client = 'dbclient:1' as PartyId;
+    const ready = { write: [], read: [{ server: 'dbserver:2', state: 'ready' as const, weight: 1, shutdownSessions: false }] };
+    checker.lbWanted(client, ready);
+    checker.dbclientInbound(client, { verb: 'directives', body: { epoch: 3, drained: ['dbserver:2'], paused: false, writer: null } } as never);
+    checker.lbWanted(client, { ...ready, read: [{ ...ready.read[0], state: 'drain' as const }] } as never);
+    expect(checker.failed).toBe(false);
+    checker.lbWanted(client, ready);
+    expect(checker.violations.map((v) => v.kind)).toEqual(['drained_node_ready']);
+  });
+});

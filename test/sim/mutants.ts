@@ -1,0 +1,66 @@
+import type { Directives, MakePrimary } from '../../src/protocol/verbs.js';
+import { viewOf } from '../../src/protocol/view.js';
+import { arbitratorBindingWith, dbclientBindingWith, dbserverBindingWith, REAL_BINDINGS } from './roles.js';
+import type { Bindings } from './world.js';
+
+/**
+ * Deliberately broken variants of the real cores, each violating one rule the simulator checks.
+ * The checks' own tests (checks.test.ts) run them to show that each check fails when the
+ * behaviour it guards breaks; nothing else uses them.
+ */
+
+/** Rule 4 broken: the arbitrator forgets every decision it made, so it promotes both halves of a tie. */
+export const forgetfulArbitrator: Bindings = {
+  ...REAL_BINDINGS,
+  arbitrator: arbitratorBindingWith((core) => ({
+    step: (s, e, now) => core.step({ ...s, records: { ...s.records, decisions: [] } }, e, now),
+  })),
+};
+
+/** Liveness broken: the arbitrator decides but its make_primary never leaves. */
+export const muteArbitrator: Bindings = {
+  ...REAL_BINDINGS,
+  arbitrator: arbitratorBindingWith((core) => ({
+    step: (s, e, now) => {
+      const r = core.step(s, e, now);
+      return { ...r, effects: r.effects.filter((f) => !(f.kind === 'publish' && f.verb === 'make_primary')) };
+    },
+  })),
+};
+
+/** Rule 6 broken: the arbitrator forgets a pause as soon as it has answered it. */
+export const pauseDeafArbitrator: Bindings = {
+  ...REAL_BINDINGS,
+  arbitrator: arbitratorBindingWith((core) => ({
+    step: (s, e, now) => core.step({ ...s, records: { ...s.records, directives: { ...s.records.directives, paused: false } } }, e, now),
+  })),
+};
+
+/** The dbserver's exact-view check broken: it takes any make_primary as naming its current view. */
+export const credulousDbserver: Bindings = {
+  ...REAL_BINDINGS,
+  dbserver: dbserverBindingWith((core) => ({
+    step: (s, e, now) => {
+      const w = s.reading?.wsrep;
+      if (e.kind === 'message' && e.msg.verb === 'make_primary' && w) {
+        const body: MakePrimary = { ...(e.msg.body as MakePrimary), view: viewOf(w) };
+        return core.step(s, { ...e, msg: { ...e.msg, body } }, now);
+      }
+      return core.step(s, e, now);
+    },
+  })),
+};
+
+/** Drains broken: the dbclient reads directives without their drain set. */
+export const drainBlindDbclient: Bindings = {
+  ...REAL_BINDINGS,
+  dbclient: dbclientBindingWith((core) => ({
+    step: (s, e, now) => {
+      if (e.kind === 'message' && e.msg.verb === 'directives') {
+        const body: Directives = { ...(e.msg.body as Directives), drained: [] };
+        return core.step(s, { ...e, msg: { ...e.msg, body } }, now);
+      }
+      return core.step(s, e, now);
+    },
+  })),
+};
