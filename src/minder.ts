@@ -10,7 +10,7 @@ import { writeNewKeyFile } from './protocol/keys.js';
 
 const EPILOG = `Exit codes:
   0  success                      4  the UDP address cannot be bound
-  1  failure while running        5  the arbitrator/dbserver did not answer in time
+  1  failure while running        5  the arbitrator/dbserver/config database did not answer
   2  bad command line or config   6  the operator's request was refused
   3  the state file is unusable
 
@@ -22,14 +22,26 @@ function registerRun(y: Argv): Argv {
     'Run this host\'s long-lived party (arbitrator, dbserver or dbclient) from the site config',
     (a) =>
       a
-        .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'site config file (YAML or JSON)' })
+        .option('config', { alias: 'c', type: 'string', describe: 'site config file (YAML or JSON): a file-only site, never re-read' })
+        .option('bootstrap', { alias: 'b', type: 'string', describe: 'this host\'s bootstrap file (e.g. /etc/minder/minder.yaml): the site config comes from the database, else from the local copy' })
+        .conflicts('config', 'bootstrap')
+        .check((a) => {
+          if (a.config === undefined && a.bootstrap === undefined) throw new CliError(EXIT.USAGE, 'give --config FILE (the whole site config in a file) or --bootstrap FILE (the site config from the database)');
+          return true;
+        })
         .option('as', { type: 'string', describe: 'which party to be, e.g. dbserver:2 (default: $MINDER_AS, else the party whose host is an address of this machine)' })
         .option('log-level', { type: 'string', choices: ['debug', 'info', 'warn', 'error'], describe: 'log level (default info, or $MINDER_LOG_LEVEL)' })
+        .example('$0 run --bootstrap /etc/minder/minder.yaml', 'start this host\'s party with the site config from the database')
         .example('$0 run --config /etc/minder/site.yaml', 'start whichever party this host is in the config')
         .example('$0 run -c site.yaml --as arbitrator:1', 'start the arbitrator explicitly'),
     async (argv) => {
       const as = argv.as ?? (process.env.MINDER_AS || undefined);
-      const party = await runParty({ config: argv.config, ...(as ? { as } : {}), ...(argv.logLevel ? { logLevel: argv.logLevel } : {}) });
+      const party = await runParty({
+        ...(argv.config !== undefined ? { config: argv.config } : {}),
+        ...(argv.bootstrap !== undefined ? { bootstrap: argv.bootstrap } : {}),
+        ...(as ? { as } : {}),
+        ...(argv.logLevel ? { logLevel: argv.logLevel } : {}),
+      });
       const onSignal = () => void party.stop();
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);

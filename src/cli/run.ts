@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { realClock } from '../correspondents/clock.js';
 import { PostOffice } from '../correspondents/post-office.js';
@@ -8,21 +8,32 @@ import type { PartyId } from '../protocol/party.js';
 import { parsePartyId } from '../protocol/party.js';
 import type { RunningRole } from '../roles/context.js';
 import { roleStarter } from '../roles/index.js';
-import { checkSecretFiles, ConfigError, directoryOf, loadKeyring, loadSiteConfigFile } from '../site/load-config.js';
-import type { SiteConfig } from '../site/schema.js';
+import { type Bootstrap, loadBootstrapFile } from '../site/bootstrap.js';
+import { ConfigSource, ConfigSourceError, fileConfigSource, resolveStartConfig, stateFilePath } from '../site/config-source.js';
+import { ConfigStore } from '../site/config-store.js';
+import { checkSecretFiles, ConfigError, loadKeyring, loadSiteConfigFile } from '../site/load-config.js';
+import type { Party, SiteConfig } from '../site/schema.js';
 import { LocalState, LocalStateError } from '../state/local-state.js';
 import { mathRng } from '../util/rng.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { resolveSelf } from './identity.js';
 
 export interface RunOptions {
-  config: string;
+  /** A file-only site: the whole site config in a file, never re-read. */
+  config?: string;
+  /** The per-host bootstrap file: the site config comes from the database (or the local copy). */
+  bootstrap?: string;
   as?: string;
   logLevel?: string;
 }
 
 export function stateFileOf(cfg: SiteConfig, self: string): string {
-  return join(cfg.stateDir, `${self.replace(':', '-')}.sqlite`);
+  return stateFilePath(cfg.stateDir, self);
+}
+
+function explainConfigError(err: unknown): never {
+  if (err instanceof ConfigError) throw new CliError(EXIT.USAGE, err.problems.map((p) => `${err.source}: ${p}`).join('\n'));
+  throw err;
 }
 
 /** Everything that can be wrong before a daemon starts is checked here, and nothing is started if it is. */
@@ -30,36 +41,119 @@ export function loadOrExplain(path: string): SiteConfig {
   try {
     return loadSiteConfigFile(path);
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(EXIT.USAGE, err.problems.map((p) => `${err.source}: ${p}`).join('\n'));
-    throw err;
+    return explainConfigError(err);
   }
 }
 
-export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void>; done: Promise<number> }> {
-  const cfg = loadOrExplain(opts.config);
-  const party = resolveSelf(cfg, opts.as);
-  const self = party.id as PartyId;
-  let keyring;
+export function loadBootstrapOrExplain(path: string): Bootstrap {
   try {
-    keyring = loadKeyring(cfg, opts.config);
-    checkSecretFiles(cfg, party, opts.config);
+    return loadBootstrapFile(path);
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(EXIT.USAGE, err.problems.map((p) => `${err.source}: ${p}`).join('\n'));
-    throw err;
+    return explainConfigError(err);
   }
-  const logger: Logger = createLogger({ name: self, ...(opts.logLevel ? { level: opts.logLevel } : {}) });
-  let state: LocalState;
+}
+
+function openStateOrExplain(path: string): LocalState {
   try {
-    state = LocalState.open(stateFileOf(cfg, self));
+    return LocalState.open(path);
   } catch (err) {
     if (err instanceof LocalStateError) throw new CliError(EXIT.STATE, err.message);
     throw err;
   }
+}
+
+/** The config a party starts with, its state file, and how to say where the config came from. */
+interface Loaded {
+  cfg: SiteConfig;
+  party: Party;
+  /** Already open when the config came from the database (the local copy lives in it). */
+  state?: LocalState;
+  /** For error lines about the config (keys, password file). */
+  source: string;
+  /** Where the config came from, as `status` shows it (RoleContext.configSource). */
+  describe: string;
+  makeSource(logger: Logger): ConfigSource;
+}
+
+function loadFromFile(path: string, as: string | undefined): Loaded {
+  const cfg = loadOrExplain(path);
+  const party = resolveSelf(cfg, as);
+  return {
+    cfg,
+    party,
+    source: path,
+    describe: resolve(path),
+    makeSource: (logger) => fileConfigSource(cfg, resolve(path), party.id as PartyId, realClock, logger),
+  };
+}
+
+async function loadFromDatabase(path: string, as: string | undefined): Promise<Loaded> {
+  const boot = loadBootstrapOrExplain(path);
+  const fetcher = new ConfigStore(boot.database);
+  const who = as ?? boot.as;
+  let r: Awaited<ReturnType<typeof resolveStartConfig>>;
+  try {
+    r = await resolveStartConfig({
+      boot,
+      fetcher,
+      ...(who !== undefined ? { as: who } : {}),
+      pickSelf: (cfg) => resolveSelf(cfg, who),
+      openState: openStateOrExplain,
+      now: () => realClock.now(),
+    });
+  } catch (err) {
+    if (err instanceof ConfigSourceError) throw new CliError(err.code === 'NO_DATABASE_NO_COPY' ? EXIT.NO_ANSWER : EXIT.USAGE, `${path}: ${err.message}`);
+    return explainConfigError(err);
+  }
+  const v = r.version;
+  const fromDb = r.info.kind === 'database';
+  return {
+    cfg: r.config,
+    party: r.party,
+    state: r.state,
+    source: `${path} + site config version ${v.version}`,
+    describe: fromDb ? `database: version ${v.version} (${r.info.origin})` : `LOCAL COPY of version ${v.version} (${r.info.reason ?? 'database unreachable'})`,
+    makeSource: (logger) => {
+      if (fromDb) {
+        logger.info(
+          { event: 'config_from_database', phase: 'start', version: v.version, node: r.info.origin, pushedBy: v.pushedBy, pushedAt: new Date(v.pushedAtMs).toISOString(), skipped: r.skipped },
+          `site config version ${v.version} read from the database (${r.info.origin})`,
+        );
+      } else {
+        logger.warn(
+          { event: 'config_from_local_copy', phase: 'start', version: v.version, reason: r.info.reason, attempts: r.skipped, stateFile: r.state.path },
+          `RUNNING ON THE LOCAL COPY of site config version ${v.version}: ${r.info.reason}`,
+        );
+      }
+      return new ConfigSource({ self: r.party.id as PartyId, config: r.config, info: r.info, clock: realClock, logger, database: { boot, fetcher, state: r.state, version: v } });
+    },
+  };
+}
+
+export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void>; done: Promise<number> }> {
+  if ((opts.config === undefined) === (opts.bootstrap === undefined)) {
+    throw new CliError(EXIT.USAGE, 'give either --config FILE (the whole site config in a file) or --bootstrap FILE (the site config from the database)');
+  }
+  const loaded = opts.bootstrap !== undefined ? await loadFromDatabase(opts.bootstrap, opts.as) : loadFromFile(opts.config as string, opts.as);
+  const { cfg, party } = loaded;
+  const self = party.id as PartyId;
+  let keyring;
+  try {
+    keyring = loadKeyring(cfg, loaded.source);
+    checkSecretFiles(cfg, party, loaded.source);
+  } catch (err) {
+    loaded.state?.close();
+    return explainConfigError(err);
+  }
+  const logger: Logger = createLogger({ name: self, ...(opts.logLevel ? { level: opts.logLevel } : {}) });
+  const state = loaded.state ?? openStateOrExplain(stateFileOf(cfg, self));
+  const source = loaded.makeSource(logger);
   const incarnation = state.nextIncarnation();
   let transport: UdpTransport;
   try {
     transport = await UdpTransport.bind(party.host, party.port);
   } catch (err) {
+    source.stop();
     state.close();
     if (err instanceof UdpTransportError) throw new CliError(EXIT.NETWORK, err.message);
     throw err;
@@ -72,31 +166,55 @@ export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void
     clock: realClock,
     rng: mathRng,
     incarnation,
-    directory: directoryOf(cfg),
-    ackTimeoutMs: cfg.timings.ackTimeout,
-    staleAfterMs: cfg.timings.staleAfter,
-    maxClockSkewMs: cfg.timings.maxClockSkew,
+    // Read at each use, so that a config applied while running reaches the post office: a new
+    // party is accepted and sent to at once; staleness and skew limits apply at once, the ack
+    // timeout to peers first met afterwards.
+    directory: (id) => source.directory(id),
+    get ackTimeoutMs() {
+      return source.current().timings.ackTimeout;
+    },
+    get staleAfterMs() {
+      return source.current().timings.staleAfter;
+    },
+    get maxClockSkewMs() {
+      return source.current().timings.maxClockSkew;
+    },
     logger,
   });
   const type = (parsePartyId(self) as { type: 'arbitrator' | 'dbserver' | 'dbclient' }).type;
   let role: RunningRole;
   try {
-    role = await (await roleStarter(type))({ self, party, config: cfg, post, clock: realClock, state, logger, configSource: resolve(opts.config) });
+    role = await (await roleStarter(type))({
+      self,
+      party,
+      get config() {
+        return source.current();
+      },
+      post,
+      clock: realClock,
+      state,
+      logger,
+      configSource: loaded.describe,
+      liveConfig: source,
+    });
   } catch (err) {
+    source.stop();
     await post.close();
     state.close();
     throw err;
   }
   logger.info(
-    { event: 'started', role: type, site: cfg.site, incarnation, listen: `${transport.local.address}:${transport.local.port}`, keyIds: keyring.ids() },
+    { event: 'started', role: type, site: cfg.site, incarnation, listen: `${transport.local.address}:${transport.local.port}`, keyIds: keyring.ids(), config: { kind: source.info().kind, version: source.info().version } },
     `${self} started: ${role.describe()}`,
   );
+  source.start();
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((r) => (resolveDone = r));
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    source.stop();
     await role.stop();
     const stats = post.stats();
     await post.close();

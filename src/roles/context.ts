@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../correspondents/clock.js';
 import type { PostOffice } from '../correspondents/post-office.js';
 import type { PartyId } from '../protocol/party.js';
+import type { LiveConfig } from '../site/config-source.js';
 import type { Party, SiteConfig } from '../site/schema.js';
 import type { LocalState } from '../state/local-state.js';
 
@@ -16,6 +17,12 @@ export interface RoleContext {
   logger: Logger;
   /** Where the site config came from (a file path), for status output. */
   configSource?: string;
+  /**
+   * The config in force and where it came from, live: `info()` says database / local_copy / file,
+   * the version and since when (for `status`); `onConfigChange` fires when a newer version was
+   * applied while running. `config` above reads `liveConfig.current()` each time it is read.
+   */
+  liveConfig?: LiveConfig;
 }
 
 export interface RunningRole {

@@ -6,7 +6,7 @@ import { parseDuration } from './duration.js';
  * Durations are written "3s", "500ms"; every field is checked here, at load, before anything
  * starts.
  */
-const duration = (dflt: string) =>
+export const duration = (dflt: string) =>
   z
     .string()
     .default(dflt)
@@ -93,16 +93,20 @@ const party = z.unknown().transform((raw, ctx) => {
   return r.data as ArbitratorParty | DbserverParty | DbclientParty;
 });
 
+/** Shared with the per-host bootstrap file (src/site/bootstrap.ts), which names the same things. */
+export const siteNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a site name is 1-64 letters, digits, _ . or -');
+export const keysSchema = z
+  .object({
+    send: z.number().int().min(1).max(255),
+    files: z.array(z.object({ id: z.number().int().min(1).max(255), path: z.string().min(1) }).strict()).min(1),
+  })
+  .strict();
+
 export const siteConfigSchema = z
   .object({
-    site: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a site name is 1-64 letters, digits, _ . or -'),
+    site: siteNameSchema,
     dataCentres: z.record(dcName, z.object({ priority: z.number().int().min(1).max(99) }).strict()),
-    keys: z
-      .object({
-        send: z.number().int().min(1).max(255),
-        files: z.array(z.object({ id: z.number().int().min(1).max(255), path: z.string().min(1) }).strict()).min(1),
-      })
-      .strict(),
+    keys: keysSchema,
     timings: z
       .object({
         reportInterval: duration('5s'),
@@ -111,6 +115,8 @@ export const siteConfigSchema = z
         staleAfter: duration('15s'),
         maxClockSkew: duration('60s'),
         makePrimaryValidFor: duration('30s'),
+        /** How often a party started with --bootstrap re-reads the site config from the database. */
+        configRefresh: duration('60s'),
       })
       .strict()
       .default({} as never),
