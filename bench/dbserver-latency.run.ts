@@ -18,13 +18,20 @@
 //   flock /tmp/minder-lab.lock npx vitest run --config bench/dbserver-latency.vitest.config.ts
 // Results: printed, and written to bench/dbserver-latency.results.json.
 
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'vitest';
+import { realClock } from '../src/correspondents/clock.js';
+import { PostOffice } from '../src/correspondents/post-office.js';
+import { UdpTransport } from '../src/correspondents/udp-transport.js';
+import { silentLogger } from '../src/log.js';
+import { Keyring } from '../src/protocol/keys.js';
+import { mathRng } from '../src/util/rng.js';
 import { isSyncedPrimary, startGaleraLab, type GaleraLab } from '../test/lab/galera-lab.js';
-import { buildForLab, DbserverProcess, MinderSite, REPO, TestCorrespondents } from '../test/lab/dbserver-site.js';
+import { buildForLab, DbserverProcess, HOOK_SCRIPT, MinderSite, REPO, TestCorrespondents } from '../test/lab/dbserver-site.js';
 
-const ROUNDS = Number(process.env['ROUNDS'] ?? 5);
+const ROUNDS = Number(process.env['ROUNDS'] ?? 8);
 const POLL_MS = 10;
 
 interface Round {
@@ -64,6 +71,52 @@ function hookRuns(site: MinderSite): Array<{ startNs: bigint; ms: number; args: 
     });
 }
 
+/**
+ * The hook by itself, outside mariadbd: the shipped script run 30 times against a dbserver post
+ * office in this process (acked), then 10 times with nobody listening (the full ack wait).
+ */
+async function hookAlone(site: MinderSite, siteName: string): Promise<{ acked: ReturnType<typeof stats>; noDbserver: ReturnType<typeof stats> }> {
+  const keyHex = readFileSync(join(site.dir, 'site.key'), 'utf8').trim();
+  const transport = await UdpTransport.bind('127.0.0.1', 0);
+  const post = new PostOffice({
+    self: 'dbserver:9',
+    site: siteName,
+    keyring: new Keyring([{ id: 1, secret: Buffer.from(keyHex, 'hex') }], 1),
+    transport,
+    clock: realClock,
+    rng: mathRng,
+    incarnation: 1,
+    directory: () => undefined,
+    ackTimeoutMs: 3000,
+    staleAfterMs: 60_000,
+    maxClockSkewMs: 60_000,
+    logger: silentLogger(),
+  });
+  const file = join(site.dir, 'alone.json');
+  const write = (port: number) =>
+    writeFileSync(file, JSON.stringify({ site: siteName, keyFile: join(site.dir, 'site.key'), keyId: 1, dbservers: [{ id: 'dbserver:9', host: '127.0.0.1', port, datadir: site.dir }] }));
+  const run = () =>
+    new Promise<number>((res) => {
+      const t0 = process.hrtime.bigint();
+      const child = spawn(HOOK_SCRIPT, ['--status', 'synced', '--uuid', '6c5624f0-e740-11f1-badd-cb4543f021a3', '--primary', 'yes', '--index', '0'], {
+        env: { ...process.env, MINDER_NOTIFY_FILE: file },
+        stdio: 'ignore',
+      });
+      child.once('exit', () => res(Number(process.hrtime.bigint() - t0) / 1e6));
+    });
+  const acked: number[] = [];
+  const none: number[] = [];
+  try {
+    write(transport.local.port);
+    for (let i = 0; i < 30; i++) acked.push(await run());
+    write(9);
+    for (let i = 0; i < 10; i++) none.push(await run());
+  } finally {
+    await post.close();
+  }
+  return { acked: stats(acked), noDbserver: stats(none) };
+}
+
 it('dbserver: state change → report, push vs poll; hook run time', async () => {
   await buildForLab();
   const site = MinderSite.prepare();
@@ -87,12 +140,16 @@ it('dbserver: state change → report, push vs poll; hook run time', async () =>
     for (const mode of ['push', 'poll'] as const) {
       if (mode === 'poll') site.removeHookFile();
       for (let r = 0; r < ROUNDS; r++) {
+        // A random phase against the dbserver's 5 s interval timer, or every round would hit it alike.
+        await new Promise((res) => setTimeout(res, Math.floor(Math.random() * 5000)));
         const since = Date.now();
         const change = firstNonPrimary(lab, 'n3', 30_000);
         await lab.cut(['n3'], ['n1', 'n2']);
         const tChange = await change;
         const rep = await net.waitReport('dbserver:3', (b) => b.wsrep?.clusterStatus === 'non-Primary', 30_000, since);
-        const hook = hookRuns(site).find((h) => h.startNs >= BigInt(since) * 1_000_000n && h.args.includes('--primary no'));
+        // The wrapper logs a run when it ends: look once the runs of this change are over.
+        await new Promise((res) => setTimeout(res, 1500));
+        const hook = hookRuns(site).find((h) => h.startNs >= BigInt(since) * 1_000_000n && h.args.includes('--primary no') && h.args.includes('/n3/'));
         rounds.push({ mode, changeToReportMs: rep.at - tChange, hookToReportMs: hook ? rep.at - Number(hook.startNs / 1_000_000n) : null });
         console.log(`[bench] ${mode} round ${r + 1}: change→report ${rep.at - tChange} ms${hook ? `, hook start→report ${rep.at - Number(hook.startNs / 1_000_000n)} ms` : ''}`);
         await lab.heal();
@@ -113,6 +170,7 @@ it('dbserver: state change → report, push vs poll; hook run time', async () =>
     // Where the hook's stderr ends up: mariadbd's error log, or the stdout the lab gave it.
     const count = (f: string) => (existsSync(f) ? (readFileSync(f, 'utf8').match(/minder-notify: no ack/g) ?? []).length : 0);
     const hookStderr = { errorLog: count(lab.node('n3').errorLog), stdoutLog: count(join(lab.node('n3').dir, 'stdout.log')) };
+    const alone = await hookAlone(site, cfg.site);
     const results = {
       machine: 'Debian 12, 2 cores shared with other engineers\' test runs; MariaDB 10.11 + Galera 4 (short evs timeouts)',
       reportInterval: '5s',
@@ -121,6 +179,7 @@ it('dbserver: state change → report, push vs poll; hook run time', async () =>
       poll: stats(rounds.filter((r) => r.mode === 'poll').map((r) => r.changeToReportMs)),
       hookRunMs: { dbserverUp: stats(upRuns), dbserverDown: stats(downRuns) },
       hookStderrLines: hookStderr,
+      hookAloneMs: alone,
       rounds,
     };
     console.log(JSON.stringify(results, null, 2));

@@ -209,6 +209,8 @@ export interface SiteOptions {
   /** Where the dbservers log in to mariadbd: this user must already exist on the cluster. */
   user: string;
   password: string;
+  /** Nodes whose dbserver connects over the unix socket (the user must exist @localhost too). */
+  socketNodes?: string[];
 }
 
 /** Site config, keys and the hook wiring for a lab; the hook script path goes to the lab's notifyCmd. */
@@ -280,7 +282,7 @@ export class MinderSite {
       ...nodes.map(
         (n) =>
           `  - { id: ${dbserverOf(n.index)}, host: ${n.address}, port: ${UDP_BASE + n.index}, dc: ${n.dc}, nodeName: ${n.name}, ` +
-          `mariadb: { host: ${n.address}, port: ${n.port}, user: ${o.user}, passwordFile: mariadb.password, datadir: ${n.datadir} } }`,
+          `mariadb: { ${(o.socketNodes ?? []).includes(n.name) ? `socket: ${n.socket}` : `host: ${n.address}, port: ${n.port}`}, user: ${o.user}, passwordFile: mariadb.password, datadir: ${n.datadir} } }`,
       ),
       '',
     ].join('\n');

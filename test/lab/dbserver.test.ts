@@ -69,7 +69,10 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
     const password = 'dbserver-lab-password';
     await lab.exec('n1', "CREATE USER 'dbserver'@'127.0.0.%' IDENTIFIED BY ?", [password]);
     await lab.exec('n1', "GRANT SUPER ON *.* TO 'dbserver'@'127.0.0.%'");
-    const cfg = site.configure(lab, { reportInterval: '1h', user: 'dbserver', password });
+    // n2's dbserver uses the unix socket, where the same account is @localhost.
+    await lab.exec('n1', "CREATE USER 'dbserver'@'localhost' IDENTIFIED BY ?", [password]);
+    await lab.exec('n1', "GRANT SUPER ON *.* TO 'dbserver'@'localhost'");
+    const cfg = site.configure(lab, { reportInterval: '1h', user: 'dbserver', password, socketNodes: ['n2'] });
     await site.writeHookFile();
     net = await TestCorrespondents.open(cfg);
     for (const n of ['n1', 'n2', 'n3', 'n4']) servers.set(n, await DbserverProcess.start(site.configPath, idOf(n)));

@@ -34,7 +34,7 @@ export interface DbserverSettings {
   decisionsKept: number;
 }
 
-export const DEFAULT_TUNING = { bootstrapRetryMs: 500, followUpMs: 200, followUpMax: 10, decisionsKept: 256 } as const;
+export const DEFAULT_TUNING = { bootstrapRetryMs: 500, followUpMs: 50, followUpMax: 40, decisionsKept: 256 } as const;
 
 export type Phase = 'checking' | 'bootstrapping' | 'verifying' | 'backoff';
 
