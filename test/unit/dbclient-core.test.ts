@@ -409,3 +409,26 @@ describe('dbclient core: the client_status_report fits a datagram', () => {
     expect(encodeDatagram(env, new Keyring([{ id: 1, secret: Buffer.alloc(32, 7) }], 1)).length).toBeLessThan(MAX_DATAGRAM_BYTES);
   });
 });
+
+describe('dbclient core: refusals by the load balancer', () => {
+  it('logs a lasting refusal once and shows it in the report until an apply succeeds', () => {
+    const d = started();
+    d.allHealthy();
+    const refused = { commands: [], errors: ["LB_UNKNOWN_SERVER: HAProxy has no server 'galera_read/n4' (party dbserver:4)"] };
+    const observed = d.observed();
+    d.pending.length = 0;
+    d.step({ kind: 'lb_observed', observed, applied: refused });
+    d.step({ kind: 'timer', name: 'lb_poll' });
+    d.pending.length = 0;
+    d.step({ kind: 'lb_observed', observed, applied: null }); // drift → apply again
+    d.pending.length = 0;
+    d.step({ kind: 'lb_observed', observed, applied: refused });
+    expect(d.logs('lb_apply_errors')).toHaveLength(1);
+    expect((d.published().at(-1) as ClientStatusReport).lb).toEqual({ kind: 'haproxy', reachable: true, error: refused.errors[0] });
+    d.step({ kind: 'lb_observed', observed, applied: { commands: [], errors: [] } });
+    d.at(CFG.reportIntervalMs);
+    d.step({ kind: 'timer', name: 'lb_poll' });
+    d.settle();
+    expect((d.published().at(-1) as ClientStatusReport).lb.error).toBeNull();
+  });
+});

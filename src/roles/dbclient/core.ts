@@ -83,6 +83,8 @@ export interface LbView {
   error: string | null;
   /** The last drift logged, so a lasting one is logged once. */
   driftKey: string | null;
+  /** The last apply errors logged, so a lasting refusal (a server HAProxy lacks) is logged once. */
+  errorsKey: string | null;
 }
 
 /** What the daemon keeps in the party's state file across restarts. */
@@ -103,7 +105,7 @@ export function initialState(p: DbclientPersisted = {}): DbclientState {
     writer: p.writer?.writer ?? null,
     retiring: p.writer?.retiring ?? [],
     routes: null,
-    lb: { busy: false, dirty: false, observed: null, reachable: null, error: null, driftKey: null },
+    lb: { busy: false, dirty: false, observed: null, reachable: null, error: null, driftKey: null, errorsKey: null },
     epochApplied: 0,
     lastPublished: null,
   };
@@ -301,8 +303,12 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
       if (ev.applied.commands.length > 0) {
         effects.push(log('info', 'lb_applied', `load balancer: ${ev.applied.commands.join('; ')}`, { commands: ev.applied.commands, errors: ev.applied.errors }));
       }
-      if (ev.applied.errors.length > 0) effects.push(log('error', 'lb_apply_errors', `load balancer refused: ${ev.applied.errors.join('; ')}`, { errors: ev.applied.errors }));
+      const errorsKey = ev.applied.errors.length > 0 ? ev.applied.errors.join('; ') : null;
+      if (errorsKey !== null && errorsKey !== s.lb.errorsKey) effects.push(log('error', 'lb_apply_errors', `load balancer refused: ${errorsKey}`, { errors: ev.applied.errors }));
+      s = { ...s, lb: { ...s.lb, errorsKey } };
     }
+    // What the last apply could not do stays visible in the report until an apply succeeds.
+    s = { ...s, lb: { ...s.lb, error: s.lb.errorsKey } };
     if (s0.lb.reachable === false) effects.push(log('info', 'lb_reachable', `the ${cfg.lbKind} load balancer answers again`));
     // A former writer whose write sessions have all finished is done handing over.
     const done = s.retiring.filter((id) => {
