@@ -432,3 +432,21 @@ describe('dbclient core: refusals by the load balancer', () => {
     expect((d.published().at(-1) as ClientStatusReport).lb.error).toBeNull();
   });
 });
+
+describe('dbclient core: a site config change while running', () => {
+  it('a server added is kept out until it reports; one removed leaves the desired state; the writer stays', () => {
+    const d = started();
+    d.allHealthy();
+    d.settle();
+    const next = { ...CFG, servers: [...CFG.servers.filter((x) => x.id !== 'dbserver:4'), { id: 'dbserver:5' as PartyId, serial: 5, dc: 'west', dcPriority: 2, allowDonorReads: false }] };
+    // The daemon carries the state into a core built from the new config.
+    const core = createDbclientCore({ ...next, servers: next.servers.map((x) => ({ ...x, dcPriority: x.dc === 'west' ? 1 : 2 })) });
+    const r = core.step(d.state, { kind: 'reconfigured', changes: ['parties: added dbserver:5', 'parties: removed dbserver:4', 'dataCentres.west.priority: 2 → 1'] }, d.now);
+    const apply = r.effects.find((e) => e.kind === 'apply_lb') as Extract<DbclientEffect, { kind: 'apply_lb' }>;
+    expect(apply.desired.read.map((x) => `${x.server}:${x.state}${x.shutdownSessions ? '+shut' : ''}`)).toEqual(['dbserver:3:ready', 'dbserver:1:ready', 'dbserver:2:ready', 'dbserver:5:maint+shut']);
+    // West now has priority, but the writer is sticky.
+    expect(apply.desired.write.find((x) => x.state === 'ready')?.server).toBe('dbserver:1');
+    expect(Object.keys(r.state.reports).sort()).toEqual(['dbserver:1', 'dbserver:2', 'dbserver:3']);
+    expect(r.effects.some((e) => e.kind === 'timer' && e.name === 'lb_poll')).toBe(true);
+  });
+});

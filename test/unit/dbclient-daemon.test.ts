@@ -6,6 +6,7 @@ import type { RunningRole } from '../../src/roles/context.js';
 import { startDbclient } from '../../src/roles/dbclient/daemon.js';
 import { type ApplyOutcome, type DesiredLb, LbError, type LoadBalancerAdapter, type ObservedServer } from '../../src/roles/dbclient/lb/types.js';
 import { type DbclientParty, type SiteConfig, siteConfigSchema } from '../../src/site/schema.js';
+import type { ConfigChange, LiveConfig } from '../../src/site/config-source.js';
 import { LocalState } from '../../src/state/local-state.js';
 import { ADDRESSES, simSite, SITE } from '../support/post-office-fixture.js';
 import { NON_PRIMARY, report } from './dbclient-fixtures.js';
@@ -88,9 +89,20 @@ function setup() {
   });
   const lb = new TableLb();
   const state = LocalState.open(':memory:');
+  let listener: ((next: SiteConfig, change: ConfigChange) => void) | null = null;
+  const liveConfig: LiveConfig = {
+    current: () => cfg,
+    info: () => ({ kind: 'file', version: null, since: 0, origin: 'test' }),
+    onConfigChange: (l) => {
+      listener = l;
+      return () => void (listener = null);
+    },
+    directory: (id) => ADDRESSES[id],
+  };
+  const reconfigure = (next: SiteConfig, changes: string[]) => listener?.(next, { from: 1, to: 2, changes, fields: [] });
   const start = async (post: PostOffice = offices.client) => {
     const role = await startDbclient(
-      { self: 'dbclient:1', party: cfg.parties.find((p) => p.id === 'dbclient:1') as DbclientParty, config: cfg, post, clock: site.clock, state, logger: silentLogger() },
+      { self: 'dbclient:1', party: cfg.parties.find((p) => p.id === 'dbclient:1') as DbclientParty, config: cfg, post, clock: site.clock, state, logger: silentLogger(), liveConfig },
       { adapter: lb },
     );
     running.push(role);
@@ -105,7 +117,7 @@ function setup() {
   };
   const reportFrom = (po: PostOffice, over: Parameters<typeof report>[1] = {}) => po.publish('dbclient:1', 'db_status_report', report(site.clock.now(), over));
   const directives = (body: BodyOf<'directives'>) => offices.arb.publish('dbclient:1', 'directives', body);
-  return { site, offices, lb, state, start, flush, reportFrom, directives, statusReports };
+  return { site, offices, lb, state, start, flush, reportFrom, directives, statusReports, reconfigure };
 }
 
 describe('dbclient daemon', () => {
@@ -198,5 +210,34 @@ describe('dbclient daemon', () => {
     await t.flush(2_000);
     expect(t.lb.state('write/dbserver:1')).toBe('ready');
     expect((t.statusReports.at(-1) as ClientStatusReport).lb.reachable).toBe(true);
+  });
+
+  it('follows a site config change while running: a dbserver added (out until it reports), the writer kept, polling and reports go on', async () => {
+    const t = setup();
+    await t.start();
+    t.reportFrom(t.offices.s1);
+    t.reportFrom(t.offices.s2);
+    await t.flush(1_000);
+    expect(t.lb.state('write/dbserver:1')).toBe('ready');
+    const next = siteConfig();
+    next.dataCentres = { east: { priority: 2 }, west: { priority: 1 } };
+    next.parties.push({ ...(next.parties.find((p) => p.id === 'dbserver:2') as object), id: 'dbserver:3', host: '10.0.1.13', nodeName: 'n3' } as never);
+    t.reconfigure(next, ['parties: added dbserver:3', 'dataCentres.west.priority: 2 → 1']);
+    await t.flush(1_000);
+    // Not reporting yet: out. The writer is sticky across the change.
+    expect(t.lb.state('read/dbserver:3')).toBe('maint');
+    expect(t.lb.state('write/dbserver:1')).toBe('ready');
+    // The new core goes on polling: a restarted LB (every server back to ready) is repaired.
+    for (const [k, v] of t.lb.table) t.lb.table.set(k, { ...v, state: 'ready' });
+    t.reportFrom(t.offices.s1);
+    t.reportFrom(t.offices.s2);
+    await t.flush(2_000);
+    expect(t.lb.state('read/dbserver:3')).toBe('maint');
+    expect(t.lb.state('write/dbserver:1')).toBe('ready');
+    // Reports go on reaching the new core.
+    t.reportFrom(t.offices.s1, NON_PRIMARY);
+    await t.flush(1_000);
+    expect(t.lb.state('read/dbserver:1')).toBe('maint');
+    expect(t.lb.state('write/dbserver:2')).toBe('ready');
   });
 });

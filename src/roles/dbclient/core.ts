@@ -45,7 +45,12 @@ export type DbclientEvent =
   | { kind: 'lb_observed'; observed: ObservedServer[]; applied: AppliedSummary | null }
   | { kind: 'lb_failed'; during: 'apply' | 'observe'; code: string; error: string }
   /** The post office heard the peer again (an ack counts) after a `silent` event. */
-  | { kind: 'peer_heard'; peer: PartyId };
+  | { kind: 'peer_heard'; peer: PartyId }
+  /**
+   * The site config changed while running (servers added or removed, DC priorities, timings):
+   * the daemon carries the state over into a core built from the new config and sends this.
+   */
+  | { kind: 'reconfigured'; changes: string[] };
 
 export type DbclientEffect =
   /** Make the load balancer match `desired` (idempotent), then read it back. */
@@ -59,6 +64,8 @@ export interface HeldDirectives {
 
 export interface DbclientState {
   startedAt: number | null;
+  /** Set once the warm-up is over; stays set (a server added later does not freeze routing). */
+  warmedUp: boolean;
   reports: Record<string, HeldReport>;
   directives: HeldDirectives | null;
   /** Set by a `silent` event for the arbitrator; its directives' writer is then not followed. */
@@ -99,6 +106,7 @@ export const PERSIST_DIRECTIVES = 'dbclient.directives';
 export function initialState(p: DbclientPersisted = {}): DbclientState {
   return {
     startedAt: null,
+    warmedUp: false,
     reports: {},
     directives: p.directives ?? null,
     arbitratorSilentSince: null,
@@ -144,6 +152,7 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
   }
 
   function warm(s: DbclientState, now: number): boolean {
+    if (s.warmedUp) return true;
     if (s.startedAt === null) return false;
     // Right after a (re)start nothing is known: acting then would take every server out and cut
     // every session. Wait for every server's report, or for the staleness limit to pass.
@@ -198,7 +207,7 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
   function recompute(s0: DbclientState, now: number, cause: string): Result {
     const effects: Effect[] = [...expiryTimer(s0, now)];
     if (!warm(s0, now)) return { state: s0, effects };
-    let s = s0;
+    let s: DbclientState = s0.warmedUp ? s0 : { ...s0, warmedUp: true };
     const health = healthMap(s, now);
     const drained = drainedSet(s);
     const choice = chooseWriter({ servers: cfg.servers, health, drained, directed: directedWriter(s), current: s.writer });
@@ -370,6 +379,19 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
     return { state: s, effects: [...effects, ...p.effects] };
   }
 
+  function onReconfigured(s0: DbclientState, changes: string[], now: number): Result {
+    const reports = Object.fromEntries(Object.entries(s0.reports).filter(([id]) => known.has(id)));
+    // An operation in flight belonged to the previous host: its answer is lost, so the next poll re-applies.
+    const s: DbclientState = { ...s0, reports, retiring: s0.retiring.filter((id) => known.has(id)), lb: { ...s0.lb, busy: false, dirty: s0.lb.dirty || s0.lb.busy } };
+    const effects: Effect[] = [
+      log('info', 'reconfigured', `site config changed (${changes.join('; ') || 'no details'}): routing for ${cfg.servers.map((x) => x.id).join(', ')}`, { changes }),
+      { kind: 'timer', name: TIMER_POLL, afterMs: cfg.lbPollMs },
+    ];
+    if (s.startedAt !== null && !warm(s, now)) effects.push({ kind: 'timer', name: TIMER_WARMUP, afterMs: Math.max(0, s.startedAt + cfg.staleAfterMs - now) });
+    const r = recompute(s, now, 'site config changed');
+    return { state: r.state, effects: [...effects, ...r.effects] };
+  }
+
   function onTimer(s: DbclientState, name: string, now: number): Result {
     switch (name) {
       case TIMER_POLL: {
@@ -424,6 +446,8 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
         const r = recompute({ ...s, arbitratorSilentSince: null }, now, 'arbitrator heard again');
         return { state: r.state, effects: [log('info', 'arbitrator_back', `${ev.peer} heard again: following its directives`), ...r.effects] };
       }
+      case 'reconfigured':
+        return onReconfigured(s, ev.changes, now);
       case 'timer':
         return onTimer(s, ev.name, now);
       case 'lb_observed':

@@ -72,54 +72,92 @@ function failure(err: unknown): { code: string; error: string } {
 /**
  * The dbclient daemon: the pure core in a RoleHost, the load-balancer adapter as its executor.
  * `apply_lb` applies then reads back; `observe_lb` reads; both feed the result to the core.
+ * A site config change applied while running (dbservers added or removed, DC priorities,
+ * timings) gets a core and an adapter built from the new config; the state carries over.
  */
 export async function startDbclient(ctx: RoleContext, options: { adapter?: LoadBalancerAdapter } = {}): Promise<RunningRole> {
-  const self = ctx.party as DbclientParty;
-  const cfg = dbclientConfigOf(ctx.config, self);
-  const adapter = options.adapter ?? adapterFromConfig(ctx.config, self, ctx.logger.child({ component: 'lb' }));
+  let self = ctx.party as DbclientParty;
+  let cfg = dbclientConfigOf(ctx.config, self);
+  const lbLogger = ctx.logger.child({ component: 'lb' });
+  let adapter = options.adapter ?? adapterFromConfig(ctx.config, self, lbLogger);
   let stopped = false;
+  let generation = 0;
 
-  const execute = (eff: DbclientEffect, dispatch: (ev: unknown) => void): void => {
-    const send = (ev: DbclientEvent): void => {
-      if (!stopped) dispatch(ev);
-    };
-    if (eff.kind === 'observe_lb') {
-      adapter.observe().then(
-        (observed) => send({ kind: 'lb_observed', observed, applied: null }),
-        (err: unknown) => send({ kind: 'lb_failed', during: 'observe', ...failure(err) }),
-      );
-      return;
-    }
-    void (async () => {
-      ctx.logger.debug({ event: 'lb_apply', reason: eff.reason }, `applying the desired state: ${eff.reason}`);
-      let applied: { commands: string[]; errors: string[] };
-      try {
-        const out = await adapter.apply(eff.desired);
-        applied = { commands: out.commands, errors: out.errors };
-      } catch (err) {
-        send({ kind: 'lb_failed', during: 'apply', ...failure(err) });
+  const makeHost = (initial: DbclientState): RoleHost<DbclientState, DbclientEvent, DbclientEffect> => {
+    const mine = ++generation;
+    const execute = (eff: DbclientEffect, dispatch: (ev: unknown) => void): void => {
+      const lb = adapter;
+      // An answer for a host that has been replaced (config change) or stopped goes nowhere.
+      const send = (ev: DbclientEvent): void => {
+        if (!stopped && generation === mine) dispatch(ev);
+      };
+      if (eff.kind === 'observe_lb') {
+        lb.observe().then(
+          (observed) => send({ kind: 'lb_observed', observed, applied: null }),
+          (err: unknown) => send({ kind: 'lb_failed', during: 'observe', ...failure(err) }),
+        );
         return;
       }
-      try {
-        send({ kind: 'lb_observed', observed: await adapter.observe(), applied });
-      } catch (err) {
-        if (applied.commands.length > 0) ctx.logger.info({ event: 'lb_applied', commands: applied.commands }, `load balancer: ${applied.commands.join('; ')}`);
-        send({ kind: 'lb_failed', during: 'observe', ...failure(err) });
-      }
-    })();
+      void (async () => {
+        ctx.logger.debug({ event: 'lb_apply', reason: eff.reason }, `applying the desired state: ${eff.reason}`);
+        let applied: { commands: string[]; errors: string[] };
+        try {
+          const out = await lb.apply(eff.desired);
+          applied = { commands: out.commands, errors: out.errors };
+        } catch (err) {
+          send({ kind: 'lb_failed', during: 'apply', ...failure(err) });
+          return;
+        }
+        try {
+          send({ kind: 'lb_observed', observed: await lb.observe(), applied });
+        } catch (err) {
+          if (applied.commands.length > 0) ctx.logger.info({ event: 'lb_applied', commands: applied.commands }, `load balancer: ${applied.commands.join('; ')}`);
+          send({ kind: 'lb_failed', during: 'observe', ...failure(err) });
+        }
+      })();
+    };
+    return new RoleHost<DbclientState, DbclientEvent, DbclientEffect>({
+      core: createDbclientCore(cfg),
+      initial,
+      post: ctx.post,
+      clock: ctx.clock,
+      durable: ctx.state,
+      logger: ctx.logger,
+      execute,
+    });
   };
 
-  const host = new RoleHost<DbclientState, DbclientEvent, DbclientEffect>({
-    core: createDbclientCore(cfg),
-    initial: initialState(loadPersisted(ctx)),
-    post: ctx.post,
-    clock: ctx.clock,
-    durable: ctx.state,
-    logger: ctx.logger,
-    execute,
-  });
+  let host = makeHost(initialState(loadPersisted(ctx)));
   ctx.post.watch([cfg.arbitrator, ...cfg.servers.map((s) => s.id)]);
   host.start();
+
+  const unsubscribe = ctx.liveConfig?.onConfigChange((next, change) => {
+    if (stopped) return;
+    const me = next.parties.find((p) => p.id === ctx.self);
+    // The config source refuses a change of this party's own settings (restart needed).
+    if (me === undefined || !me.id.startsWith('dbclient:')) return;
+    let nextCfg: DbclientConfig;
+    let nextAdapter: LoadBalancerAdapter | null = null;
+    try {
+      nextCfg = dbclientConfigOf(next, me as DbclientParty);
+      if (!options.adapter) nextAdapter = adapterFromConfig(next, me as DbclientParty, lbLogger);
+    } catch (err) {
+      ctx.logger.error({ event: 'reconfigure_failed', reason: (err as Error).message }, `site config version ${change.to} not taken by the dbclient: ${(err as Error).message}`);
+      return;
+    }
+    const carried = host.current;
+    host.stop();
+    if (nextAdapter !== null) {
+      const old = adapter;
+      adapter = nextAdapter;
+      void old.close();
+    }
+    self = me as DbclientParty;
+    cfg = nextCfg;
+    ctx.post.watch([cfg.arbitrator, ...cfg.servers.map((s) => s.id)]);
+    host = makeHost(carried);
+    host.dispatch({ kind: 'reconfigured', changes: change.changes });
+  });
 
   // The post office tells the core when the arbitrator falls silent, but hearing it again may
   // be only an ack (to our client_status_report); that reaches no role, so look for it here.
@@ -137,6 +175,7 @@ export async function startDbclient(ctx: RoleContext, options: { adapter?: LoadB
   return {
     async stop() {
       stopped = true;
+      unsubscribe?.();
       heardTimer?.cancel();
       host.stop();
       await adapter.close();
