@@ -1,20 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { failureReport, runSeed } from './run.js';
-import type { Mode } from './schedule.js';
+import { failureReport, optionsFromEnv, runSeed } from './run.js';
 
 /**
- * `SIM_SEED=n [SIM_MODE=campaign] npx vitest run --project unit test/sim/replay.test.ts` replays
+ * `SIM_SEED=n [SIM_MODE=campaign] [SIM_KIND=kind] npx vitest run --project unit test/sim/replay.test.ts` replays
  * one seed with the trace on and prints it. Without SIM_SEED it checks what replay relies on:
  * the same seed gives the same run, to the line.
  */
 const seed = process.env.SIM_SEED;
-const mode: Mode = process.env.SIM_MODE === 'campaign' ? 'campaign' : 'episode';
+const opts = optionsFromEnv();
 
 describe('simulator replay', () => {
-  it.runIf(seed !== undefined)(`replays seed ${seed} (${mode})`, () => {
+  it.runIf(seed !== undefined)(`replays seed ${seed} (${opts.kind ?? opts.mode})`, () => {
     const n = Number(seed);
-    const r = runSeed(n, { mode, trace: true });
-    process.stdout.write(r.ok ? `${r.trace.join('\n')}\nseed ${n}: no violation\n` : `${failureReport(n, { mode })}\n`);
+    const r = runSeed(n, { ...opts, trace: true });
+    process.stdout.write(r.ok ? `${r.trace.join('\n')}\nseed ${n}: no violation\n` : `${failureReport(n, opts)}\n`);
     expect(r.violations).toEqual([]);
   }, 300_000);
 

@@ -165,8 +165,9 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunResult {
   const live = sc.liveness;
   const found = (ms: number, at: number): void => {
     livenessMs = ms;
-    // A wrong second promotion would follow the first within about a report interval.
-    doneAt = at + sc.site.config.timings.reportInterval + 1000;
+    // A wrong second promotion would follow the first at once: both halves qualify together,
+    // and the arbitrator evaluates at least every second and on every report.
+    doneAt = at + 1500;
   };
   if (live?.kind === 'cut' || live?.kind === 'cut_at') {
     const tryCut = (): void => {
@@ -223,8 +224,18 @@ export function runSeed(seed: number, opts: RunOptions = {}): RunResult {
   return runScenario(generateScenario(seed, opts), opts);
 }
 
-export const REPLAY_HINT = (seed: number, mode: Mode = 'episode') =>
-  `SIM_SEED=${seed}${mode === 'campaign' ? ' SIM_MODE=campaign' : ''} npx vitest run --project unit test/sim/replay.test.ts`;
+export const REPLAY_HINT = (seed: number, mode: Mode = 'episode', kind?: EpisodeKind) =>
+  `SIM_SEED=${seed}${mode === 'campaign' ? ' SIM_MODE=campaign' : ''}${kind ? ` SIM_KIND=${kind}` : ''} npx vitest run --project unit test/sim/replay.test.ts`;
+
+/** SIM_MODE / SIM_KIND from the environment, checked. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): RunOptions {
+  const mode: Mode = env.SIM_MODE === 'campaign' ? 'campaign' : 'episode';
+  if (env.SIM_MODE !== undefined && env.SIM_MODE !== '' && env.SIM_MODE !== mode) throw new Error(`SIM_MODE is episode or campaign, not ${env.SIM_MODE}`);
+  const kind = env.SIM_KIND;
+  if (kind === undefined || kind === '') return { mode };
+  if (!EPISODE_KINDS.includes(kind as EpisodeKind)) throw new Error(`SIM_KIND is one of ${EPISODE_KINDS.join(', ')}, not ${kind}`);
+  return { mode, kind: kind as EpisodeKind };
+}
 
 /** A failing seed's report: the violation, the schedule, the replay command, the trace tail; full trace to a file. */
 export function failureReport(seed: number, opts: RunOptions = {}, traceFile: string | null = `/tmp/minder-sim-${seed}.trace`): string {
@@ -232,7 +243,7 @@ export function failureReport(seed: number, opts: RunOptions = {}, traceFile: st
   const sc = r.scenario;
   const lines = [
     `seed ${seed} FAILED: ${r.violations.map((v) => `${v.kind} at ${stamp(v.at)}: ${v.text}`).join('\n  ') || '(did not fail when replayed with tracing: report this)'}`,
-    `replay: ${REPLAY_HINT(seed, sc.mode)}`,
+    `replay: ${REPLAY_HINT(seed, sc.mode, opts.kind)}`,
     `scenario: ${sc.kind}${sc.initialCut ? ` inside a dc1 | dc2 cut (arbitrator sees ${sc.initialCut.arbitrator})` : ''}, ${sc.site.topology.name}, ${sc.site.timings.name} timings, ${sc.detection.name}, faults ${JSON.stringify(sc.faults)}, eagain ${sc.eagain}, skew ${sc.clockSkewMs}`,
     'schedule:',
     ...sc.schedule.map((t) => `  ${stamp(t.at)} ${describeAction(t.action)}`),
@@ -285,7 +296,7 @@ function main(argv: string[]): void {
     if (r.livenessMs !== null) latencies.push(r.livenessMs);
     if (!r.ok) {
       failures.push(s);
-      process.stdout.write(`seed ${s}: ${r.violations.map((v) => v.kind).join(', ')}  (${REPLAY_HINT(s, mode)})\n`);
+      process.stdout.write(`seed ${s}: ${r.violations.map((v) => v.kind).join(', ')}  (${REPLAY_HINT(s, mode, kind)})\n`);
     }
     if ((s - from + 1) % 1000 === 0) process.stdout.write(`${s - from + 1} seeds, ${failures.length} failed, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }

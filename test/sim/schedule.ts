@@ -248,7 +248,7 @@ function episode(c: Ctx, opts: ScenarioOptions, base: Omit<Scenario, 'kind' | 'i
     };
   }
   if (kind === 'precut_chaos') {
-    const to = opts.chaosMs ?? 2 * t.failoverPeriod;
+    const to = opts.chaosMs ?? Math.round(1.5 * t.failoverPeriod);
     chaos(c, base.detection, 300, to, 0);
     return {
       ...base,
@@ -256,7 +256,8 @@ function episode(c: Ctx, opts: ScenarioOptions, base: Omit<Scenario, 'kind' | 'i
       initialCut: { arbitrator: pick(rng, ['both', 'both', 'dc1', 'dc2', 'none'] as const) },
       schedule: schedule(),
       liveness: null,
-      endAt: to + t.failoverPeriod + t.reportInterval,
+      // Long enough after the last fault for a wrong promotion it set up to happen.
+      endAt: to + t.failoverPeriod + 1000,
     };
   }
   if (kind === 'liveness') {
@@ -284,7 +285,7 @@ function episode(c: Ctx, opts: ScenarioOptions, base: Omit<Scenario, 'kind' | 'i
   const to = opts.chaosMs ?? Math.round(t.failoverPeriod * (1 + rng.next()));
   const burned = chaos(c, base.detection, 300, to, 0.05);
   // Long enough after the last fault for a wrong promotion it set up to happen.
-  const endAt = to + (burned ? 2 * t.failoverPeriod + base.detection.cutMs[1] : t.failoverPeriod + t.reportInterval);
+  const endAt = to + (burned ? 2 * t.failoverPeriod + base.detection.cutMs[1] : t.failoverPeriod + 1000);
   return { ...base, kind: 'chaos', initialCut: null, schedule: schedule(), liveness: null, endAt };
 }
 
@@ -295,7 +296,7 @@ export function generateScenario(seed: number, opts: ScenarioOptions = {}): Scen
   let detection = pick(rng, DETECTION);
   if (opts.kind === 'stale_half_after_heal') {
     // The shape that shows it: a plain 2+2, the default timings, Galera's short evs timeouts.
-    site = siteFor(TOPOLOGIES[0] as Topology, TIMINGS[2] as TimingsSpec);
+    site = siteFor(TOPOLOGIES[0] as Topology, TIMINGS.find((x) => x.name === 'default') as TimingsSpec);
     detection = DETECTION[0] as DetectionProfile;
   }
   const t = site.config.timings;

@@ -53,6 +53,7 @@ export interface TimingsSpec {
 export const TIMINGS: readonly TimingsSpec[] = [
   { name: 'short', reportInterval: '2s', ackTimeout: '1s', failoverPeriod: '4s', staleAfter: '6s', makePrimaryValidFor: '10s' },
   { name: 'short', reportInterval: '2s', ackTimeout: '1s', failoverPeriod: '4s', staleAfter: '6s', makePrimaryValidFor: '10s' },
+  { name: 'short', reportInterval: '2s', ackTimeout: '1s', failoverPeriod: '4s', staleAfter: '6s', makePrimaryValidFor: '10s' },
   { name: 'default', reportInterval: '5s', ackTimeout: '3s', failoverPeriod: '10s', staleAfter: '15s', makePrimaryValidFor: '30s' },
 ];
 
