@@ -3,19 +3,19 @@
 // run` processes for the arbitrator, every dbserver and one dbclient, and a real HAProxy that
 // only the dbclient steers (no health checks of its own). Everything stops by PID on close().
 
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2/promise';
 import { type GaleraLab, type LabNodeSpec, startGaleraLab } from '../lab/galera-lab.js';
 import { type HaproxyLab, type StartHaproxyOptions, startHaproxy } from '../lab/haproxy-lab.js';
+import { HOOK_JS } from '../support/repo.js';
 import { MinderSite } from '../support/minder-site.js';
 
 // The compiled hook, as mariadbd runs it in production (the lab suite builds first); resolved
 // from this file's source location, as test/support/cli.ts resolves the minder entry.
-const HOOK_ENTRY = fileURLToPath(new URL('../../dist/src/hook/main.js', import.meta.url));
+const HOOK_ENTRY = HOOK_JS;
 
 export const DBCLIENT_ADDRESS = { address: '127.0.0.40', port: 4802 };
 export const HAPROXY_BIND = '127.0.0.50';
@@ -48,6 +48,21 @@ function writeHookScript(dir: string, hookFile: string): string {
   return path;
 }
 
+/**
+ * The lab creates its SQL user as soon as the bootstrap node answers SQL; with a notify hook set
+ * (mariadbd runs it, even when it exits at once) that query sometimes lands before wsrep is
+ * ready and fails with ER 1047. The lab tears itself down on failure, so starting again is clean.
+ */
+async function startGaleraWithRetry(opts: Parameters<typeof startGaleraLab>[0], attempts = 3): Promise<GaleraLab> {
+  for (let i = 1; ; i++) {
+    try {
+      return await startGaleraLab(opts);
+    } catch (err) {
+      if (i >= attempts || !/WSREP has not yet prepared node/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const nodes = o.nodes ?? [
     { name: 'n1', dc: 'dc1' },
@@ -70,7 +85,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     if (errors.length > 0) throw errors[0];
   };
   try {
-    const galera = await startGaleraLab({ nodes, notifyCmd: writeHookScript(hookDir, hookFile) });
+    // wsrep_info: the dbserver reads its view's members (uuid → name) from WSREP_MEMBERSHIP.
+    const galera = await startGaleraWithRetry({ nodes, notifyCmd: writeHookScript(hookDir, hookFile), extraMyCnf: { plugin_load_add: 'wsrep_info' } });
     cleanups.push(() => galera.close());
     const servers = galera.nodes().map((n) => ({ name: n.name, address: n.address, port: n.port }));
     const haproxy = await startHaproxy({
@@ -94,7 +110,12 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       keyOwner: 'mysql',
       ...(o.timings ? { timings: o.timings } : {}),
     });
-    cleanups.push(() => site.close());
+    cleanups.push(async () => {
+      // MINDER_KEEP_LOGS=<dir>: keep the minder processes' logs (pino JSON) for a look afterwards.
+      const keep = process.env['MINDER_KEEP_LOGS'];
+      if (keep) cpSync(join(site.dir, 'logs'), keep, { recursive: true });
+      await site.close();
+    });
     writeFileSync(
       hookFile,
       JSON.stringify({

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { MINDER_JS } from './repo.js';
 
 /** The compiled entrypoint, as systemd and the hook run it (the lab suite builds first). */
-export const MINDER = fileURLToPath(new URL('../../dist/src/minder.js', import.meta.url));
+export const MINDER = MINDER_JS;
 
 export function minderSync(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(process.execPath, [MINDER, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 20_000, env: { ...process.env, ...opts.env } });
