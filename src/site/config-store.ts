@@ -82,6 +82,7 @@ export function describeDbError(err: unknown, connectTimeoutMs: number): string 
   const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
   if (code === 'ER_UNKNOWN_COM_ERROR' || errno === 1047) return 'non-Primary (ERROR 1047: not ready for application use)';
   if (code === 'ECONNREFUSED') return 'connection refused (mariadbd down?)';
+  if (code === 'PROTOCOL_SEQUENCE_TIMEOUT') return 'connected, but the query got no answer in time (blocked by a cut being detected?)';
   if (code === 'ETIMEDOUT' || /connect ETIMEDOUT|timeout/i.test(msg)) return `no answer within ${connectTimeoutMs} ms (down or cut away)`;
   if (code === 'ENOENT') return 'no such socket (mariadbd down?)';
   if (code === 'ER_ACCESS_DENIED_ERROR') return `access denied: ${msg}`;

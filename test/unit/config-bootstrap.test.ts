@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,13 @@ describe('bootstrap file', () => {
   it('reports unreadable YAML and a missing file as one line each', () => {
     expect(problems('site: [unclosed')).toEqual([expect.stringMatching(/^not valid YAML\/JSON: /)]);
     expect(() => loadBootstrapFile(join(dir, 'missing.yaml'))).toThrow(/cannot read: ENOENT/);
+  });
+
+  it('accepts the shipped example bootstrap file', () => {
+    const text = readFileSync(new URL('../../config/minder.example.yaml', import.meta.url), 'utf8');
+    const b = parseBootstrap(text, 'minder.example.yaml', '/etc/minder');
+    expect(b).toMatchObject({ as: 'dbserver:2', site: 'shop-prod', stateDir: '/var/lib/minder', database: { user: 'minder_config', schema: 'minder', connectTimeoutMs: 2000 } });
+    expect(b.database.nodes).toHaveLength(4);
   });
 
   it('parses endpoints strictly', () => {
