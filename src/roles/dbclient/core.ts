@@ -345,7 +345,9 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
       } else {
         const key = drift.join('; ');
         if (key !== s.lb.driftKey) {
-          effects.push(log('warn', 'lb_drift', `load balancer differs from the desired state: ${key}${ev.applied ? ' (right after an apply)' : ''}`, { drift }));
+          // Sessions being shut take a moment to go: right after an apply that is no news.
+          const level = ev.applied && drift.every((d) => d.includes(' still has ')) ? 'debug' : 'warn';
+          effects.push(log(level, 'lb_drift', `load balancer differs from the desired state: ${key}${ev.applied ? ' (right after an apply)' : ''}`, { drift }));
           s = { ...s, lb: { ...s.lb, driftKey: key } };
         }
         // Re-apply when a plain reading shows drift (an LB restart or reload, a hand edit), but
