@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DbStatusReport, dbStatusReport, type DecisionOutcome, type WsrepNotify } from '../../src/protocol/verbs.js';
-import { DECISIONS_KEY, initialState, PENDING_KEY, type PendingDecision } from '../../src/roles/dbserver/core.js';
+import { DECISIONS_KEY, dbserverCore, initialState, PENDING_KEY, type PendingDecision } from '../../src/roles/dbserver/core.js';
 import { encodeDatagram } from '../../src/protocol/datagram.js';
 import { testKeyring } from '../support/post-office-fixture.js';
-import { decisionFor, Driver, kinds, member, message, nonPrimaryHalf, primaryOf, STATE_UUID, U } from './dbserver-fixtures.js';
+import { decisionFor, Driver, kinds, SETTINGS, member, message, nonPrimaryHalf, primaryOf, STATE_UUID, U } from './dbserver-fixtures.js';
 
 function reports(effects: ReturnType<Driver['step']>): DbStatusReport[] {
   return effects.flatMap((f) => (f.kind === 'publish' && f.verb === 'db_status_report' && f.to === 'arbitrator:1' ? [f.body as DbStatusReport] : []));
@@ -21,6 +21,20 @@ function push(over: Partial<WsrepNotify>): WsrepNotify {
 }
 
 describe('dbserver core: reports', () => {
+  it('after a site config change, reports at once to the new recipients and re-arms its timers', () => {
+    const { d } = toNonPrimaryWithDecision();
+    d.observe(nonPrimaryHalf());
+    d.step({ kind: 'bootstrap_done', decisionId: 'd-1', attempt: 1, ok: false, error: 'EAGAIN' });
+    d.observe(nonPrimaryHalf());
+    expect(d.state.pending?.phase).toBe('backoff');
+    d.core = dbserverCore({ ...SETTINGS, recipients: ['arbitrator:1', 'dbclient:1', 'dbclient:2'], reportIntervalMs: 2000 });
+    d.advance(100);
+    const k = kinds(d.step({ kind: 'reconfigured', changes: ['parties: added dbclient:2'] }));
+    expect(k).toEqual(expect.arrayContaining(['timer:report', 'timer:decision_deadline', 'timer:bootstrap_retry', 'read_status']));
+    const eff = d.observe(nonPrimaryHalf());
+    expect(eff.filter((f) => f.kind === 'publish').map((f) => (f.kind === 'publish' ? f.to : ''))).toEqual(['arbitrator:1', 'dbclient:1', 'dbclient:2']);
+  });
+
   it('leaves out member lists too long for one datagram, and says so', () => {
     const d = started();
     const many = Array.from({ length: 64 }, (_, i) => ({ uuid: `6c55c6ce-e740-11f1-8064-5bf51de6${String(i).padStart(4, '0')}`, name: `n${i}`, address: `10.0.1.${i}:3306` }));

@@ -93,7 +93,8 @@ type Effect = ReturnType<ReturnType<typeof dbserverCore>['step']>['effects'][num
 
 /** Drives the core by hand, as RoleHost would, keeping every effect for the assertions. */
 export class Driver {
-  readonly core = dbserverCore(SETTINGS);
+  /** Replaced on a config change, as the daemon replaces its host's core. */
+  core = dbserverCore(SETTINGS);
   state: DbserverState;
   now = 1_700_000_000_000;
   all: Effect[] = [];

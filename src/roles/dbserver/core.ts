@@ -75,7 +75,12 @@ export type DbserverEvent =
   | { kind: 'observed'; reading: Reading }
   | { kind: 'bootstrap_done'; decisionId: string; attempt: number; ok: boolean; error: string | null }
   /** The executor's connection to mariadbd dropped between readings: mariadbd may be gone. */
-  | { kind: 'connection_lost' };
+  | { kind: 'connection_lost' }
+  /**
+   * A newer site config is in force (recipients, interval): the daemon runs a new core with the
+   * carried state, whose timers the old host cancelled.
+   */
+  | { kind: 'reconfigured'; changes: string[] };
 
 export type DbserverEffect =
   | { kind: 'read_status'; seq: number; reason: string }
@@ -380,6 +385,20 @@ function onTimer(st: Step, name: string): void {
   }
 }
 
+function onReconfigured(st: Step, changes: string[]): void {
+  st.log('info', 'reconfigured', `site config changed (${changes.join('; ') || 'no details'}): reporting to ${st.cfg.recipients.join(', ')} every ${st.cfg.reportIntervalMs} ms`, { changes });
+  st.effects.push({ kind: 'timer', name: T_REPORT, afterMs: st.cfg.reportIntervalMs });
+  const p = st.s.pending;
+  if (p) {
+    st.effects.push({ kind: 'timer', name: T_DEADLINE, afterMs: Math.max(0, p.deadline - st.now) });
+    if (p.phase === 'backoff') st.effects.push({ kind: 'timer', name: T_RETRY, afterMs: st.cfg.bootstrapRetryMs });
+  }
+  if (st.s.followUpsLeft > 0) st.effects.push({ kind: 'timer', name: T_FOLLOW_UP, afterMs: st.cfg.followUpMs });
+  // New recipients hear the current state at once.
+  st.s = { ...st.s, reportDue: true };
+  st.read('reconfigured');
+}
+
 function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void {
   const m = e.msg;
   switch (m.verb) {
@@ -434,6 +453,9 @@ export function dbserverCore(cfg: DbserverSettings): RoleCore<DbserverState, Dbs
           break;
         case 'bootstrap_done':
           onBootstrapDone(st, event);
+          break;
+        case 'reconfigured':
+          onReconfigured(st, event.changes);
           break;
         case 'connection_lost':
           // mariadbd runs no hook when it dies: the dropped connection is the fastest sign.

@@ -82,34 +82,51 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
     password: readPassword(m.passwordFile),
     datadir: m.datadir,
   });
-  const settings = settingsOf(ctx);
+  let settings = settingsOf(ctx);
   const { decisions, pending } = loadDecisions(ctx);
-  const host: RoleHost<DbserverState, DbserverEvent, DbserverEffect> = new RoleHost({
-    core: dbserverCore(settings),
-    initial: initialState(decisions, pending),
-    post: ctx.post,
-    clock: ctx.clock,
-    durable: ctx.state,
-    logger: ctx.logger,
-    execute: (effect, dispatch) => {
-      switch (effect.kind) {
-        case 'read_status': {
-          const at = ctx.clock.now();
-          void reader.read(effect.seq, at).then((reading) => dispatch({ kind: 'observed', reading }));
-          return;
+  let stopped = false;
+  // Results of I/O go to whichever host runs now: a config change replaces the host mid-flight.
+  const dispatch = (ev: DbserverEvent) => host.dispatch(ev);
+  const makeHost = (initial: DbserverState) =>
+    new RoleHost<DbserverState, DbserverEvent, DbserverEffect>({
+      core: dbserverCore(settings),
+      initial,
+      post: ctx.post,
+      clock: ctx.clock,
+      durable: ctx.state,
+      logger: ctx.logger,
+      execute: (effect) => {
+        switch (effect.kind) {
+          case 'read_status': {
+            const at = ctx.clock.now();
+            void reader.read(effect.seq, at).then((reading) => dispatch({ kind: 'observed', reading }));
+            return;
+          }
+          case 'bootstrap':
+            void reader.bootstrap().then((error) =>
+              dispatch({ kind: 'bootstrap_done', decisionId: effect.decisionId, attempt: effect.attempt, ok: error === null, error }),
+            );
+            return;
         }
-        case 'bootstrap':
-          void reader.bootstrap().then((error) =>
-            dispatch({ kind: 'bootstrap_done', decisionId: effect.decisionId, attempt: effect.attempt, ok: error === null, error }),
-          );
-          return;
-      }
-    },
-  });
-  reader.onLost = () => host.dispatch({ kind: 'connection_lost' });
+      },
+    });
+  let host = makeHost(initialState(decisions, pending));
+  reader.onLost = () => dispatch({ kind: 'connection_lost' });
   host.start();
+  const unsubscribe = ctx.liveConfig?.onConfigChange((next, change) => {
+    if (stopped) return;
+    // The config source refuses changes to this party's own settings (a restart is needed);
+    // what reaches here is the rest: timings, data centres, other parties.
+    settings = settingsOf({ ...ctx, config: next });
+    const carried = host.current;
+    host.stop();
+    host = makeHost(carried);
+    host.dispatch({ kind: 'reconfigured', changes: change.changes });
+  });
   return {
     stop: async () => {
+      stopped = true;
+      unsubscribe?.();
       host.stop();
       await reader.close();
     },
