@@ -46,8 +46,11 @@ export interface SimServices {
   latency(kind: 'read' | 'bootstrap' | 'lb'): number;
   /** A dbserver's reading of its node now. */
   readNode(self: PartyId, seq: number, at: number): Reading;
-  /** `SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'` for the decision the dbserver says it serves; null = ok, else the error. */
-  bootstrapNode(self: PartyId, decisionId: string): string | null;
+  /**
+   * `SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'` for the decision the dbserver says it
+   * serves; `done` gets null (ok) or the error when the statement returns.
+   */
+  bootstrapNode(self: PartyId, decisionId: string, done: (error: string | null) => void): void;
   /** The desired state a dbclient core asks for, judged when it asks (the drain check). */
   lbWanted(self: PartyId, desired: DesiredLb): void;
   /** The dbclient's load balancer; null when unreachable. */

@@ -112,8 +112,7 @@ export const dbserverBindingWith = (wrap: DbserverWrap): RoleBinding => (ctx) =>
         return;
       }
       case 'bootstrap': {
-        const error = sim.bootstrapNode(self, effect.decisionId);
-        sim.later(self, sim.latency('bootstrap'), () =>
+        sim.bootstrapNode(self, effect.decisionId, (error) =>
           dispatch({ kind: 'bootstrap_done', decisionId: effect.decisionId, attempt: effect.attempt, ok: error === null, error }),
         );
         return;
