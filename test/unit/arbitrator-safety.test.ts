@@ -15,6 +15,7 @@ import {
   publishes,
   replies,
   settingsFor,
+  T0,
   U,
 } from './arbitrator-fixtures.js';
 
@@ -55,6 +56,33 @@ describe('arbitrator: automatic promotion after a 2+2 cut', () => {
     // Keeping both halves non-Primary for long never yields a second decision.
     expect(publishes(hold(d, 60_000), 'make_primary')).toHaveLength(0);
     expect(codes(d)).toEqual(['already_decided', 'already_decided']);
+  });
+
+  it('the preferred half wins even when the other half was seen complete a moment earlier (seen on the lab)', () => {
+    const d = started();
+    for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
+    d.advance(35);
+    for (const n of ['n1', 'n2'] as const) d.report(n, nonPrimary(n, ['n1', 'n2']));
+    // dc2's failover period ends 35 ms before dc1's: it waits for dc1 instead of winning the race.
+    const effects = d.advance(10_000);
+    const sent = publishes(effects, 'make_primary');
+    expect(sent.map((m) => m.to)).toEqual(['dbserver:1']);
+    expect(d.state.journal.some((j) => j.event === 'no_promotion' && /waiting 0\.0 s for view dbserver:1\+dbserver:2, preferred/.test(j.text))).toBe(true);
+  });
+
+  it('a preferred half that keeps changing its view does not hold the other half back beyond the tie window', () => {
+    const d = started();
+    for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
+    // dc1 flaps: its view changes every 2 s, so its wait restarts and is never within the tie window.
+    let sent: ReturnType<typeof publishes<'make_primary'>> = [];
+    for (let i = 0; i < 12 && sent.length === 0; i++) {
+      const solo = i % 2 === 1;
+      for (const n of ['n1', 'n2'] as const) d.report(n, nonPrimary(n, solo ? [n] : ['n1', 'n2']));
+      for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
+      sent = publishes(d.advance(2000), 'make_primary');
+    }
+    expect(sent.map((m) => m.to)).toEqual(['dbserver:3']);
+    expect(d.now - T0).toBeLessThanOrEqual(12_000);
   });
 
   it('sends make_primary to the most advanced member of the half, then the lowest serial', () => {

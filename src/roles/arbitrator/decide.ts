@@ -35,6 +35,15 @@ function nothingToJudge(state: ArbitratorState, now: number): Reason {
   return { code: 'no_reports', view: null, text: 'no fresh report shows a non-Primary view' };
 }
 
+/**
+ * How far apart the failover periods of two candidates may end and still count as one tie: one
+ * lost report resent (the ack timeout), never more than the failover period itself.
+ */
+export function tieWindowMs(state: ArbitratorState): number {
+  const t = state.settings.timings;
+  return Math.min(t.ackTimeoutMs, t.failoverPeriodMs);
+}
+
 export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
   const t = state.settings.timings;
   const fresh = freshNodes(state, now);
@@ -50,21 +59,23 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
   else if (cands.length === 0) reasons.push(nothingToJudge(s, now));
 
   const qualifying: Candidate[] = [];
+  const waiting: Array<{ c: Candidate; leftMs: number }> = [];
   for (const c of cands) {
     const problem = structuralProblem(c, s, fresh);
     if (problem) {
       reasons.push(problem);
       continue;
     }
-    const elapsed = now - (watched[c.key] ?? now);
-    if (elapsed < t.failoverPeriodMs) {
-      wakeInMs = Math.min(wakeInMs, t.failoverPeriodMs - elapsed);
-      reasons.push({ code: 'waiting', view: c.label, text: `view ${c.label} has been non-Primary for ${seconds(elapsed)}; waiting for the failover period (${seconds(t.failoverPeriodMs)})` });
-      continue;
-    }
     const spent = spendingDecision(s, decisionKeyOf(c.lastPrimary, c.view));
     if (spent) {
       reasons.push({ code: 'already_decided', view: c.label, text: `view ${c.label}: ${spent.id} already promoted ${labelOf(spent.members)} for this last primary component (${spent.outcome})` });
+      continue;
+    }
+    const elapsed = now - (watched[c.key] ?? now);
+    if (elapsed < t.failoverPeriodMs) {
+      wakeInMs = Math.min(wakeInMs, t.failoverPeriodMs - elapsed);
+      waiting.push({ c, leftMs: t.failoverPeriodMs - elapsed });
+      reasons.push({ code: 'waiting', view: c.label, text: `view ${c.label} has been non-Primary for ${seconds(elapsed)}; waiting for the failover period (${seconds(t.failoverPeriodMs)})` });
       continue;
     }
     qualifying.push(c);
@@ -83,13 +94,21 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
       }
     } else {
       const [best, ...rest] = [...qualifying].sort(compareCandidates) as [Candidate, ...Candidate[]];
-      const why = `non-Primary for ${seconds(now - (watched[best.key] ?? now))}, ${describeWeights(best)}${rest.length ? `; preferred over ${rest.map((r) => r.label).join(', ')} (DC priority, then seqno)` : ''}`;
-      const r = decide(s, best, now, { forced: false, operator: null, requestId: null, reason: why });
-      s = r.state;
-      effects.push(...r.effects);
-      decided = r.decision.id;
-      reasons.push({ code: 'decided', view: best.label, text: `promoted view ${best.label}: ${r.decision.id}, make_primary to ${r.decision.target}` });
-      for (const c of rest) reasons.push({ code: 'not_chosen', view: c.label, text: `view ${c.label} also qualified; ${best.label} was preferred (DC priority, then seqno)` });
+      // The two halves of one cut complete within moments of each other, so their failover
+      // periods end moments apart: a preferred half about to qualify is waited for (rule 7).
+      const better = waiting.filter((w) => w.leftMs <= tieWindowMs(s) && compareCandidates(w.c, best) < 0).sort((a, b) => compareCandidates(a.c, b.c))[0];
+      if (better) {
+        wakeInMs = Math.min(wakeInMs, better.leftMs);
+        reasons.push({ code: 'tie_wait', view: best.label, text: `view ${best.label} qualifies; waiting ${seconds(better.leftMs)} for view ${better.c.label}, preferred (DC priority, then seqno), whose failover period ends then` });
+      } else {
+        const why = `non-Primary for ${seconds(now - (watched[best.key] ?? now))}, ${describeWeights(best)}${rest.length ? `; preferred over ${rest.map((r) => r.label).join(', ')} (DC priority, then seqno)` : ''}`;
+        const r = decide(s, best, now, { forced: false, operator: null, requestId: null, reason: why });
+        s = r.state;
+        effects.push(...r.effects);
+        decided = r.decision.id;
+        reasons.push({ code: 'decided', view: best.label, text: `promoted view ${best.label}: ${r.decision.id}, make_primary to ${r.decision.target}` });
+        for (const c of rest) reasons.push({ code: 'not_chosen', view: c.label, text: `view ${c.label} also qualified; ${best.label} was preferred (DC priority, then seqno)` });
+      }
     }
   }
   const signature = reasons.map((r) => `${r.code}:${r.view ?? ''}`).join('|');

@@ -34,6 +34,7 @@ export type ReasonCode =
   | 'decision_in_flight'
   | 'paused'
   | 'not_chosen'
+  | 'tie_wait'
   | 'warming_up';
 
 export interface Evaluation {

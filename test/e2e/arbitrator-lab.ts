@@ -1,0 +1,134 @@
+// A 2+2 site on the real Galera lab for the arbitrator's end-to-end test and the failover
+// benchmark: four mariadbd (dc1: n1 n2, dc2: n3 n4) with the real wsrep_notify_cmd hook and the
+// wsrep_info plugin, and `minder run` processes for the arbitrator and the four dbservers. No
+// load balancer: writes go straight to the nodes. Everything stops by PID on close().
+
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type GaleraLab, startGaleraLab } from '../lab/galera-lab.js';
+import { MinderSite } from '../support/minder-site.js';
+
+const HOOK_ENTRY = fileURLToPath(new URL('../../dist/src/hook/main.js', import.meta.url));
+export const NODES = ['n1', 'n2', 'n3', 'n4'] as const;
+export type NodeName = (typeof NODES)[number];
+
+export interface SplitLab {
+  galera: GaleraLab;
+  site: MinderSite;
+  partyOf(node: NodeName): string;
+  close(): Promise<void>;
+}
+
+export interface SplitLabOptions {
+  timings?: ConstructorParameters<typeof MinderSite>[0]['timings'];
+}
+
+/** The timings the e2e test and the benchmark run with (the failover figure depends on them). */
+export const LAB_TIMINGS = { reportInterval: '1s', ackTimeout: '500ms', failoverPeriod: '3s', staleAfter: '4s', makePrimaryValidFor: '20s' } as const;
+
+export async function startSplitLab(o: SplitLabOptions = {}): Promise<SplitLab> {
+  const hookDir = mkdtempSync(join(tmpdir(), 'minder-hook-'));
+  chmodSync(hookDir, 0o755);
+  const hookFile = join(hookDir, 'notify.json');
+  const hookCmd = join(hookDir, 'wsrep-notify.sh');
+  // Until the hook file exists (the site is configured after the lab is up) there is no dbserver
+  // to tell: exiting at once keeps mariadbd's bring-up as fast as without a hook (the lab creates
+  // its SQL user right after the socket answers, and a slow hook delays wsrep readiness past it).
+  writeFileSync(hookCmd, `#!/bin/sh\n[ -f '${hookFile}' ] || exit 0\nMINDER_NOTIFY_FILE='${hookFile}' exec '${process.execPath}' '${HOOK_ENTRY}' "$@"\n`, { mode: 0o755 });
+  const cleanups: Array<() => Promise<void>> = [async () => rmSync(hookDir, { recursive: true, force: true })];
+  const close = async (): Promise<void> => {
+    const errors: unknown[] = [];
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length) throw errors[0];
+  };
+  try {
+    const galera = await startGaleraLab({
+      nodes: NODES.map((name, i) => ({ name, dc: i < 2 ? 'dc1' : 'dc2' })),
+      notifyCmd: hookCmd,
+      extraMyCnf: { plugin_load_add: 'wsrep_info' },
+    });
+    cleanups.push(() => galera.close());
+    const site = new MinderSite({
+      nodes: galera.nodes().map((n) => ({ name: n.name, dc: n.dc, address: n.address, port: n.port, datadir: n.datadir })),
+      dcs: ['dc1', 'dc2'],
+      credentials: galera.credentials,
+      keyOwner: 'mysql',
+      timings: { ...LAB_TIMINGS, ...o.timings },
+    });
+    cleanups.push(() => site.close());
+    writeFileSync(
+      hookFile,
+      JSON.stringify({
+        site: 'lab',
+        keyFile: site.keyPath,
+        keyId: 1,
+        ackWaitMs: 300,
+        dbservers: galera.nodes().map((n, i) => ({ id: `dbserver:${i + 1}`, host: n.address, port: 4801, datadir: n.datadir })),
+      }),
+      { mode: 0o644 },
+    );
+    site.startAll();
+    return { galera, site, partyOf: (n) => site.partyOf(n), close };
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The arbitrator's status document, or null while it does not answer. */
+export function statusOf(site: MinderSite): StatusDoc | null {
+  const r = site.command(['status', '--json', '--tries', '2'], 10_000);
+  if (r.code !== 0) return null;
+  return JSON.parse(r.stdout) as StatusDoc;
+}
+
+export interface StatusDoc {
+  arbitrator: {
+    incarnation: number;
+    decisions: Array<{ id: string; target: string; members: string[]; outcome: string; forced: boolean }>;
+    evaluation: { reasons: Array<{ code: string; text: string }> } | null;
+    writer: string | null;
+  };
+  parties: Array<{ party: string; fresh: boolean; db: { cluster: string | null; localState: string | null } | null }>;
+}
+
+export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | false> | T | null | false, pollMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== null && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** Tries one write on a node; true when it committed. */
+export async function writes(lab: GaleraLab, node: NodeName, value: string): Promise<boolean> {
+  try {
+    await lab.exec(node, 'INSERT INTO minder_e2e.t (v) VALUES (?)', [value], { timeoutMs: 2000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function clusterStatus(lab: GaleraLab, node: NodeName): Promise<string> {
+  try {
+    return (await lab.status(node))['wsrep_cluster_status'] ?? '?';
+  } catch {
+    return 'unreachable';
+  }
+}
