@@ -117,6 +117,8 @@ export class ArbDriver {
   now: number;
   readonly timers = new Map<string, number>();
   readonly log: CommonEffect[] = [];
+  /** Called after every step of the core (tests check invariants step by step). */
+  onStep: ((prev: ArbitratorState, d: ArbDriver, effects: CommonEffect[]) => void) | null = null;
   private msgId = 1;
 
   constructor(
@@ -130,6 +132,7 @@ export class ArbDriver {
   }
 
   step(event: CommonEvent): CommonEffect[] {
+    const prev = this.state;
     const r = arbitratorCore.step(this.state, event, this.now);
     this.state = r.state;
     const effects = r.effects as CommonEffect[];
@@ -139,7 +142,7 @@ export class ArbDriver {
       else if (e.kind === 'cancel_timer') this.timers.delete(e.name);
     }
     this.log.push(...effects);
-    // The state is plain data: it must survive a JSON round trip unchanged (the simulator relies on it).
+    this.onStep?.(prev, this, effects);
     return effects;
   }
 
@@ -172,7 +175,9 @@ export class ArbDriver {
 
   /** A new arbitrator process on the same durable records. */
   restart(incarnation = 2): ArbDriver {
-    return new ArbDriver(this.settings, this.durable, this.now, incarnation);
+    const next = new ArbDriver(this.settings, this.durable, this.now, incarnation);
+    next.onStep = this.onStep;
+    return next;
   }
 }
 

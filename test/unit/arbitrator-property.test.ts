@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { PrimaryView, WsrepStatus } from '../../src/protocol/verbs.js';
 import { freshNodes } from '../../src/roles/arbitrator/observations.js';
 import { type DecisionRecord, RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
+import type { ArbitratorState } from '../../src/roles/arbitrator/state.js';
 import type { CommonEffect } from '../../src/roles/core.js';
 import { ArbDriver, lastPrimaryOf, member, type Node, op, PARTY, publishes, STATE_UUID, U } from './arbitrator-fixtures.js';
 
@@ -74,27 +75,62 @@ function weightIn(d: DecisionRecord): { inside: number; total: number } {
   return { inside: lp.members.filter((u) => inView.has(u)).length, total: lp.members.length };
 }
 
+/** The invariants, checked after every single step of the core. */
+function checkStep(prev: ArbitratorState, d: ArbDriver, effects: CommonEffect[]): void {
+  const before = new Set(prev.records.decisions.map((x) => x.id));
+  const made = d.state.records.decisions.filter((x) => !before.has(x.id));
+  expect(made.length).toBeLessThanOrEqual(1);
+  for (const m of made) {
+    // Rule 4: every earlier decision for the same LastPC had been refused by its target
+    // (within a step the outcome is applied before the evaluation; refused is final).
+    for (const p of d.state.records.decisions.filter((x) => x.key === m.key && x.id !== m.id)) expect(p.outcome).toBe('refused');
+    // Rule 5: nothing fresh is Primary when a decision is made.
+    expect(freshNodes(d.state, d.now).some((n) => n.wsrep.clusterStatus === 'Primary')).toBe(false);
+    if (!m.forced) {
+      // Rule 3: half or more of the last primary component (all weights 1 here).
+      const w = weightIn(m);
+      expect(w.inside * 2).toBeGreaterThanOrEqual(w.total);
+    }
+    if (m.operator === null) {
+      // Rule 6: automatic promotions only while not paused (an operator's request may be).
+      expect(m.forced).toBe(false);
+      expect(d.state.records.directives.paused).toBe(false);
+    }
+    // Persisted before it is sent, in the same step.
+    const iPersist = effects.findIndex((e) => e.kind === 'persist' && e.key === RECORD_KEYS.decisions && (e.value as DecisionRecord[]).some((x) => x.id === m.id));
+    const iSend = effects.findIndex((e) => e.kind === 'publish' && e.verb === 'make_primary' && e.body.decisionId === m.id);
+    expect(iPersist).toBeGreaterThanOrEqual(0);
+    expect(iSend).toBeGreaterThan(iPersist);
+  }
+  // make_primary is only ever sent for a decision on record, with that decision's view.
+  for (const mp of publishes(effects, 'make_primary')) {
+    const rec = d.state.records.decisions.find((x) => x.id === mp.body.decisionId);
+    expect(rec?.view).toEqual(mp.body.view);
+    expect(rec?.target).toBe(mp.to);
+  }
+  // The durable copy always matches what the core believes.
+  expect(d.durable.get(RECORD_KEYS.decisions) ?? []).toEqual(d.state.records.decisions);
+}
+
 describe('arbitrator: invariants over random schedules', () => {
   it('one live decision per last primary component; automatic ones only at half or more and with nothing Primary; persisted before sent', () => {
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 10, maxLength: 120 }), (ops) => {
         let d = new ArbDriver();
-        let effects: CommonEffect[] = d.start();
+        d.onStep = checkStep;
+        d.start();
         let reqs = 0;
         for (const o of ops) {
-          const before = new Set(d.state.records.decisions.map((x) => x.id));
-          const beforeDecisions = d.state.records.decisions.map((x) => ({ ...x }));
           switch (o.t) {
             case 'report': {
               const n = NODES[o.node] as Node;
-              effects = d.report(n, wsrepOf(n, o));
+              d.report(n, wsrepOf(n, o));
               break;
             }
             case 'advance':
-              effects = d.advance(o.ms);
+              d.advance(o.ms);
               break;
             case 'partition': {
-              effects = [];
               const pieces = SPLITS[o.split] as Node[][];
               pieces.forEach((piece, i) => {
                 for (const n of piece) {
@@ -106,30 +142,30 @@ describe('arbitrator: invariants over random schedules', () => {
                     clusterSize: piece.length,
                     confId: primary ? 20 + i : null,
                   };
-                  effects.push(...d.report(n, w));
+                  d.report(n, w);
                 }
               });
               break;
             }
             case 'tick': {
-              effects = d.advance(3000);
+              d.advance(3000);
               for (const n of NODES) {
                 const h = d.state.reports[PARTY[n]];
-                if (h) effects.push(...d.report(n, h.body.wsrep));
+                if (h) d.report(n, h.body.wsrep);
               }
               break;
             }
             case 'restart':
               d = d.restart(d.state.incarnation + 1);
-              effects = d.start();
+              d.start();
               break;
             case 'pause':
             case 'resume':
-              effects = d.command(o.t, op(`q${reqs++}`));
+              d.command(o.t, op(`q${reqs++}`));
               break;
             case 'promote': {
               const target = ['dc1', 'dc2', 'dbserver:1', 'dbserver:2', 'dbserver:3', 'dbserver:4'][o.target] as string;
-              effects = d.command('promote', op(`q${reqs++}`, { target, force: o.force, reason: 'prop' }));
+              d.command('promote', op(`q${reqs++}`, { target, force: o.force, reason: 'prop' }));
               break;
             }
             case 'outcome': {
@@ -139,43 +175,10 @@ describe('arbitrator: invariants over random schedules', () => {
               if (!x) continue;
               const n = NODES.find((k) => PARTY[k] === x.target) as Node;
               const h = d.state.reports[x.target];
-              effects = d.report(n, h?.body.wsrep ?? null, { decision: { id: x.id, outcome: (['carried_out', 'refused', 'failed'] as const)[o.outcome], reason: 'prop', at: 0 } });
+              d.report(n, h?.body.wsrep ?? null, { decision: { id: x.id, outcome: (['carried_out', 'refused', 'failed'] as const)[o.outcome], reason: 'prop', at: 0 } });
               break;
             }
           }
-          const made = d.state.records.decisions.filter((x) => !before.has(x.id));
-          expect(made.length).toBeLessThanOrEqual(1);
-          for (const m of made) {
-            // Rule 4: every earlier decision for the same LastPC had been refused by its target
-            // (within a step the outcome is applied before the evaluation; refused is final).
-            for (const prev of d.state.records.decisions.filter((p) => p.key === m.key && p.id !== m.id)) expect(prev.outcome).toBe('refused');
-            expect(beforeDecisions.filter((p) => p.key === m.key && p.outcome !== 'refused' && p.outcome !== 'pending')).toEqual([]);
-            // Rule 5: nothing fresh is Primary when a decision is made.
-            expect(freshNodes(d.state, d.now).some((n) => n.wsrep.clusterStatus === 'Primary')).toBe(false);
-            if (!m.forced) {
-              // Rule 3: half or more of the last primary component (all weights 1 here).
-              const w = weightIn(m);
-              expect(w.inside * 2).toBeGreaterThanOrEqual(w.total);
-            }
-            if (m.operator === null) {
-              // Rule 6: automatic promotions only while not paused (an operator's request may be).
-              expect(m.forced).toBe(false);
-              expect(d.state.records.directives.paused).toBe(false);
-            }
-            // Persisted before it is sent, in the same step.
-            const iPersist = effects.findIndex((e) => e.kind === 'persist' && e.key === RECORD_KEYS.decisions && (e.value as DecisionRecord[]).some((x) => x.id === m.id));
-            const iSend = effects.findIndex((e) => e.kind === 'publish' && e.verb === 'make_primary' && e.body.decisionId === m.id);
-            expect(iPersist).toBeGreaterThanOrEqual(0);
-            expect(iSend).toBeGreaterThan(iPersist);
-          }
-          // make_primary is only ever sent for a decision on record, with that decision's view.
-          for (const mp of publishes(effects, 'make_primary')) {
-            const rec = d.state.records.decisions.find((x) => x.id === mp.body.decisionId);
-            expect(rec?.view).toEqual(mp.body.view);
-            expect(rec?.target).toBe(mp.to);
-          }
-          // The durable copy always matches what the core believes.
-          expect(d.durable.get(RECORD_KEYS.decisions) ?? []).toEqual(d.state.records.decisions);
         }
       }),
       { numRuns: 300 },
