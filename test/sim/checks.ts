@@ -22,7 +22,8 @@ export interface Violation {
  * - an automatic make_primary names a view holding at least half of its LastPC's weight, and
  *   none is decided while the operator's pause stands;
  * - a dbclient that applied directives draining a node never asks its load balancer to send
- *   that node new connections (state 'ready' in either backend);
+ *   that node new connections (state 'ready' in either backend), and never asks for two
+ *   writers at once;
  * - no core throws.
  * Liveness is checked by the run (run.ts), not here.
  */
@@ -163,9 +164,14 @@ export class Checker {
     this.drainedAt.set(self, { epoch: d.epoch, drained: new Set(d.drained) });
   }
 
-  /** Drain means no new connections: never 'ready' for a node the applied directives drain. */
+  /**
+   * Drain means no new connections: never 'ready' for a node the applied directives drain.
+   * One writer at a time: never two servers 'ready' in one load balancer's write backend.
+   */
   lbWanted(self: PartyId, desired: DesiredLb): void {
     this.counts.lbApplies++;
+    const writers = desired.write.filter((s) => s.state === 'ready').map((s) => s.server);
+    if (writers.length > 1) this.violation('two_writers', `${self} asked its load balancer to send writes to ${writers.join(' and ')}`);
     const d = this.drainedAt.get(self);
     if (!d || d.drained.size === 0) return;
     this.counts.drainChecks++;

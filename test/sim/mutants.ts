@@ -17,6 +17,20 @@ export const forgetfulArbitrator: Bindings = {
   })),
 };
 
+/**
+ * Rules 4 and 5 broken: the arbitrator forgets its decisions and never notices a Primary
+ * component, so once the preferred half is promoted the other half's turn comes too.
+ */
+export const recklessArbitrator: Bindings = {
+  ...REAL_BINDINGS,
+  arbitrator: arbitratorBindingWith((core) => ({
+    step: (s, e, now) => {
+      const reports = Object.fromEntries(Object.entries(s.reports).filter(([, h]) => h.body.wsrep?.clusterStatus !== 'Primary'));
+      return core.step({ ...s, reports, records: { ...s.records, decisions: [] } }, e, now);
+    },
+  })),
+};
+
 /** Liveness broken: the arbitrator decides but its make_primary never leaves. */
 export const muteArbitrator: Bindings = {
   ...REAL_BINDINGS,
@@ -61,6 +75,20 @@ export const drainBlindDbclient: Bindings = {
         return core.step(s, { ...e, msg: { ...e.msg, body } }, now);
       }
       return core.step(s, e, now);
+    },
+  })),
+};
+
+/** One writer broken: the dbclient asks for every server the read backend takes as a writer too. */
+export const twoWriterDbclient: Bindings = {
+  ...REAL_BINDINGS,
+  dbclient: dbclientBindingWith((core) => ({
+    step: (s, e, now) => {
+      const r = core.step(s, e, now);
+      const effects = r.effects.map((f) =>
+        f.kind === 'apply_lb' ? { ...f, desired: { ...f.desired, write: f.desired.read.map((x) => ({ ...x })) } } : f,
+      );
+      return { ...r, effects };
     },
   })),
 };

@@ -193,8 +193,9 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunResult {
         return;
       }
       if (live.arbitrator !== 'both') {
-        w.trace.add('SCHEDULE', `liveness: the arbitrator loses ${live.arbitrator === 'dc1' ? 'dc2' : 'dc1'}`);
-        w.cutArbitrator(live.arbitrator === 'dc1' ? 'dc2' : 'dc1', 'both');
+        const lost = live.arbitrator === 'dc1' ? 'dc2' : 'dc1';
+        w.trace.add('SCHEDULE', `liveness: the arbitrator loses ${lost}`);
+        w.cutArbitrator(lost, 'both');
       }
       expectPrimary(w, sc, live, 0, found);
     };

@@ -201,9 +201,9 @@ function episode(c: Ctx, opts: ScenarioOptions, base: Omit<Scenario, 'kind' | 'i
   const kind: EpisodeKind = opts.kind ?? (r < 0.45 ? 'precut_liveness' : r < 0.7 ? 'precut_chaos' : r < 0.85 ? 'liveness' : 'chaos');
   if (kind === 'precut_liveness' || kind === 'late_arbitrator_loss') {
     // late_arbitrator_loss (not in the CI mix; docs/simulator.md, "findings"): the arbitrator
-    // hears both halves, then loses dc2 within the failover period — a further fault, so
-    // outside the liveness property, but one that shows what the rules do then.
-    const arbitrator = kind === 'late_arbitrator_loss' ? 'dc1' : 'both';
+    // hears both halves, then loses the preferred one, dc1, within the failover period — a
+    // further fault, so outside the liveness property, but one that shows what the rules do then.
+    const arbitrator = kind === 'late_arbitrator_loss' ? 'dc2' : 'both';
     const boundMs = livenessBound(site, 0);
     for (let i = Math.floor(rng.next() * 3); i > 0; i--) {
       // Harmless meanwhile: a dbclient restart, a drain, another delay or duplication rate (never loss).
@@ -229,12 +229,12 @@ function episode(c: Ctx, opts: ScenarioOptions, base: Omit<Scenario, 'kind' | 'i
   }
   if (kind === 'stale_half_after_heal') {
     // Not in the CI mix (docs/simulator.md, "findings"): inside a 2+2 cut the arbitrator watches
-    // both halves; it loses dc2 just as everything else heals; Galera re-forms one Primary,
-    // which only dc1's reports tell it; then dc1 | dc2 is cut again. dc2's last reports (the old
-    // non-Primary view) are still fresh by age when the new cut is seen.
+    // both halves; it loses the preferred one, dc1, just as everything else heals; Galera
+    // re-forms one Primary, which only dc2's reports tell it; then dc1 | dc2 is cut again. dc1's
+    // last reports (the old non-Primary view) are still fresh by age when the new cut is seen.
     const healAt = Math.round(t.failoverPeriod / 2);
     c.at(healAt, { kind: 'heal' });
-    c.at(healAt, { kind: 'cut_arbitrator', dc: 'dc2', direction: 'both' });
+    c.at(healAt, { kind: 'cut_arbitrator', dc: 'dc1', direction: 'both' });
     const cutAt = healAt + base.detection.healMs[1] + 500;
     const boundMs = livenessBound(site, base.detection.cutMs[1]);
     return {
@@ -243,7 +243,7 @@ function episode(c: Ctx, opts: ScenarioOptions, base: Omit<Scenario, 'kind' | 'i
       kind,
       initialCut: { arbitrator: 'both' },
       schedule: schedule(),
-      liveness: { kind: 'cut_at', earliestCutAt: cutAt, cutCapAt: cutAt, arbitrator: 'dc1', boundMs },
+      liveness: { kind: 'cut_at', earliestCutAt: cutAt, cutCapAt: cutAt, arbitrator: 'dc2', boundMs },
       endAt: cutAt + boundMs,
     };
   }
