@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import type { HookRound, HookSummary } from './footprint-hook.js';
 import type { FootprintResults } from './footprint.js';
 import type { GarbdResults } from './garbd-failover.js';
-import type { LbReactionResult } from './lb-reaction.js';
 import type { ScaleRun } from './scale.js';
 import { type Machine, type Spread, spread } from './scale-stats.js';
 
@@ -25,6 +24,15 @@ const at = (p: string) => join(REPO, p);
 function load<T>(p: string): (T & { __file: string; __mtime: string }) | null {
   if (!existsSync(at(p))) return null;
   return { ...(JSON.parse(readFileSync(at(p), 'utf8')) as T), __file: p, __mtime: statSync(at(p)).mtime.toISOString() };
+}
+
+/** The part of bench/lb-reaction.ts's results file read here (kept local: that file is another engineer's). */
+interface LbReactionResult {
+  date: string;
+  host: string;
+  variants: string[];
+  samples: Array<{ scenario: 'non-Primary' | 'drain'; round: number; outMs: Record<string, number | null> }>;
+  detectionMs: number[];
 }
 
 type WithMachine = { machine: Machine; startedAt?: string; loadAtStart?: string; loadAtEnd?: string };
