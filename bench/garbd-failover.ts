@@ -30,12 +30,16 @@ const ARBITRATOR = { address: '127.0.0.30', port: 4800 };
 const BYTES_CHAIN = 'MINDER_BENCH_BYTES';
 const POLL_MS = 50;
 const GIVE_UP_MS = 60_000;
+const AFTER_OTHER_HALF_MS = 10_000;
 const NODES = ['n1', 'n2', 'n3', 'n4'] as const;
 
 export interface FailoverRound {
   variant: 'garbd' | 'minder';
   round: number;
+  /** Cut → n1 (dc1, the preferred half) commits; null: not within the round. */
   writableMs: number | null;
+  /** Cut → n3 (dc2) commits: the other half was made primary; null for every garbd round. */
+  otherHalfWritableMs: number | null;
   /** n3 (the other half) read non-Primary: Galera's own detection of the cut. */
   otherHalfNonPrimaryMs: number | null;
   loadavg1: number;
@@ -76,7 +80,10 @@ function iptablesOk(args: string[]): boolean {
 /** garbd as a Debian admin would run it, with the lab's own EVS timeouts. */
 export class Garbd {
   private child: ChildProcess | null = null;
-  constructor(private readonly lab: SplitLab) {}
+  constructor(private readonly lab: SplitLab) {
+    // Never leave a garbd behind, also when the run is interrupted.
+    process.once('exit', () => this.killSync());
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -128,34 +135,48 @@ function command(lab: SplitLab, args: string[]): void {
   if (r.code !== 0) throw new Error(`minder command ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
 }
 
-/** Cut → first committed INSERT on n1; also when the other half reads non-Primary. */
-async function cutAndProbe(lab: SplitLab, tag: string, extraCut: () => void): Promise<{ writableMs: number | null; otherHalfNonPrimaryMs: number | null }> {
+/**
+ * Cut → first committed INSERT on n1 (dc1, the preferred half), probing n3 (dc2) the same way:
+ * an arbitrator that promotes the wrong half must show as such, not as a slow dc1. Once dc2 has
+ * committed, dc1 gets AFTER_OTHER_HALF_MS more before the round stops.
+ */
+async function cutAndProbe(lab: SplitLab, tag: string, extraCut: () => void): Promise<Probe> {
   const g = lab.galera;
   const t0 = Date.now();
   await g.cutDcs('dc1', 'dc2');
   extraCut();
   let otherHalfNonPrimaryMs: number | null = null;
   let writableMs: number | null = null;
-  let stop = false;
+  let otherHalfWritableMs: number | null = null;
+  const deadline = () => (otherHalfWritableMs === null ? t0 + GIVE_UP_MS : t0 + otherHalfWritableMs + AFTER_OTHER_HALF_MS);
   const watch = (async () => {
-    while (!stop && otherHalfNonPrimaryMs === null) {
+    while (otherHalfNonPrimaryMs === null && Date.now() < t0 + 15_000) {
       if ((await clusterStatus(g, 'n3')) === 'non-Primary') otherHalfNonPrimaryMs = Date.now() - t0;
       else await sleep(POLL_MS);
     }
   })();
-  while (Date.now() - t0 < GIVE_UP_MS) {
+  const other = (async () => {
+    while (otherHalfWritableMs === null && writableMs === null && Date.now() < deadline()) {
+      if (await writes(g, 'n3', `${tag}-dc2`)) otherHalfWritableMs = Date.now() - t0;
+      else await sleep(POLL_MS);
+    }
+  })();
+  while (Date.now() < deadline()) {
     if (await writes(g, 'n1', tag)) {
       writableMs = Date.now() - t0;
       break;
     }
     await sleep(POLL_MS);
   }
-  // The other half's detection is bounded too: it is context, not the figure.
-  const watchEnd = Date.now() + 15_000;
-  while (otherHalfNonPrimaryMs === null && Date.now() < watchEnd) await sleep(POLL_MS);
-  stop = true;
-  await watch;
-  return { writableMs, otherHalfNonPrimaryMs };
+  await Promise.all([watch, other]);
+  return { writableMs, otherHalfWritableMs, otherHalfNonPrimaryMs };
+}
+
+interface Probe {
+  writableMs: number | null;
+  /** n3 (dc2) committed: the other half was made primary (never with garbd beside dc1). */
+  otherHalfWritableMs: number | null;
+  otherHalfNonPrimaryMs: number | null;
 }
 
 async function garbdRound(lab: SplitLab, garbd: Garbd, round: number): Promise<FailoverRound> {
@@ -198,7 +219,7 @@ export async function measureFailoverSideBySide(lab: SplitLab, garbd: Garbd, rou
     const order = i % 2 === 1 ? (['garbd', 'minder'] as const) : (['minder', 'garbd'] as const);
     for (const v of order) {
       const r = v === 'garbd' ? await garbdRound(lab, garbd, i) : await minderRound(lab, i);
-      log(`[garbd-failover] round ${i} ${v}: cut → n1 writable ${r.writableMs} ms (n3 non-Primary ${r.otherHalfNonPrimaryMs} ms, load ${r.loadavg1})`);
+      log(`[garbd-failover] round ${i} ${v}: cut → n1 writable ${r.writableMs} ms, n3 writable ${r.otherHalfWritableMs} ms (n3 non-Primary ${r.otherHalfNonPrimaryMs} ms, load ${r.loadavg1})`);
       out.push(r);
     }
   }
@@ -313,29 +334,16 @@ export async function measureBytes(lab: SplitLab, garbd: Garbd, o: { tps: number
 
 // ---- summary -------------------------------------------------------------------------------
 
-export interface GarbdResults {
-  at: string;
-  rounds: FailoverRound[];
-  bytes: BytesWindow[];
-  writeTps: number;
-  summary: {
-    garbdWritableMs: Spread;
-    minderWritableMs: Spread;
-    /** Per round: minder − garbd (ms), the paired difference. */
-    differenceMs: Spread;
-    garbdBytesPerS: Spread;
-    arbitratorBytesPerS: Spread;
-    commitsPerS: Spread;
-    /** arbitrator bytes / garbd bytes, per window. */
-    ratio: Spread;
-    garbdCpuPercent: Spread;
-    arbitratorCpuPercent: Spread;
-    garbdRssMiB: Spread;
-    arbitratorRssMiB: Spread;
-  };
+export interface FailoverSummary {
+  garbdWritableMs: Spread;
+  minderWritableMs: Spread;
+  /** Per round: minder − garbd (ms), the paired difference, where both reached dc1. */
+  differenceMs: Spread;
+  /** Rounds in which the arbitrator made dc2 primary instead (dc1 not writable). */
+  minderOtherHalf: number;
 }
 
-export function summarizeGarbd(rounds: FailoverRound[], bytes: BytesWindow[], writeTps: number): GarbdResults {
+export function summarizeFailover(rounds: FailoverRound[]): FailoverSummary {
   const ok = (v: 'garbd' | 'minder') => rounds.filter((r) => r.variant === v && r.writableMs !== null).map((r) => r.writableMs as number);
   const diffs: number[] = [];
   for (const r of rounds.filter((x) => x.variant === 'minder')) {
@@ -343,23 +351,37 @@ export function summarizeGarbd(rounds: FailoverRound[], bytes: BytesWindow[], wr
     if (r.writableMs !== null && g?.writableMs != null) diffs.push(r.writableMs - g.writableMs);
   }
   return {
-    at: new Date().toISOString(),
-    rounds,
-    bytes,
+    garbdWritableMs: spread(ok('garbd')),
+    minderWritableMs: spread(ok('minder')),
+    differenceMs: spread(diffs),
+    minderOtherHalf: rounds.filter((r) => r.variant === 'minder' && r.writableMs === null && r.otherHalfWritableMs !== null).length,
+  };
+}
+
+export interface BytesSummary {
+  writeTps: number;
+  garbdBytesPerS: Spread;
+  arbitratorBytesPerS: Spread;
+  commitsPerS: Spread;
+  /** arbitrator bytes / garbd bytes, per window. */
+  ratio: Spread;
+  garbdCpuPercent: Spread;
+  arbitratorCpuPercent: Spread;
+  garbdRssMiB: Spread;
+  arbitratorRssMiB: Spread;
+}
+
+export function summarizeBytes(bytes: BytesWindow[], writeTps: number): BytesSummary {
+  return {
     writeTps,
-    summary: {
-      garbdWritableMs: spread(ok('garbd')),
-      minderWritableMs: spread(ok('minder')),
-      differenceMs: spread(diffs),
-      garbdBytesPerS: spread(bytes.map((b) => b.garbdBytes / b.seconds)),
-      arbitratorBytesPerS: spread(bytes.map((b) => b.arbitratorBytes / b.seconds)),
-      commitsPerS: spread(bytes.map((b) => b.commits / b.seconds)),
-      ratio: spread(bytes.map((b) => (b.garbdBytes > 0 ? b.arbitratorBytes / b.garbdBytes : Number.NaN))),
-      garbdCpuPercent: spread(bytes.map((b) => b.garbdCpuPercent)),
-      arbitratorCpuPercent: spread(bytes.map((b) => b.arbitratorCpuPercent)),
-      garbdRssMiB: spread(bytes.map((b) => b.garbdRssMiB)),
-      arbitratorRssMiB: spread(bytes.map((b) => b.arbitratorRssMiB)),
-    },
+    garbdBytesPerS: spread(bytes.map((b) => b.garbdBytes / b.seconds)),
+    arbitratorBytesPerS: spread(bytes.map((b) => b.arbitratorBytes / b.seconds)),
+    commitsPerS: spread(bytes.map((b) => b.commits / b.seconds)),
+    ratio: spread(bytes.map((b) => (b.garbdBytes > 0 ? b.arbitratorBytes / b.garbdBytes : Number.NaN))),
+    garbdCpuPercent: spread(bytes.map((b) => b.garbdCpuPercent)),
+    arbitratorCpuPercent: spread(bytes.map((b) => b.arbitratorCpuPercent)),
+    garbdRssMiB: spread(bytes.map((b) => b.garbdRssMiB)),
+    arbitratorRssMiB: spread(bytes.map((b) => b.arbitratorRssMiB)),
   };
 }
 

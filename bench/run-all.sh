@@ -16,36 +16,45 @@ for b in node npx mariadbd garbd haproxy iptables flock; do
 done
 
 skip() { [[ " ${BENCH_SKIP:-} " == *" $1 "* ]]; }
+failed=()
+# A step that produced no figure is reported at the end; the others still run and the page is
+# still written (with the last results of the failed step, dated as they are).
+run() { local name=$1; shift; "$@" || { echo "bench/run-all.sh: $name failed (exit $?)" >&2; failed+=("$name"); }; }
 # One Galera lab at a time on this machine (fixed loopback addresses): every lab step takes the lock.
 lab() { flock /tmp/minder-lab.lock npx vitest run --config "$1"; }
 step() { echo; echo "== $(date -u +%FT%TZ) $1 (load $(cut -d' ' -f1-3 /proc/loadavg))"; }
+protocol() { { echo "# load $(cut -d' ' -f1-3 /proc/loadavg)"; node dist/bench/protocol.js; } > bench/scale-protocol.results.txt.new && mv bench/scale-protocol.results.txt.new bench/scale-protocol.results.txt && cat bench/scale-protocol.results.txt; }
 
 npm run build
 
 if ! skip protocol; then
   step "§3 authenticated messages/s/core (bench/protocol.ts)"
-  { echo "# load $(cut -d' ' -f1-3 /proc/loadavg)"; node dist/bench/protocol.js; } | tee bench/scale-protocol.results.txt
+  run protocol protocol
 fi
 if ! skip scale; then
   step "§3 the arbitrator with 10, 100, 1,000 simulated dbservers (bench/scale.ts)"
-  node dist/bench/scale.js
+  run scale node dist/bench/scale.js
 fi
 if ! skip garbd; then
   step "§1 failover and bytes, minder vs garbd; §4 hook delay (bench/garbd-failover.ts, bench/footprint-hook.ts)"
-  lab bench/garbd-failover.vitest.config.ts
+  run garbd lab bench/garbd-failover.vitest.config.ts
 fi
 if ! skip lb; then
   step "§2 load-balancer reaction (bench/lb-reaction.ts)"
-  LB_REACTION_ROUNDS="${LB_REACTION_ROUNDS:-5}" lab bench/lb-reaction.vitest.config.ts
+  LB_REACTION_ROUNDS="${LB_REACTION_ROUNDS:-5}" run lb lab bench/lb-reaction.vitest.config.ts
 fi
 if ! skip footprint; then
   step "§4 resident memory after an hour-equivalent, start-up (bench/footprint.ts)"
-  lab bench/footprint.vitest.config.ts
+  run footprint lab bench/footprint.vitest.config.ts
 fi
 if ! skip latency; then
   step "§4 the hook's run time (bench/dbserver-latency.run.ts)"
-  lab bench/dbserver-latency.vitest.config.ts
+  run latency lab bench/dbserver-latency.vitest.config.ts
 fi
 
 step "docs/benchmarks.md"
 node dist/bench/run-all.report.js
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "bench/run-all.sh: no new figures from: ${failed[*]} (docs/benchmarks.md shows their previous results)" >&2
+  exit 1
+fi
