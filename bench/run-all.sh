@@ -3,7 +3,7 @@
 # Debian 12, as root (the Galera lab cuts with iptables and runs mariadbd as mysql), after
 # `bash scripts/setup.sh`. About 30 minutes. Benchmarks are not tests: a step fails only when it
 # produced no figure, never because of a timing.
-#   BENCH_SKIP="protocol scale garbd lb footprint latency"   leave some out (their last results files are used)
+#   BENCH_SKIP="protocol scale baseline garbd lb footprint latency"   leave some out (their last results files are used)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +34,10 @@ fi
 if ! skip scale; then
   step "§3 the arbitrator with 10, 100, 1,000 simulated dbservers (bench/scale.ts)"
   run scale node dist/bench/scale.js
+fi
+if ! skip baseline; then
+  step "§4 context: bare Node vs Node with the minder's modules (bench/footprint-baseline.ts)"
+  run baseline node dist/bench/footprint-baseline.js
 fi
 if ! skip garbd; then
   step "§1 failover and bytes, minder vs garbd; §4 hook delay (bench/garbd-failover.ts, bench/footprint-hook.ts)"

@@ -89,7 +89,9 @@ export async function startParty(config: string, party: string, logPath: string,
   const fd = openSync(logPath, 'a');
   const before = readFileSync(logPath, 'utf8').length;
   const t0 = Date.now();
-  const child = spawn(process.execPath, [MINDER_JS, 'run', '--config', config, '--as', party], { stdio: ['ignore', fd, fd], env: { ...process.env, MINDER_LOG_LEVEL: 'info' } });
+  // MINDER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": to see where the arbitrator's CPU goes.
+  const nodeArgs = (process.env['MINDER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, MINDER_JS, 'run', '--config', config, '--as', party], { stdio: ['ignore', fd, fd], env: { ...process.env, MINDER_LOG_LEVEL: 'info' } });
   closeSync(fd);
   const end = t0 + timeoutMs;
   for (;;) {

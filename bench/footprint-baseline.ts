@@ -1,0 +1,42 @@
+/**
+ * Issue 7 §4, context for the footprint figures: how much of a daemon's resident memory and
+ * start-up is Node itself and its modules before any work. Five times each, in fresh processes:
+ *   bare     `node -e …`: a bare Node process
+ *   modules  the same after importing what `minder run` loads (the CLI, the three roles' daemons)
+ * RSS = process.memoryUsage().rss at that point; time = spawn → exit.
+ *   npm run build && node dist/bench/footprint-baseline.js      → bench/footprint-baseline.results.json
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadavg, machine, spread } from './scale-stats.js';
+
+const REPO = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('/dist')) dir = dirname(dir);
+  return dir;
+})();
+const MODULES = ['dist/src/cli/run.js', 'dist/src/roles/arbitrator/daemon.js', 'dist/src/roles/dbserver/daemon.js', 'dist/src/roles/dbclient/daemon.js'];
+
+function once(script: string): { ms: number; rssMiB: number } {
+  const t0 = performance.now();
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: REPO });
+  return { ms: performance.now() - t0, rssMiB: Number(out.trim()) / 2 ** 20 };
+}
+
+const bare = 'console.log(process.memoryUsage().rss)';
+const modules = `${MODULES.map((m) => `await import(${JSON.stringify(pathToFileURL(join(REPO, m)).href)});`).join(' ')} console.log(process.memoryUsage().rss)`;
+const runs = Number(process.env['RUNS'] ?? 5);
+const b = Array.from({ length: runs }, () => once(bare));
+const m = Array.from({ length: runs }, () => once(modules));
+const result = {
+  at: new Date().toISOString(),
+  load: loadavg(),
+  machine: machine(),
+  modules: MODULES,
+  bare: { ms: spread(b.map((x) => x.ms)), rssMiB: spread(b.map((x) => x.rssMiB)) },
+  withModules: { ms: spread(m.map((x) => x.ms)), rssMiB: spread(m.map((x) => x.rssMiB)) },
+};
+writeFileSync(join(REPO, 'bench/footprint-baseline.results.json'), `${JSON.stringify(result, null, 2)}\n`);
+console.log(`bare node: ${result.bare.rssMiB.median?.toFixed(1)} MiB, ${result.bare.ms.median?.toFixed(0)} ms; with the minder's modules: ${result.withModules.rssMiB.median?.toFixed(1)} MiB, ${result.withModules.ms.median?.toFixed(0)} ms (medians of ${runs})`);
