@@ -1,5 +1,4 @@
-import type { Clock } from '../../src/correspondents/clock.js';
-import { SimClock } from '../../src/correspondents/clock.js';
+import { type Clock, SimClock } from '../../src/correspondents/clock.js';
 import { MemoryNetwork, type NetworkFaults } from '../../src/correspondents/memory-network.js';
 import { type Inbound, PostOffice } from '../../src/correspondents/post-office.js';
 import { Keyring } from '../../src/protocol/keys.js';
