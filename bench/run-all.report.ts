@@ -37,6 +37,7 @@ interface LbReactionResult {
 
 type WithMachine = { machine: Machine; startedAt?: string; at?: string; loadAtStart?: string; loadAtEnd?: string };
 const garbd = load<{ rounds: FailoverRound[]; summary: FailoverSummary } & WithMachine>('bench/garbd-failover.results.json');
+const earlier = load<{ startedAt: string; note: string; rounds: Array<Omit<FailoverRound, 'otherHalfWritableMs'>> }>('bench/garbd-failover.earlier.results.json');
 const bytes = load<{ windows: BytesWindow[]; summary: BytesSummary } & WithMachine>('bench/garbd-bytes.results.json');
 const hook = load<{ rounds: HookRound[]; summary: HookSummary } & WithMachine>('bench/footprint-hook.results.json');
 const foot = load<FootprintResults & { machine: Machine }>('bench/footprint.results.json');
@@ -230,6 +231,21 @@ if (garbd) {
     'owner to weigh; here it is counted, and such a round has no dc1 figure.',
     '',
   );
+  if (earlier) {
+    w(
+      `An earlier run of the same command (${earlier.startedAt}, \`${earlier.__file}\`; ${earlier.note}):`,
+      '',
+      '| round | variant | cut → n1 (dc1) commits, ms | cut → n3 non-Primary, ms | load |',
+      '|---|---|---|---|---|',
+      ...earlier.rounds.map((r) => `| ${r.round} | ${r.variant} | ${r.writableMs === null ? '**never**' : f0(r.writableMs)} | ${f0(r.otherHalfNonPrimaryMs)} | ${r.loadavg1} |`),
+      '',
+      "Its round-3 minder \"never\" is the case above. The arbitrator's log of that round: at 14:29:12.033 dc2's view had",
+      "been non-Primary for 0.5 s while dbserver:1 still reported a view it was not a member of; at 14:29:12.129 dc1's",
+      "view started its failover period, 0.6 s after dc2's (the tie window is 0.5 s); at 14:29:14.563 `promotion` of",
+      "dbserver:3+dbserver:4 (dc2), carried out; dc1 stayed non-Primary until the heal.",
+      '',
+    );
+  }
 } else w('Not measured yet: run `bench/run-all.sh`.', '');
 w('### Bytes received under a steady write load', '');
 if (bytes) {
@@ -451,7 +467,13 @@ if (hook) {
   const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
   const delayed = diff(hs.real.bootstrapMs.median, hs.noop.bootstrapMs.median);
   w(
-    'Whether it delays a state change — measured in the same run and lab as §1 (`bench/footprint-hook.ts`, the third part of',
+    '```sh',
+    'npm run build && GARBD_PARTS=hook flock /tmp/minder-lab.lock npx vitest run --config bench/garbd-failover.vitest.config.ts   # run-all.sh runs all parts in one lab',
+    '```',
+    '',
+    `Run ${hook.startedAt ?? '?'} → ${hook.at ?? '?'}; load average ${hook.loadAtStart ?? '?'} at the start, ${hook.loadAtEnd ?? '?'} at the end. Results: \`${hook.__file}\`.`,
+    '',
+    'Whether it delays a state change — measured on the 2+2 lab of §1 (`bench/footprint-hook.ts`, the third part of',
     '`bench/garbd-failover.run.ts`), arbitrator paused, rounds alternating between **the real hook** and **a no-op hook** (the',
     'same script exits at once when its notify file is moved aside, so the only difference is the hook\'s work):',
     'cut dc1|dc2, wait until all four are non-Primary and the hooks of the cut have run, then',
