@@ -31,7 +31,7 @@ interface LbReactionResult {
   date: string;
   host: string;
   variants: string[];
-  samples: Array<{ scenario: 'non-Primary' | 'drain'; round: number; outMs: Record<string, number | null> }>;
+  samples: Array<{ scenario: 'non-Primary' | 'drain'; round: number; outMs: Record<string, number | null>; minderSteps?: Record<string, number | null> }>;
   detectionMs: number[];
 }
 
@@ -190,7 +190,7 @@ if (garbd) {
     '#   env: GARBD_ROUNDS=5 BYTES_WINDOWS=5 BYTES_WINDOW_MS=10000 WRITE_TPS=200 HOOK_ROUNDS=5',
     '```',
     '',
-    `Run ${garbd.startedAt ?? '?'} → ${garbd.at ?? '?'}; load average ${garbd.loadAtStart ?? '?'} at the start, ${garbd.loadAtEnd ?? '?'} at the end. Results: \`${garbd.__file}\`.`,
+    `Run ${garbd.startedAt ?? '?'} → ${garbd.at ?? garbd.__mtime}; load average ${garbd.loadAtStart ?? '?'} at the start, ${garbd.loadAtEnd ?? '?'} at the end. Results: \`${garbd.__file}\`.`,
     '',
     '**Setup** (`bench/garbd-failover.ts`). One lab for both sides: four real mariadbd (dc1: n1 n2, dc2: n3 n4) with the',
     "lab's short EVS timeouts (`evs.suspect_timeout=PT2S; inactive PT6S; install PT3S; keepalive PT0.5S`), the",
@@ -254,7 +254,7 @@ if (bytes) {
     'npm run build && GARBD_PARTS=bytes flock /tmp/minder-lab.lock npx vitest run --config bench/garbd-failover.vitest.config.ts   # run-all.sh runs all parts in one lab',
     '```',
     '',
-    `Run ${bytes.startedAt ?? '?'} → ${bytes.at ?? '?'}; load average ${bytes.loadAtStart ?? '?'} at the start, ${bytes.loadAtEnd ?? '?'} at the end. Results: \`${bytes.__file}\`.`,
+    `Run ${bytes.startedAt ?? '?'} → ${bytes.at ?? bytes.__mtime}; load average ${bytes.loadAtStart ?? '?'} at the start, ${bytes.loadAtEnd ?? '?'} at the end. Results: \`${bytes.__file}\`.`,
     '',
     `Same lab, garbd joined beside dc1 and the arbitrator running (not paused), a paced load of ${bytes.summary.writeTps} single-row`,
     'autocommit INSERTs per second on n1 (one connection). Counted with **the same method for both**: iptables',
@@ -315,6 +315,16 @@ if (lb) {
     'node still accepts logins (it refuses queries), so it never takes that node out. Goal: under 300 ms p99 from the',
     `state change → non-Primary ${verdict(lbOf('non-Primary', 'minder').n ? (lbOf('non-Primary', 'minder').max as number) < 300 : null)}, drain ${verdict(lbOf('drain', 'minder').n ? (lbOf('drain', 'minder').max as number) < 300 : null)}.`,
     `Galera's own detection of the cut (cut → the node reads non-Primary), for context: ${lb.detectionMs.join(', ')} ms.`,
+    '',
+    "Where the minder's time goes (medians, ms from t0, from the parties' own log timestamps):",
+    '',
+    ...(['non-Primary', 'drain'] as const).map((sc) => {
+      const ss = lb.samples.filter((x) => x.scenario === sc && x.minderSteps);
+      const keys = [...new Set(ss.flatMap((x) => Object.keys(x.minderSteps ?? {})))];
+      return `- ${sc}: ${keys.map((k) => `${k} ${f0(spread(ss.map((x) => x.minderSteps?.[k]).filter((v): v is number => typeof v === 'number')).median)}`).join(' → ')}`;
+    }),
+    '',
+    'For a drain, t0 is the start of the `minder command drain` process, so its Node start-up (§4) is inside the figure.',
     '',
   );
 } else w('Not measured yet.', '');
@@ -471,7 +481,7 @@ if (hook) {
     'npm run build && GARBD_PARTS=hook flock /tmp/minder-lab.lock npx vitest run --config bench/garbd-failover.vitest.config.ts   # run-all.sh runs all parts in one lab',
     '```',
     '',
-    `Run ${hook.startedAt ?? '?'} → ${hook.at ?? '?'}; load average ${hook.loadAtStart ?? '?'} at the start, ${hook.loadAtEnd ?? '?'} at the end. Results: \`${hook.__file}\`.`,
+    `Run ${hook.startedAt ?? '?'} → ${hook.at ?? hook.__mtime}; load average ${hook.loadAtStart ?? '?'} at the start, ${hook.loadAtEnd ?? '?'} at the end. Results: \`${hook.__file}\`.`,
     '',
     'Whether it delays a state change — measured on the 2+2 lab of §1 (`bench/footprint-hook.ts`, the third part of',
     '`bench/garbd-failover.run.ts`), arbitrator paused, rounds alternating between **the real hook** and **a no-op hook** (the',
