@@ -1,4 +1,4 @@
-import type { PartyId } from '../../protocol/party.js';
+import { isPartyId, type PartyId } from '../../protocol/party.js';
 import type { BodyOf, ClientStatusReport, Directives, LbServer } from '../../protocol/verbs.js';
 import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
 import type { DesiredLb, ObservedServer } from './lb/types.js';
@@ -280,7 +280,7 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
   }
 
   function statusReport(s: DbclientState, now: number): ClientStatusReport {
-    const servers: LbServer[] = (s.lb.observed ?? []).filter((o) => /^[a-z_]+:[1-9][0-9]{0,5}$/.test(o.server)).slice(0, MAX_REPORTED_ENTRIES).map((o) => ({
+    const servers: LbServer[] = (s.lb.observed ?? []).filter((o) => isPartyId(o.server)).slice(0, MAX_REPORTED_ENTRIES).map((o) => ({
       server: o.server,
       backend: o.backend,
       state: o.state,

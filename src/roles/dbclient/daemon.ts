@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { TimerHandle } from '../../correspondents/clock.js';
-import { parsePartyId, type PartyId } from '../../protocol/party.js';
+import { isPartyId, parsePartyId, type PartyId } from '../../protocol/party.js';
 import { directives as directivesSchema } from '../../protocol/verbs.js';
 import { partiesOfType } from '../../site/load-config.js';
 import type { ArbitratorParty, DbclientParty, DbserverParty, SiteConfig } from '../../site/schema.js';
@@ -48,7 +48,7 @@ export function dbclientConfigOf(cfg: SiteConfig, self: DbclientParty): Dbclient
   };
 }
 
-const partyName = z.string().regex(/^[a-z_]+:[1-9][0-9]{0,5}$/);
+const partyName = z.string().refine(isPartyId, 'not a party name');
 const persistedWriter = z.object({ writer: partyName.nullable(), retiring: z.array(partyName) });
 const persistedDirectives = z.object({ body: directivesSchema, receivedAt: z.number().int().nonnegative() });
 
