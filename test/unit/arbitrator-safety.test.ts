@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { viewOf } from '../../src/protocol/view.js';
-import { RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
+import { pruned, spendingDecision } from '../../src/roles/arbitrator/decisions.js';
+import { MAX_DECISIONS, RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
 import type { ReasonCode } from '../../src/roles/arbitrator/state.js';
 import {
   ArbDriver,
@@ -274,12 +275,43 @@ describe('arbitrator: every rejection, with its reason', () => {
     // dbserver:1 refuses (its view changed before it checked); the halves are then as before.
     const onRefusal = d.report('n1', nonPrimary('n1', ['n1', 'n2']), { decision: { id: first?.body.decisionId ?? '', outcome: 'refused', reason: 'my view differs', at: 0 } });
     expect(d.state.records.decisions[0]?.outcome).toBe('refused');
-    const again = publishes(onRefusal, 'make_primary');
+    // Not at once: a refusal has a reason that takes time to settle; no decide-refuse loop.
+    expect(publishes(onRefusal, 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toContain('waiting');
+    const again = publishes(hold(d, 12_000), 'make_primary');
     expect(again).toHaveLength(1);
     expect(again[0]?.body.decisionId).not.toBe(first?.body.decisionId);
     // A failed one (pc.bootstrap was tried) is not enough: it might still take effect.
     d.report('n1', nonPrimary('n1', ['n1', 'n2']), { decision: { id: again[0]?.body.decisionId ?? '', outcome: 'failed', reason: 'EAGAIN', at: 0 } });
     expect(publishes(hold(d, 60_000), 'make_primary')).toHaveLength(0);
+  });
+
+  it('a target that keeps refusing gets at most one decision per failover period', () => {
+    const d = started();
+    cutInHalves(d);
+    for (let i = 0; i < 30; i++) {
+      for (const m of publishes(hold(d, 1_000), 'make_primary')) {
+        d.report('n1', nonPrimary('n1', ['n1', 'n2']), { decision: { id: m.body.decisionId, outcome: 'refused', reason: 'members unreadable', at: 0 } });
+      }
+    }
+    const made = publishes(d.log, 'make_primary').length;
+    // 30 s at a 10 s failover period: the first after 10 s, then one per period at most.
+    expect(made).toBeGreaterThan(0);
+    expect(made).toBeLessThanOrEqual(3);
+  });
+
+  it('a carried-out decision is never forgotten, however many refusals follow (no second promotion)', () => {
+    const d = started();
+    cutInHalves(d);
+    const first = publishes(hold(d, 12_000), 'make_primary')[0];
+    d.report('n1', primary('n1', ['n1', 'n2'], { confId: 6 }), { decision: { id: first?.body.decisionId ?? '', outcome: 'carried_out', reason: 'ok', at: 0 } });
+    const spent = d.state.records.decisions[0] as (typeof d.state.records.decisions)[number];
+    const refusals = Array.from({ length: 1200 }, (_, i) => ({ ...spent, id: `dec-x-${i}`, key: `pc-other-${i}`, outcome: 'refused' as const, decidedAt: d.now + i }));
+    const kept = pruned([spent, ...refusals]);
+    expect(kept.length).toBeLessThanOrEqual(MAX_DECISIONS);
+    expect(kept[0]).toEqual(spent);
+    const next = { ...d.state, records: { ...d.state.records, decisions: kept } };
+    expect(spendingDecision(next, spent.key)?.id).toBe(first?.body.decisionId);
   });
 
   it('an outcome reported by another party than the target does not settle a decision', () => {

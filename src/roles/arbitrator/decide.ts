@@ -1,6 +1,6 @@
 import type { CommonEffect } from '../core.js';
 import { type Candidate, candidateViews, compareCandidates, decisionKeyOf, structuralProblem } from './candidates.js';
-import { decide, decisionInFlight, describeWeights, spendingDecision } from './decisions.js';
+import { decide, decisionInFlight, describeWeights, latestRefusal, spendingDecision } from './decisions.js';
 import { type FreshNode, freshNodes, isFresh, labelOf, seconds } from './observations.js';
 import { EVALUATE_EVERY_MS } from './settings.js';
 import { type ArbitratorState, type Evaluation, journal, type Reason } from './state.js';
@@ -69,6 +69,15 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
     const spent = spendingDecision(s, decisionKeyOf(c.lastPrimary, c.view));
     if (spent) {
       reasons.push({ code: 'already_decided', view: c.label, text: `view ${c.label}: ${spent.id} already promoted ${labelOf(spent.members)} for this last primary component (${spent.outcome})` });
+      continue;
+    }
+    // A refused decision may be decided anew, but not in a loop: the target refused for a
+    // reason (view moved on, members unreadable) that takes a failover period to settle.
+    const refused = latestRefusal(s, decisionKeyOf(c.lastPrimary, c.view));
+    if (refused && now - refused.decidedAt < t.failoverPeriodMs) {
+      const leftMs = t.failoverPeriodMs - (now - refused.decidedAt);
+      wakeInMs = Math.min(wakeInMs, leftMs);
+      reasons.push({ code: 'waiting', view: c.label, text: `view ${c.label}: ${refused.id} was refused (${refused.outcomeReason ?? 'no reason given'}); deciding again in ${seconds(leftMs)}` });
       continue;
     }
     const elapsed = now - (watched[c.key] ?? now);

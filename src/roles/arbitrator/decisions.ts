@@ -87,16 +87,27 @@ export function makePrimaryBody(d: DecisionRecord) {
   return { decisionId: d.id, view: d.view, forced: d.forced, reason: trimmed(d.reason, 200), validForMs: d.validForMs };
 }
 
-/** Settled decisions beyond MAX_DECISIONS go oldest first; pending ones are never dropped. */
-function pruned(ds: DecisionRecord[]): DecisionRecord[] {
+/**
+ * Only refused decisions are ever dropped (oldest first). Every other decision spends its last
+ * primary component's key for good: forgetting one would let the other half of that component
+ * be promoted later — a split brain. They are one per primary component, so they stay few.
+ */
+export function pruned(ds: DecisionRecord[]): DecisionRecord[] {
   if (ds.length <= MAX_DECISIONS) return ds;
   const out = [...ds];
   while (out.length > MAX_DECISIONS) {
-    const i = out.findIndex((d) => d.outcome !== 'pending');
+    const i = out.findIndex((d) => d.outcome === 'refused');
     if (i < 0) break;
     out.splice(i, 1);
   }
   return out;
+}
+
+/** The newest refusal for this key: a new decision for it waits a failover period after it. */
+export function latestRefusal(state: ArbitratorState, key: string): DecisionRecord | undefined {
+  let latest: DecisionRecord | undefined;
+  for (const d of state.records.decisions) if (d.key === key && d.outcome === 'refused' && (!latest || d.decidedAt > latest.decidedAt)) latest = d;
+  return latest;
 }
 
 /** Pending decisions are published again at start: the send may have been lost with the process. */
