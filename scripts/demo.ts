@@ -9,6 +9,7 @@
  */
 import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { backendView, startStack, type Stack, waitUntil } from '../test/e2e/dbclient-stack.js';
+import { MINDER_JS } from '../test/support/repo.js';
 
 const keep = process.argv.includes('--keep');
 const t0 = Date.now();
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
     await stack.close();
     say('done');
   };
-  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stopAll().then(() => process.exit(130)));
   try {
     say(`Galera up in ${(stack.galera.bringUpMs / 1000).toFixed(1)} s; waiting for every party to report`);
     await waitUntil('the arbitrator to see all four dbservers fresh and a writer chosen', 60_000, async () => {
@@ -165,9 +166,10 @@ async function main(): Promise<void> {
 
     if (keep) {
       say('--keep: the site stays up. Talk to it with:');
-      console.log(`           minder command --config ${stack.site.configPath}            (interactive)`);
+      console.log(`           node ${MINDER_JS} command --config ${stack.site.configPath}            (interactive prompt)`);
+      console.log(`           node ${MINDER_JS} command --config ${stack.site.configPath} status`);
       console.log(`           mysql -h ${stack.haproxy.frontends.write.host} -P ${stack.haproxy.frontends.write.port} -u ${stack.galera.credentials.user} -p${stack.galera.credentials.password}`);
-      console.log('           Stop it with Ctrl-C here.');
+      console.log('           Stop it with Ctrl-C here: every process the demo started is stopped and its temp dirs removed.');
       await new Promise(() => {});
     }
   } catch (err) {
