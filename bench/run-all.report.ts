@@ -221,7 +221,8 @@ if (garbd) {
     "was blocked at the cut commits then). The arbitrator cannot act before Galera has declared both halves non-Primary",
     '(the same detection), and then waits its `failoverPeriod` (3 s here: "no action on a blip", DESIGN §3.2) plus a',
     'report, the decision, `make_primary` and pc.bootstrap. The floor of the difference is the failover period; a',
-    'shorter failoverPeriod trades that away against acting on blips.',
+    'shorter failoverPeriod trades that away against acting on blips. About half a second of the rest is the hook',
+    'delaying the bootstrapped node (§4, measured on this same lab).',
     '',
     'When the arbitrator made dc2 primary: the cut is seen by each half at slightly different times (Galera\'s',
     'detection differs by node, and one half may first form a view of one node before the two-node view), so one',
@@ -242,7 +243,10 @@ if (garbd) {
       "Its round-3 minder \"never\" is the case above. The arbitrator's log of that round: at 14:29:12.033 dc2's view had",
       "been non-Primary for 0.5 s while dbserver:1 still reported a view it was not a member of; at 14:29:12.129 dc1's",
       "view started its failover period, 0.6 s after dc2's (the tie window is 0.5 s); at 14:29:14.563 `promotion` of",
-      "dbserver:3+dbserver:4 (dc2), carried out; dc1 stayed non-Primary until the heal.",
+      "dbserver:3+dbserver:4 (dc2), carried out; dc1 stayed non-Primary until the heal." +
+        (garbd && garbd.summary.minderOtherHalf > 0
+          ? ` The run above saw it in round(s) ${garbd.rounds.filter((r) => r.variant === 'minder' && r.writableMs === null && r.otherHalfWritableMs !== null).map((r) => r.round).join(', ')} of ${garbd.rounds.filter((r) => r.variant === 'minder').length}.`
+          : ''),
       '',
     );
   }
@@ -373,6 +377,12 @@ if (scale) {
     ),
     '',
   );
+  for (const r of scale.runs) {
+    const c = r.cpuPercent;
+    if (c.min && c.max && c.max / c.min > 2) {
+      w(`At ${f0(r.parties)} parties the CPU share was not settled: it moved from ${f2(r.windows[0]?.cpuPercentOfCore)} % to ${f2(r.windows.at(-1)?.cpuPercentOfCore)} % of a core over the ${r.windows.length} windows, with RSS growing from ${f1(r.windows[0]?.rssMiB)} to ${f1(r.windows.at(-1)?.rssMiB)} MiB; the median is given, the raw windows with it. Even its lowest window is ${f1((c.min ?? 0) / 5)}× the goal.`, '');
+    }
+  }
   const r10 = scale.runs.find((r) => r.parties === 10);
   const r100 = scale.runs.find((r) => r.parties === 100);
   if (r10 && r100 && at1000 && r10.cpuPercent.median && r100.cpuPercent.median && at1000.cpuPercent.median) {
@@ -514,6 +524,10 @@ w(
   '',
   '- Each figure is from one run of its command (with ≥ 5 rounds or windows inside that run), on a shared, loaded machine.',
   '- Footprint RSS is one 3-minute accelerated run (sampled every 10 s), not five; start-up is 5 restarts per role.',
+  "- §1's minder median is over the rounds in which the arbitrator promoted dc1 (a dc2 round has no dc1 figure); the",
+  '  bytes ratio is at the lab\'s 1 s report interval only (the 5 s default is not measured, only computed).',
+  "- §2 is the dbclient engineer's benchmark and results, reused as they are (run-all.sh runs it again).",
+  '- The arbitrator at 1,000 parties did not reach a steady state within the windows (see §3).',
   '- glb is not measured (not packaged here; the dbclient drives it through a protocol-faithful stand-in in tests).',
   '',
 );
