@@ -457,8 +457,15 @@ export class GaleraLab {
       this.assertAlive(node);
       try {
         const conn = await mysql.createConnection({ socketPath: node.socket, user: 'root', password: '' });
-        await conn.end();
-        return;
+        try {
+          // SQL answers before the node is ready for writes (ERROR 1047 on CREATE USER, seen
+          // with a notify hook slowing the bring-up): wait for wsrep_ready too.
+          const [rows] = await conn.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'wsrep_ready'");
+          if (String(rows[0]?.['Value']) === 'ON') return;
+          lastErr = new Error('wsrep_ready is not ON yet');
+        } finally {
+          await conn.end();
+        }
       } catch (err) {
         lastErr = err;
       }
