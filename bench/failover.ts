@@ -23,6 +23,10 @@ export interface Round {
   decidedMs: number | null;
   writableMs: number | null;
   decisionId: string | null;
+  /** The promoted half, as the decision named it. */
+  members: string[];
+  /** What the target dbserver reported of it (carried_out, refused, failed). */
+  outcome: string | null;
 }
 
 export interface FailoverResult {
@@ -59,13 +63,27 @@ async function oneRound(lab: SplitLab, i: number): Promise<Round> {
   await watchStatus;
   const promotion = lab.site.logs('arbitrator:1').find((l) => l.event === 'promotion' && !seen.has(l.decisionId));
   const decidedMs = promotion ? Date.parse(String(promotion.time)) - t0 : null;
+  const members = Array.isArray(promotion?.members) ? (promotion.members as string[]) : [];
+  const target = promotion ? String(promotion.target) : null;
+  const concluded = target ? lab.site.logs(target).find((l) => typeof l.event === 'string' && l.event.startsWith('make_primary_') && l.event !== 'make_primary_received' && l.decisionId === promotion?.decisionId) : undefined;
+  const outcome = concluded ? String(concluded.event).replace('make_primary_', '') : null;
+  if (writableMs === null) {
+    // Not a figure: say why, from the logs, before the lab goes away.
+    const since = new Date(t0).toISOString();
+    for (const p of ['arbitrator:1', 'dbserver:1', 'dbserver:2', 'dbserver:3', 'dbserver:4']) {
+      for (const l of lab.site.logs(p).filter((x) => String(x.time) >= since && (Number(x.level) >= 40 || /promot|make_primary|pc_bootstrap|decision/.test(String(x.event))))) {
+        console.log(`[failover] ${p} ${String(l.time)} ${String(l.event)}: ${String(l.msg).slice(0, 400)}`);
+      }
+    }
+    for (const n of ['n1', 'n2', 'n3', 'n4'] as const) console.log(`[failover] ${n}: ${await clusterStatus(g, n)}`);
+  }
   await g.heal();
   for (const n of ['n1', 'n2', 'n3', 'n4'] as const) await g.waitFor(n, isSyncedPrimary(4), 90_000);
   await waitUntil('the arbitrator to see one cluster', 30_000, () => {
     const s = statusOf(lab.site);
     return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary' && p.db.localState === 'Synced');
   }, 300);
-  return { nonPrimaryMs, decidedMs, writableMs, decisionId: promotion ? String(promotion.decisionId) : null };
+  return { nonPrimaryMs, decidedMs, writableMs, decisionId: promotion ? String(promotion.decisionId) : null, members, outcome };
 }
 
 export async function measureFailover(rounds: number): Promise<FailoverResult> {
@@ -80,7 +98,7 @@ export async function measureFailover(rounds: number): Promise<FailoverResult> {
     const out: Round[] = [];
     for (let i = 1; i <= rounds; i++) {
       const r = await oneRound(lab, i);
-      console.log(`[failover] round ${i}: non-Primary ${r.nonPrimaryMs} ms, decided ${r.decidedMs} ms, writable ${r.writableMs} ms (${r.decisionId})`);
+      console.log(`[failover] round ${i}: non-Primary ${r.nonPrimaryMs} ms, decided ${r.decidedMs} ms, writable ${r.writableMs} ms (${r.decisionId}: ${r.members.join('+')} ${r.outcome})`);
       out.push(r);
     }
     return { at: new Date().toISOString(), timings: LAB_TIMINGS, rounds: out };

@@ -60,15 +60,20 @@ describe('arbitrator: automatic promotion after a 2+2 cut', () => {
   });
 
   it('the preferred half wins even when the other half was seen complete a moment earlier (seen on the lab)', () => {
-    const d = started();
+    // The lab's timings: a 0.65 s gap is more than one ack timeout there.
+    const d = started(new ArbDriver(settingsFor({ timings: { reportInterval: '1s', ackTimeout: '500ms', failoverPeriod: '3s', staleAfter: '4s' } })));
     for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
-    d.advance(35);
-    for (const n of ['n1', 'n2'] as const) d.report(n, nonPrimary(n, ['n1', 'n2']));
-    // dc2's failover period ends 35 ms before dc1's: it waits for dc1 instead of winning the race.
-    const effects = d.advance(10_000);
+    d.advance(650);
+    // dc1 first passes through a transitional view (seen on the lab), then completes 0.65 s later.
+    d.report('n1', nonPrimary('n1', ['n1', 'n2']));
+    d.report('n2', nonPrimary('n2', ['n1', 'n3']));
+    d.advance(20);
+    d.report('n2', nonPrimary('n2', ['n1', 'n2']));
+    // dc2's failover period ends 0.67 s before dc1's: it waits for dc1 instead of winning the race.
+    const effects = hold(d, 12_000, 500);
     const sent = publishes(effects, 'make_primary');
     expect(sent.map((m) => m.to)).toEqual(['dbserver:1']);
-    expect(d.state.journal.some((j) => j.event === 'no_promotion' && /waiting 0\.0 s for view dbserver:1\+dbserver:2, preferred/.test(j.text))).toBe(true);
+    expect(d.state.journal.some((j) => j.event === 'no_promotion' && /waiting 0\.\d s for view dbserver:1\+dbserver:2, preferred/.test(j.text))).toBe(true);
   });
 
   it('a preferred half that keeps changing its view does not hold the other half back beyond the tie window', () => {
