@@ -107,7 +107,8 @@ export class MinderSite {
 
   /** Starts `minder run --as party`; its stdout/stderr (pino JSON) go to logPath(party). */
   start(party: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
-    if (this.procs.get(party)?.exitCode === null) throw new Error(`${party} is already running`);
+    const prev = this.procs.get(party);
+    if (prev && prev.exitCode === null && prev.signalCode === null) throw new Error(`${party} is already running`);
     const fd = openSync(this.logPath(party), 'a');
     const child = spawn(process.execPath, [MINDER, 'run', '--config', this.configPath, '--as', party], {
       stdio: ['ignore', fd, fd],
