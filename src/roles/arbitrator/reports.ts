@@ -2,7 +2,7 @@ import type { PartyId } from '../../protocol/party.js';
 import type { ClientStatusReport, DbStatusReport } from '../../protocol/verbs.js';
 import type { CommonEffect } from '../core.js';
 import { type LastPrimaryRecord, MAX_UUIDS_PER_PARTY, type NodesRecord, RECORD_KEYS } from './records.js';
-import { dbserverInfo } from './settings.js';
+import { dbserverByNodeName, dbserverInfo } from './settings.js';
 import { type ArbitratorState, journal } from './state.js';
 
 type Step = { state: ArbitratorState; effects: CommonEffect[] };
@@ -40,10 +40,14 @@ function learnUuids(state: ArbitratorState, from: PartyId, body: DbStatusReport,
   const found = new Map<string, PartyId>();
   if (w.nodeUuid) found.set(w.nodeUuid, from);
   for (const m of w.members) {
-    const d = state.settings.dbservers.find((x) => x.nodeName === m.name);
+    const d = dbserverByNodeName(state.settings, m.name);
     if (d && m.uuid && !found.has(m.uuid)) found.set(m.uuid, d.id);
   }
-  const nodes: NodesRecord = { ...state.records.nodes };
+  // Nearly every report only confirms what is known: copy the record (one entry per node uuid
+  // of the site) only when something is new, or 1,000 dbservers cost a million copies a second.
+  const known = state.records.nodes;
+  if ([...found].every(([uuid, party]) => known[uuid]?.party === party)) return { state, effects: [] };
+  const nodes: NodesRecord = { ...known };
   let changed = false;
   for (const [uuid, party] of found) {
     if (nodes[uuid]?.party === party) continue;
