@@ -3,14 +3,10 @@
 // wsrep_info plugin, and `minder run` processes for the arbitrator and the four dbservers. No
 // load balancer: writes go straight to the nodes. Everything stops by PID on close().
 
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type GaleraLab, startGaleraLab } from '../lab/galera-lab.js';
+import { LabHook } from '../support/lab-hook.js';
 import { MinderSite } from '../support/minder-site.js';
 
-const HOOK_ENTRY = fileURLToPath(new URL('../../dist/src/hook/main.js', import.meta.url));
 export const NODES = ['n1', 'n2', 'n3', 'n4'] as const;
 export type NodeName = (typeof NODES)[number];
 
@@ -29,15 +25,8 @@ export interface SplitLabOptions {
 export const LAB_TIMINGS = { reportInterval: '1s', ackTimeout: '500ms', failoverPeriod: '3s', staleAfter: '4s', makePrimaryValidFor: '20s' } as const;
 
 export async function startSplitLab(o: SplitLabOptions = {}): Promise<SplitLab> {
-  const hookDir = mkdtempSync(join(tmpdir(), 'minder-hook-'));
-  chmodSync(hookDir, 0o755);
-  const hookFile = join(hookDir, 'notify.json');
-  const hookCmd = join(hookDir, 'wsrep-notify.sh');
-  // Until the hook file exists (the site is configured after the lab is up) there is no dbserver
-  // to tell: exiting at once keeps mariadbd's bring-up as fast as without a hook (the lab creates
-  // its SQL user right after the socket answers, and a slow hook delays wsrep readiness past it).
-  writeFileSync(hookCmd, `#!/bin/sh\n[ -f '${hookFile}' ] || exit 0\nMINDER_NOTIFY_FILE='${hookFile}' exec '${process.execPath}' '${HOOK_ENTRY}' "$@"\n`, { mode: 0o755 });
-  const cleanups: Array<() => Promise<void>> = [async () => rmSync(hookDir, { recursive: true, force: true })];
+  const hook = new LabHook();
+  const cleanups: Array<() => Promise<void>> = [async () => hook.remove()];
   const close = async (): Promise<void> => {
     const errors: unknown[] = [];
     for (const c of cleanups.splice(0).reverse()) {
@@ -52,7 +41,7 @@ export async function startSplitLab(o: SplitLabOptions = {}): Promise<SplitLab> 
   try {
     const galera = await startGaleraLab({
       nodes: NODES.map((name, i) => ({ name, dc: i < 2 ? 'dc1' : 'dc2' })),
-      notifyCmd: hookCmd,
+      notifyCmd: hook.script,
       extraMyCnf: { plugin_load_add: 'wsrep_info' },
     });
     cleanups.push(() => galera.close());
@@ -64,17 +53,7 @@ export async function startSplitLab(o: SplitLabOptions = {}): Promise<SplitLab> 
       timings: { ...LAB_TIMINGS, ...o.timings },
     });
     cleanups.push(() => site.close());
-    writeFileSync(
-      hookFile,
-      JSON.stringify({
-        site: 'lab',
-        keyFile: site.keyPath,
-        keyId: 1,
-        ackWaitMs: 300,
-        dbservers: galera.nodes().map((n, i) => ({ id: `dbserver:${i + 1}`, host: n.address, port: 4801, datadir: n.datadir })),
-      }),
-      { mode: 0o644 },
-    );
+    hook.configure(site, galera.nodes());
     site.startAll();
     return { galera, site, partyOf: (n) => site.partyOf(n), close };
   } catch (err) {
@@ -93,7 +72,7 @@ export function statusOf(site: MinderSite): StatusDoc | null {
 export interface StatusDoc {
   arbitrator: {
     incarnation: number;
-    decisions: Array<{ id: string; target: string; members: string[]; outcome: string; forced: boolean }>;
+    decisions: Array<{ id: string; target: string; members: string[]; outcome: string; forced: boolean; decidedAt: number }>;
     evaluation: { reasons: Array<{ code: string; text: string }> } | null;
     writer: string | null;
   };

@@ -99,7 +99,8 @@ describe.skipIf(!avail.ok)(`arbitrator on a real 2+2 Galera lab${avail.ok ? '' :
     await lab.site.stop(ARB);
     const crashing = lab.site.start(ARB, { MINDER_TEST_CRASH_AFTER_PERSIST: '1' });
     const crashed = new Promise<NodeJS.Signals | null>((r) => crashing.once('exit', (_code, signal) => r(signal)));
-    await lab.site.waitForLog(ARB, (l) => l.event === 'test_crash_armed' && l.pid === crashing.pid, 10_000);
+    const armed = await lab.site.waitForLog(ARB, (l) => l.event === 'test_crash_armed' && l.pid === crashing.pid, 10_000);
+    const armedAt = Date.parse(String(armed.time));
     await allFreshAndPrimary();
 
     await g.cutDcs('dc1', 'dc2');
@@ -112,8 +113,6 @@ describe.skipIf(!avail.ok)(`arbitrator on a real 2+2 Galera lab${avail.ok ? '' :
     expect(arbLines(crashing.pid).some((l) => l.event === 'promotion')).toBe(false);
     await staysNonPrimary([...DC1, ...DC2], 2000);
 
-    // MinderSite.start checks exitCode only, which stays null for a process ended by a signal.
-    lab.site.procs.delete(ARB);
     const restarted = lab.site.start(ARB);
     const writable = await waitUntil('dc1 to accept writes after the restart', 60_000, async () => (await writes(g, 'n1', 'during-cut-2')) && Date.now(), 100);
     expect(writable).toBeGreaterThan(0);
@@ -126,7 +125,9 @@ describe.skipIf(!avail.ok)(`arbitrator on a real 2+2 Galera lab${avail.ok ? '' :
       const s = statusOf(lab.site);
       return s && s.arbitrator.decisions.find((d) => d.id === decisionId)?.outcome === 'carried_out' ? s : null;
     });
-    expect(st.arbitrator.decisions).toHaveLength(2);
+    // This round made exactly one decision (earlier rounds may have made more than one: a heal
+    // can pass through a short non-Primary view that is promoted again, safely).
+    expect(st.arbitrator.decisions.filter((d) => d.decidedAt >= armedAt).map((d) => d.id)).toEqual([decisionId]);
     expect(st.arbitrator.decisions.find((d) => d.id === decisionId)?.members).toEqual(['dbserver:1', 'dbserver:2']);
     expect(st.arbitrator.evaluation?.reasons.map((r) => r.code)).toContain('primary_exists');
 

@@ -3,19 +3,15 @@
 // run` processes for the arbitrator, every dbserver and one dbclient, and a real HAProxy that
 // only the dbclient steers (no health checks of its own). Everything stops by PID on close().
 
-import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2/promise';
 import { type GaleraLab, type LabNodeSpec, startGaleraLab } from '../lab/galera-lab.js';
 import { type HaproxyLab, type StartHaproxyOptions, startHaproxy } from '../lab/haproxy-lab.js';
-import { HOOK_JS } from '../support/repo.js';
+import { LabHook } from '../support/lab-hook.js';
 import { MinderSite } from '../support/minder-site.js';
 
-// The compiled hook, as mariadbd runs it in production (the lab suite builds first); resolved
-// from this file's source location, as test/support/cli.ts resolves the minder entry.
-const HOOK_ENTRY = HOOK_JS;
 
 export const DBCLIENT_ADDRESS = { address: '127.0.0.40', port: 4802 };
 export const HAPROXY_BIND = '127.0.0.50';
@@ -39,14 +35,6 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** The compiled hook entry as mariadbd runs it, with the hook file given by environment. */
-function writeHookScript(dir: string, hookFile: string): string {
-  const path = join(dir, 'wsrep-notify.sh');
-  // No hook file yet (the lab is coming up): exit at once. mariadbd waits for the hook, and the
-  // lab creates its SQL user right after the bootstrap answers, before it is Synced.
-  writeFileSync(path, `#!/bin/sh\n[ -f '${hookFile}' ] || exit 0\nMINDER_NOTIFY_FILE='${hookFile}' exec '${process.execPath}' '${HOOK_ENTRY}' "$@"\n`, { mode: 0o755 });
-  return path;
-}
 
 /**
  * The lab creates its SQL user as soon as the bootstrap node answers SQL; with a notify hook set
@@ -69,10 +57,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     { name: 'n2', dc: 'dc1' },
     { name: 'n3', dc: 'dc2' },
   ];
-  const hookDir = mkdtempSync(join(tmpdir(), 'minder-hook-'));
-  chmodSync(hookDir, 0o755);
-  const hookFile = join(hookDir, 'notify.json');
-  const cleanups: Array<() => Promise<void>> = [async () => rmSync(hookDir, { recursive: true, force: true })];
+  const hook = new LabHook();
+  const cleanups: Array<() => Promise<void>> = [async () => hook.remove()];
   const closeAll = async (): Promise<void> => {
     const errors: unknown[] = [];
     for (const c of cleanups.splice(0).reverse()) {
@@ -86,7 +72,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   };
   try {
     // wsrep_info: the dbserver reads its view's members (uuid → name) from WSREP_MEMBERSHIP.
-    const galera = await startGaleraWithRetry({ nodes, notifyCmd: writeHookScript(hookDir, hookFile), extraMyCnf: { plugin_load_add: 'wsrep_info' } });
+    const galera = await startGaleraWithRetry({ nodes, notifyCmd: hook.script, extraMyCnf: { plugin_load_add: 'wsrep_info' } });
     cleanups.push(() => galera.close());
     const servers = galera.nodes().map((n) => ({ name: n.name, address: n.address, port: n.port }));
     const haproxy = await startHaproxy({
@@ -116,17 +102,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       if (keep) cpSync(join(site.dir, 'logs'), keep, { recursive: true });
       await site.close();
     });
-    writeFileSync(
-      hookFile,
-      JSON.stringify({
-        site: 'lab',
-        keyFile: site.keyPath,
-        keyId: 1,
-        ackWaitMs: 300,
-        dbservers: galera.nodes().map((n, i) => ({ id: `dbserver:${i + 1}`, host: n.address, port: 4801, datadir: n.datadir })),
-      }),
-      { mode: 0o644 },
-    );
+    hook.configure(site, galera.nodes());
     site.startAll();
     return { galera, haproxy, extra, site, partyOf: (n) => site.partyOf(n), close: closeAll };
   } catch (err) {
