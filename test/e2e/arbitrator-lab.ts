@@ -79,20 +79,7 @@ export interface StatusDoc {
   parties: Array<{ party: string; fresh: boolean; db: { cluster: string | null; localState: string | null } | null }>;
 }
 
-export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | false> | T | null | false, pollMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
+export { waitUntil } from '../support/wait.js';
 
 /** Tries one write on a node; true when it committed. */
 export async function writes(lab: GaleraLab, node: NodeName, value: string): Promise<boolean> {

@@ -145,20 +145,7 @@ export async function isOut(lab: HaproxyLab, backend: string, server: string): P
   return v !== undefined && (v.admin !== 'ready' || !v.up);
 }
 
-export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | false>, pollMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
+export { waitUntil } from '../support/wait.js';
 
 // ---- clients through HAProxy ----
 
