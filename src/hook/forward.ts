@@ -1,13 +1,14 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { decodeDatagram, encodeDatagram } from '../protocol/datagram.js';
-import { Keyring } from '../protocol/keys.js';
 import type { WsrepNotify } from '../protocol/verbs.js';
 import { type HookSettings, type HookTarget, readHookKey } from './hook-file.js';
+import { decodeWire, encodeWire, type WireKey } from './wire.js';
 
 /**
  * Sends one wsrep_notify to the local dbserver and waits, bounded, for its ack. Kept to
- * node:dgram, node:crypto and msgpackr so that the hook starts fast: mariadbd blocks on it.
+ * node:dgram, node:crypto, node:fs and the hook's own lean datagram code (./wire.js, no
+ * msgpackr) so that the hook starts fast: mariadbd blocks on it. Type-only imports only from
+ * src/protocol (they vanish from the compiled JS); test/unit/hook-imports.test.ts checks that.
  */
 
 export type ForwardOutcome =
@@ -21,7 +22,8 @@ export interface ForwardOptions {
   body: WsrepNotify;
   /** Injected for tests; the hook uses Date.now. */
   now?: () => number;
-  keyring?: Keyring;
+  /** Injected for tests (a Keyring does); the hook reads its key file. */
+  keyring?: { sendingKey(): WireKey };
 }
 
 /** Resends within the wait: loopback hardly loses, but a busy dbserver may miss one datagram. */
@@ -32,9 +34,9 @@ export async function forwardNotify(o: ForwardOptions): Promise<ForwardOutcome> 
   const t0 = now();
   const s = o.settings;
   const t = o.target;
-  let keyring: Keyring;
+  let key: WireKey;
   try {
-    keyring = o.keyring ?? new Keyring([readHookKey(s.keyFile, s.keyId)], s.keyId);
+    key = o.keyring?.sendingKey() ?? readHookKey(s.keyFile, s.keyId);
   } catch (err) {
     return { result: 'error', ms: now() - t0, sends: 0, error: (err as Error).message };
   }
@@ -53,7 +55,7 @@ export async function forwardNotify(o: ForwardOptions): Promise<ForwardOutcome> 
       const timer = setTimeout(() => resolve(false), s.ackWaitMs);
       socket.on('message', (buf) => {
         try {
-          const { envelope: e } = decodeDatagram(buf, keyring);
+          const e = decodeWire(buf, key);
           const a = e.body as { verb?: unknown; inc?: unknown } | null;
           if (e.verb === 'ack' && e.from === t.id && e.to === self && e.site === s.site && a?.verb === 'wsrep_notify' && a.inc === inc) {
             clearTimeout(timer);
@@ -66,7 +68,7 @@ export async function forwardNotify(o: ForwardOptions): Promise<ForwardOutcome> 
     });
     const send = () => {
       sends++;
-      const buf = encodeDatagram({ site: s.site, from: self, to: t.id, verb: 'wsrep_notify', inc, id: sends, at: now(), body: o.body }, keyring);
+      const buf = encodeWire({ site: s.site, from: self, to: t.id, verb: 'wsrep_notify', inc, id: sends, at: now(), body: o.body }, key);
       socket.send(buf, t.port, t.host, () => {});
     };
     send();
