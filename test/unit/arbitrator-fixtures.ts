@@ -194,9 +194,23 @@ export function op<T extends object = object>(requestId: string, extra?: T): { r
 }
 
 /** Reports every node of the two halves of a 2+2 cut. */
-export function cutInHalves(d: ArbDriver, over: Partial<Record<Node, Partial<WsrepStatus>>> = {}): void {
-  for (const n of ['n1', 'n2'] as const) d.report(n, nonPrimary(n, ['n1', 'n2'], over[n]));
-  for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4'], over[n]));
+/** Both halves report their non-Primary view: a settled split, which is promoted at once. */
+export function cutInHalves(d: ArbDriver, over: Partial<Record<Node, Partial<WsrepStatus>>> = {}): CommonEffect[] {
+  const out: CommonEffect[] = [];
+  for (const n of ['n1', 'n2'] as const) out.push(...d.report(n, nonPrimary(n, ['n1', 'n2'], over[n])));
+  for (const n of ['n3', 'n4'] as const) out.push(...d.report(n, nonPrimary(n, ['n3', 'n4'], over[n])));
+  return out;
+}
+
+/**
+ * A cut the arbitrator cannot call settled: dc2's half is complete, dc1 is still regrouping (each
+ * node alone in its view, below half). Only dc2 can qualify, after the failover period.
+ */
+export function cutUnsettled(d: ArbDriver): CommonEffect[] {
+  const out: CommonEffect[] = [];
+  for (const n of ['n1', 'n2'] as const) out.push(...d.report(n, nonPrimary(n, [n])));
+  for (const n of ['n3', 'n4'] as const) out.push(...d.report(n, nonPrimary(n, ['n3', 'n4'])));
+  return out;
 }
 
 /** Keeps reports fresh while time passes: each node of `who` (default: all that reported) re-reports its last wsrep every `every` ms. */

@@ -6,6 +6,7 @@ import type { ReasonCode } from '../../src/roles/arbitrator/state.js';
 import {
   ArbDriver,
   cutInHalves,
+  cutUnsettled,
   hold,
   lastPrimaryOf,
   member,
@@ -31,13 +32,10 @@ function codes(d: ArbDriver): ReasonCode[] {
 }
 
 describe('arbitrator: automatic promotion after a 2+2 cut', () => {
-  it('promotes exactly one half, the primary DC, after the failover period; persist comes before make_primary', () => {
+  it('a settled split (both halves heard, complete): the primary DC half is promoted at once; persist comes before make_primary', () => {
     const d = started();
     d.advance(1000);
-    cutInHalves(d);
-    expect(publishes(d.log, 'make_primary')).toHaveLength(0);
-    expect(codes(d)).toEqual(['waiting', 'waiting']);
-    const effects = hold(d, 10_500);
+    const effects = cutInHalves(d);
     const sent = publishes(effects, 'make_primary');
     expect(sent).toHaveLength(1);
     const mp = sent[0];
@@ -45,6 +43,10 @@ describe('arbitrator: automatic promotion after a 2+2 cut', () => {
     expect(mp?.body.view).toEqual(viewOf(nonPrimary('n1', ['n1', 'n2'])));
     expect(mp?.body.forced).toBe(false);
     expect(mp?.body.validForMs).toBe(30_000);
+    const reasons = d.state.evaluation?.reasons ?? [];
+    expect(reasons.find((r) => r.view === 'dbserver:1+dbserver:2')?.code).toBe('decided');
+    expect(reasons.find((r) => r.view === 'dbserver:3+dbserver:4')?.code).not.toBe('decided');
+    expect(mp?.body.reason).toMatch(/settled split/);
     const iPersist = effects.findIndex((e) => e.kind === 'persist' && e.key === RECORD_KEYS.decisions);
     const iSend = effects.findIndex((e) => e.kind === 'publish' && e.verb === 'make_primary');
     expect(iPersist).toBeGreaterThanOrEqual(0);
@@ -59,42 +61,89 @@ describe('arbitrator: automatic promotion after a 2+2 cut', () => {
     expect(codes(d)).toEqual(['already_decided', 'already_decided']);
   });
 
-  it('the preferred half wins even when the other half was seen complete a moment earlier (seen on the lab)', () => {
-    // The lab's timings: a 0.65 s gap is more than one ack timeout there.
+  it('an unsettled split (the other half still regrouping) waits the failover period', () => {
+    const d = started();
+    d.advance(1000);
+    expect(publishes(cutUnsettled(d), 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toContain('waiting');
+    expect(publishes(hold(d, 9_000), 'make_primary')).toHaveLength(0);
+    const sent = publishes(hold(d, 1_500, 500), 'make_primary');
+    expect(sent.map((m) => m.to)).toEqual(['dbserver:3']);
+    expect(sent[0]?.body.reason).toMatch(/^non-Primary for 10\.\d s/);
+  });
+
+  it('a half that outweighs the rest only by seqno (equal DC weights) is not settled: it waits the failover period', () => {
+    const d = started();
+    for (const n of ['n1', 'n3'] as const) d.report(n, nonPrimary(n, ['n1', 'n3']));
+    for (const n of ['n2', 'n4'] as const) d.report(n, nonPrimary(n, ['n2', 'n4'], { lastCommitted: 120 }));
+    expect(publishes(d.log, 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toEqual(['waiting', 'waiting']);
+  });
+
+  it('a member of the last primary component that restarted (a new uuid) unsettles the split', () => {
+    const d = started();
+    for (const n of ['n1', 'n2'] as const) d.report(n, nonPrimary(n, ['n1', 'n2']));
+    // n3 came back as a new Galera node: P's member U.n3 is not heard any more.
+    d.report('n3', nonPrimary('n3', ['n3'], { nodeUuid: 'n3-reborn-uuid', members: [{ uuid: 'n3-reborn-uuid', name: 'n3', address: '' }] }));
+    d.report('n4', nonPrimary('n4', ['n4']));
+    expect(publishes(d.log, 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toContain('waiting');
+  });
+
+  it('a far half reported down counts as settled: the near half is promoted at once', () => {
+    const d = started();
+    for (const n of ['n3', 'n4'] as const) d.report(n, null);
+    const effects = [...d.report('n1', nonPrimary('n1', ['n1', 'n2'])), ...d.report('n2', nonPrimary('n2', ['n1', 'n2']))];
+    expect(publishes(effects, 'make_primary').map((m) => m.to)).toEqual(['dbserver:1']);
+  });
+
+  it('the preferred half is promoted the moment its view completes, even when the other half was seen complete earlier (seen on the lab)', () => {
     const d = started(new ArbDriver(settingsFor({ timings: { reportInterval: '1s', ackTimeout: '500ms', failoverPeriod: '3s', staleAfter: '4s' } })));
     for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
     d.advance(650);
     // dc1 first passes through a transitional view (seen on the lab), then completes 0.65 s later.
     d.report('n1', nonPrimary('n1', ['n1', 'n2']));
     d.report('n2', nonPrimary('n2', ['n1', 'n3']));
+    expect(publishes(d.log, 'make_primary')).toHaveLength(0);
     d.advance(20);
-    d.report('n2', nonPrimary('n2', ['n1', 'n2']));
-    // dc2's failover period ends 0.67 s before dc1's: it waits for dc1 instead of winning the race.
-    const effects = hold(d, 12_000, 500);
-    const sent = publishes(effects, 'make_primary');
+    const sent = publishes(d.report('n2', nonPrimary('n2', ['n1', 'n2'])), 'make_primary');
     expect(sent.map((m) => m.to)).toEqual(['dbserver:1']);
-    expect(d.state.journal.some((j) => j.event === 'no_promotion' && /waiting 0\.\d s for view dbserver:1\+dbserver:2, preferred/.test(j.text))).toBe(true);
+    expect(publishes(hold(d, 12_000, 500), 'make_primary')).toHaveLength(0);
+  });
+
+  it('unsettled ties: the preferred half wins even when the other half was seen complete a moment earlier', () => {
+    // Halves straddle the DCs (1+3 | 2+4): DC weight is equal, so nothing is settled and the
+    // higher seqno ({n2, n4}) is preferred; {n1, n3} completes 0.67 s before it.
+    const d = started(new ArbDriver(settingsFor({ timings: { reportInterval: '1s', ackTimeout: '500ms', failoverPeriod: '3s', staleAfter: '4s' } })));
+    for (const n of ['n1', 'n3'] as const) d.report(n, nonPrimary(n, ['n1', 'n3']));
+    d.advance(650);
+    d.report('n2', nonPrimary('n2', ['n2', 'n4'], { lastCommitted: 120 }));
+    d.report('n4', nonPrimary('n4', ['n2', 'n3'], { lastCommitted: 120 }));
+    d.advance(20);
+    d.report('n4', nonPrimary('n4', ['n2', 'n4'], { lastCommitted: 120 }));
+    const sent = publishes(hold(d, 12_000, 500), 'make_primary');
+    expect(sent.map((m) => m.to)).toEqual(['dbserver:2']);
+    expect(d.state.journal.some((j) => j.event === 'no_promotion' && /waiting 0\.\d s for view dbserver:2\+dbserver:4, preferred/.test(j.text))).toBe(true);
   });
 
   it('a preferred half that keeps changing its view does not hold the other half back beyond the tie window', () => {
     const d = started();
-    for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
-    // dc1 flaps: its view changes every 2 s, so its wait restarts and is never within the tie window.
+    // Equal DC weights (1+3 | 2+4), so only the failover period and the tie window apply; the
+    // preferred {n2, n4} (higher seqno) flaps every 2 s, so its wait keeps restarting.
     let sent: ReturnType<typeof publishes<'make_primary'>> = [];
     for (let i = 0; i < 12 && sent.length === 0; i++) {
       const solo = i % 2 === 1;
-      for (const n of ['n1', 'n2'] as const) d.report(n, nonPrimary(n, solo ? [n] : ['n1', 'n2']));
-      for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
+      for (const n of ['n2', 'n4'] as const) d.report(n, nonPrimary(n, solo ? [n] : ['n2', 'n4'], { lastCommitted: 120 }));
+      for (const n of ['n1', 'n3'] as const) d.report(n, nonPrimary(n, ['n1', 'n3']));
       sent = publishes(d.advance(2000), 'make_primary');
     }
-    expect(sent.map((m) => m.to)).toEqual(['dbserver:3']);
+    expect(sent.map((m) => m.to)).toEqual(['dbserver:1']);
     expect(d.now - T0).toBeLessThanOrEqual(12_000);
   });
 
   it('sends make_primary to the most advanced member of the half, then the lowest serial', () => {
     const d = started();
-    cutInHalves(d, { n2: { lastCommitted: 105 } });
-    const sent = publishes(hold(d, 12_000), 'make_primary');
+    const sent = publishes(cutInHalves(d, { n2: { lastCommitted: 105 } }), 'make_primary');
     expect(sent.map((s) => s.to)).toEqual(['dbserver:2']);
   });
 
@@ -148,13 +197,13 @@ describe('arbitrator: every rejection, with its reason', () => {
 
   it('stale reports: a view whose reports aged out before the failover period ended is not a candidate', () => {
     const d = started(new ArbDriver(settingsFor({ timings: { reportInterval: '2s', staleAfter: '6s', failoverPeriod: '10s' } })));
-    cutInHalves(d);
+    cutUnsettled(d);
     d.advance(30_000);
     expect(publishes(d.log, 'make_primary')).toHaveLength(0);
     expect(codes(d)).toEqual(['no_reports']);
     // The same view reported freshly again starts a new wait from zero.
-    cutInHalves(d);
-    expect(codes(d)).toEqual(['waiting', 'waiting']);
+    cutUnsettled(d);
+    expect(d.state.evaluation?.reasons.find((r) => r.view === 'dbserver:3+dbserver:4')?.text).toMatch(/non-Primary for 0\.0 s; waiting/);
   });
 
   it('an unheard member of the view blocks the view', () => {
@@ -178,26 +227,25 @@ describe('arbitrator: every rejection, with its reason', () => {
     expect(d.state.evaluation?.reasons.find((r) => r.code === 'unheard_member')?.text).toMatch(/not a dbserver of this site/);
   });
 
-  it('blip: a view non-Primary for less than the failover period is left alone, and a change restarts the wait', () => {
+  it('blip: an unsettled view non-Primary for less than the failover period is left alone, and a change restarts the wait', () => {
     const d = started();
-    cutInHalves(d);
+    cutUnsettled(d);
     hold(d, 8000);
     // Healed before the period ended.
     for (const n of ['n1', 'n2', 'n3', 'n4'] as const) d.report(n, primary(n, ['n1', 'n2', 'n3', 'n4'], { confId: 7 }));
     expect(publishes(hold(d, 4000), 'make_primary')).toHaveLength(0);
     // Cut again: the wait starts from zero.
-    cutInHalves(d);
+    cutUnsettled(d);
     expect(publishes(hold(d, 8000), 'make_primary')).toHaveLength(0);
-    expect(codes(d)).toEqual(['waiting', 'waiting']);
-    // A change of view within a half restarts that half's wait too.
-    d.report('n1', nonPrimary('n1', ['n1']));
-    d.report('n2', nonPrimary('n2', ['n2']));
-    d.report('n1', nonPrimary('n1', ['n1', 'n2']));
-    d.report('n2', nonPrimary('n2', ['n1', 'n2']));
-    const effects = hold(d, 4000);
-    const sent = publishes(effects, 'make_primary');
-    // dc2's half has waited long enough (12 s); dc1's restarted its wait 4 s ago.
-    expect(sent.map((s) => s.to)).toEqual(['dbserver:3']);
+    expect(codes(d)).toContain('waiting');
+    // A change of view within dc2's half restarts its wait too.
+    d.report('n3', nonPrimary('n3', ['n3']));
+    d.report('n4', nonPrimary('n4', ['n4']));
+    d.report('n3', nonPrimary('n3', ['n3', 'n4']));
+    d.report('n4', nonPrimary('n4', ['n3', 'n4']));
+    expect(publishes(hold(d, 4000), 'make_primary')).toHaveLength(0);
+    // 12 s after the cut, but only 4 s after the change: promoted 10 s after the change.
+    expect(publishes(hold(d, 6500, 500), 'make_primary').map((s) => s.to)).toEqual(['dbserver:3']);
   });
 
   it('paused: nothing is promoted automatically; resume lets the waiting half through', () => {
@@ -261,8 +309,7 @@ describe('arbitrator: every rejection, with its reason', () => {
 
   it('already decided for this LastPC: the other half is never promoted, even once the first is settled', () => {
     const d = started();
-    cutInHalves(d);
-    const first = publishes(hold(d, 12_000), 'make_primary')[0];
+    const first = publishes([...cutInHalves(d), ...hold(d, 12_000)], 'make_primary')[0];
     expect(first?.to).toBe('dbserver:1');
     // The dc1 half became Primary, and the decision is settled; dc2 still reports P.
     d.report('n1', primary('n1', ['n1', 'n2'], { confId: 6 }), { decision: { id: first?.body.decisionId ?? '', outcome: 'carried_out', reason: 'ok', at: 0 } });
@@ -275,8 +322,7 @@ describe('arbitrator: every rejection, with its reason', () => {
 
   it('a decision its target refused (never carried out) frees the LastPC for a new decision', () => {
     const d = started();
-    cutInHalves(d);
-    const first = publishes(hold(d, 12_000), 'make_primary')[0];
+    const first = publishes([...cutInHalves(d), ...hold(d, 12_000)], 'make_primary')[0];
     // dbserver:1 refuses (its view changed before it checked); the halves are then as before.
     const onRefusal = d.report('n1', nonPrimary('n1', ['n1', 'n2']), { decision: { id: first?.body.decisionId ?? '', outcome: 'refused', reason: 'my view differs', at: 0 } });
     expect(d.state.records.decisions[0]?.outcome).toBe('refused');
@@ -300,15 +346,14 @@ describe('arbitrator: every rejection, with its reason', () => {
       }
     }
     const made = publishes(d.log, 'make_primary').length;
-    // 30 s at a 10 s failover period: the first after 10 s, then one per period at most.
+    // 30 s at a 10 s failover period: the first at once (a settled split), then one per period at most.
     expect(made).toBeGreaterThan(0);
-    expect(made).toBeLessThanOrEqual(3);
+    expect(made).toBeLessThanOrEqual(4);
   });
 
   it('a carried-out decision is never forgotten, however many refusals follow (no second promotion)', () => {
     const d = started();
-    cutInHalves(d);
-    const first = publishes(hold(d, 12_000), 'make_primary')[0];
+    const first = publishes([...cutInHalves(d), ...hold(d, 12_000)], 'make_primary')[0];
     d.report('n1', primary('n1', ['n1', 'n2'], { confId: 6 }), { decision: { id: first?.body.decisionId ?? '', outcome: 'carried_out', reason: 'ok', at: 0 } });
     const spent = d.state.records.decisions[0] as (typeof d.state.records.decisions)[number];
     const refusals = Array.from({ length: 1200 }, (_, i) => ({ ...spent, id: `dec-x-${i}`, key: `pc-other-${i}`, outcome: 'refused' as const, decidedAt: d.now + i }));
@@ -321,8 +366,7 @@ describe('arbitrator: every rejection, with its reason', () => {
 
   it('an outcome reported by another party than the target does not settle a decision', () => {
     const d = started();
-    cutInHalves(d);
-    const first = publishes(hold(d, 12_000), 'make_primary')[0];
+    const first = publishes([...cutInHalves(d), ...hold(d, 12_000)], 'make_primary')[0];
     d.report('n2', nonPrimary('n2', ['n1', 'n2']), { decision: { id: first?.body.decisionId ?? '', outcome: 'refused', reason: 'forged', at: 0 } });
     expect(d.state.records.decisions[0]?.outcome).toBe('pending');
   });
@@ -342,8 +386,7 @@ describe('arbitrator: every rejection, with its reason', () => {
 describe('arbitrator: restart from its persisted records', () => {
   it('a decision persisted but never sent is sent again, the same one, and the other half is never promoted', () => {
     const d = started();
-    cutInHalves(d);
-    const effects = hold(d, 12_000);
+    const effects = [...cutInHalves(d), ...hold(d, 12_000)];
     const iPersist = effects.findIndex((e) => e.kind === 'persist' && e.key === RECORD_KEYS.decisions);
     expect(iPersist).toBeGreaterThanOrEqual(0);
     const decided = publishes(effects, 'make_primary')[0];

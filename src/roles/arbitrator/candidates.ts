@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PrimaryView, ViewRef } from '../../protocol/verbs.js';
 import { primaryViewKey, viewKey, viewOf } from '../../protocol/view.js';
-import { type FreshNode, labelOf, partyOfUuid } from './observations.js';
+import { type FreshNode, isFresh, labelOf, partyOfUuid } from './observations.js';
 import type { ArbitratorState, Reason } from './state.js';
 
 /**
@@ -137,4 +137,41 @@ export function compareCandidates(a: Candidate, b: Candidate): number {
   }
   if (a.maxSeqno !== b.maxSeqno) return b.maxSeqno - a.maxSeqno;
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/**
+ * A settled split (docs/safety.md, "Rule 2's settled split"): every member of C's last primary
+ * component P outside C is heard, freshly, either as down or as non-Primary in a complete,
+ * consistent view with that same P, and C outweighs every other dbserver of the site, in DC order
+ * (rule 7's first criterion), strictly. Then no regrouping of the others can make a candidate
+ * preferred to C, and the failover period would only delay the same decision: Galera has already
+ * waited out its own suspect timeout before any node went non-Primary.
+ */
+export function settledSplit(c: Candidate, state: ArbitratorState, fresh: readonly FreshNode[], cands: readonly Candidate[], now: number): boolean {
+  if (!c.lastPrimary) return false;
+  const lastKey = primaryViewKey(c.lastPrimary);
+  const inC = new Set(c.nodes.map((n) => n.info.id));
+  const complete = new Set(cands.filter((x) => !x.inconsistent && x.unheard.length === 0).map((x) => x.key));
+  for (const u of new Set(c.lastPrimary.members)) {
+    const d = partyOfUuid(state, u, fresh);
+    if (!d) return false;
+    if (inC.has(d.id)) continue;
+    const own = fresh.find((n) => n.info.id === d.id);
+    if (own) {
+      // A node that restarted since P has a new uuid: what it does now is not known from P.
+      if (own.wsrep.nodeUuid !== u || own.wsrep.clusterStatus !== 'non-Primary') return false;
+      if (!own.wsrep.lastPrimary || primaryViewKey(own.wsrep.lastPrimary) !== lastKey) return false;
+      if (!complete.has(viewKey(viewOf(own.wsrep)))) return false;
+    } else {
+      const h = state.reports[d.id];
+      if (!h || !isFresh(state, h.receivedAt, now) || h.body.mariadb !== 'down') return false;
+    }
+  }
+  // The worst case for C: every other dbserver of the site, heard or not, in one component.
+  const others = state.settings.dcOrder.map((dc) => state.settings.dbservers.filter((d) => d.dc === dc && !inC.has(d.id)).reduce((s, d) => s + d.weight, 0));
+  for (let i = 0; i < others.length; i++) {
+    const d = (c.dcWeights[i] ?? 0) - (others[i] ?? 0);
+    if (d !== 0) return d > 0;
+  }
+  return false;
 }

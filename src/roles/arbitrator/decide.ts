@@ -1,5 +1,5 @@
 import type { CommonEffect } from '../core.js';
-import { type Candidate, candidateViews, compareCandidates, decisionKeyOf, structuralProblem } from './candidates.js';
+import { type Candidate, candidateViews, compareCandidates, decisionKeyOf, settledSplit, structuralProblem } from './candidates.js';
 import { decide, decisionInFlight, describeWeights, latestRefusal, spendingDecision } from './decisions.js';
 import { type FreshNode, freshNodes, isFresh, labelOf, seconds } from './observations.js';
 import { EVALUATE_EVERY_MS } from './settings.js';
@@ -61,6 +61,7 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
   else if (cands.length === 0) reasons.push(nothingToJudge(s, now));
 
   const qualifying: Candidate[] = [];
+  const settled = new Set<string>();
   const waiting: Array<{ c: Candidate; leftMs: number }> = [];
   for (const c of cands) {
     const problem = structuralProblem(c, s, fresh);
@@ -76,14 +77,16 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
     // A refused decision may be decided anew, but not in a loop: the target refused for a
     // reason (view moved on, members unreadable) that takes a failover period to settle.
     const refused = latestRefusal(s, decisionKeyOf(c.lastPrimary, c.view));
-    if (refused && now - refused.decidedAt < t.failoverPeriodMs) {
-      const leftMs = t.failoverPeriodMs - (now - refused.decidedAt);
+    const refusedAt = refused ? (refused.outcomeAt ?? refused.decidedAt) : 0;
+    if (refused && now - refusedAt < t.failoverPeriodMs) {
+      const leftMs = t.failoverPeriodMs - (now - refusedAt);
       wakeInMs = Math.min(wakeInMs, leftMs);
       reasons.push({ code: 'waiting', view: c.label, text: `view ${c.label}: ${refused.id} was refused (${refused.outcomeReason ?? 'no reason given'}); deciding again in ${seconds(leftMs)}` });
       continue;
     }
     const elapsed = now - (watched[c.key] ?? now);
-    if (elapsed < t.failoverPeriodMs) {
+    if (elapsed < t.failoverPeriodMs && settledSplit(c, s, fresh, cands, now)) settled.add(c.key);
+    else if (elapsed < t.failoverPeriodMs) {
       wakeInMs = Math.min(wakeInMs, t.failoverPeriodMs - elapsed);
       waiting.push({ c, leftMs: t.failoverPeriodMs - elapsed });
       reasons.push({ code: 'waiting', view: c.label, text: `view ${c.label} has been non-Primary for ${seconds(elapsed)}; waiting for the failover period (${seconds(t.failoverPeriodMs)})` });
@@ -112,7 +115,10 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
         wakeInMs = Math.min(wakeInMs, better.leftMs);
         reasons.push({ code: 'tie_wait', view: best.label, text: `view ${best.label} qualifies; waiting ${seconds(better.leftMs)} for view ${better.c.label}, preferred (DC priority, then seqno), whose failover period ends then` });
       } else {
-        const why = `non-Primary for ${seconds(now - (watched[best.key] ?? now))}, ${describeWeights(best)}${rest.length ? `; preferred over ${rest.map((r) => r.label).join(', ')} (DC priority, then seqno)` : ''}`;
+        const waited = settled.has(best.key)
+          ? `a settled split (every other member of its last primary component is heard, down or non-Primary in a complete view; it outweighs every other dbserver), non-Primary for ${seconds(now - (watched[best.key] ?? now))}`
+          : `non-Primary for ${seconds(now - (watched[best.key] ?? now))}`;
+        const why = `${waited}, ${describeWeights(best)}${rest.length ? `; preferred over ${rest.map((r) => r.label).join(', ')} (DC priority, then seqno)` : ''}`;
         const r = decide(s, best, now, { forced: false, operator: null, requestId: null, reason: why });
         s = r.state;
         effects.push(...r.effects);
