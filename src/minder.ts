@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { registerCommand } from './cli/command.js';
-import { registerConfig } from './cli/config.js';
 import { CliError, EXIT } from './cli/exit-codes.js';
-import { registerNotify } from './cli/notify.js';
-import { runParty } from './cli/run.js';
-import { writeNewKeyFile } from './protocol/keys.js';
+
+// Only what the named command needs is loaded (docs/benchmarks.md §4): every module a daemon
+// loads stays resident for its whole life, and `minder command` runs on the operator's clock.
+// So the subcommands' modules are imported when their command is named, and their heavy parts
+// (SQLite, mysql2, a role's daemon) only when the command runs.
 
 const EPILOG = `Exit codes:
   0  success                      4  the UDP address cannot be bound
@@ -36,6 +36,7 @@ function registerRun(y: Argv): Argv {
         .example('$0 run -c site.yaml --as arbitrator:1', 'start the arbitrator explicitly'),
     async (argv) => {
       const as = argv.as ?? (process.env.MINDER_AS || undefined);
+      const { runParty } = await import('./cli/run.js');
       const party = await runParty({
         ...(argv.config !== undefined ? { config: argv.config } : {}),
         ...(argv.bootstrap !== undefined ? { bootstrap: argv.bootstrap } : {}),
@@ -55,7 +56,8 @@ function registerKeygen(y: Argv): Argv {
     'keygen <file>',
     'Write a new random site key (32 bytes, hex) to FILE, readable by its owner only',
     (a) => a.positional('file', { type: 'string', demandOption: true }),
-    (argv) => {
+    async (argv) => {
+      const { writeNewKeyFile } = await import('./protocol/keys.js');
       try {
         writeNewKeyFile(argv.file);
       } catch (err) {
@@ -64,6 +66,24 @@ function registerKeygen(y: Argv): Argv {
       process.stdout.write(`wrote a new site key to ${argv.file} (mode 0600); copy it to every party, keeping the mode\n`);
     },
   );
+}
+
+type Register = (y: Argv) => Argv;
+const notify = async (): Promise<Register> => (await import('./cli/notify.js')).registerNotify;
+const REGISTER: Record<string, () => Promise<Register>> = {
+  run: async () => registerRun,
+  notify,
+  'notify-setup': notify,
+  command: async () => (await import('./cli/command.js')).registerCommand,
+  config: async () => (await import('./cli/config.js')).registerConfig,
+  keygen: async () => registerKeygen,
+};
+
+/** The named command's registration alone; all of them for help, a typo or no command at all. */
+async function registrations(argv: readonly string[]): Promise<Register[]> {
+  const first = argv[0];
+  const loaders = first !== undefined && Object.hasOwn(REGISTER, first) ? [REGISTER[first] as () => Promise<Register>] : [...new Set(Object.values(REGISTER))];
+  return [...new Set(await Promise.all(loaders.map((l) => l())))];
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -83,11 +103,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`minder: ${msg}\nRun 'minder --help' for usage.\n`);
       process.exit(EXIT.USAGE);
     });
-  y = registerRun(y);
-  y = registerNotify(y);
-  y = registerCommand(y);
-  y = registerConfig(y);
-  y = registerKeygen(y);
+  for (const register of await registrations(argv)) y = register(y);
   await y.parseAsync();
 }
 

@@ -1,12 +1,12 @@
 import type { Argv } from 'yargs';
 import { CliError, EXIT } from './exit-codes.js';
-import { DEFAULT_TRIES } from './command/client.js';
-import { execute } from './command/execute.js';
-import { interactive } from './command/interactive.js';
-import { parseWords } from './command/parse.js';
-import { openSession } from './command/session.js';
+import { DEFAULT_TRIES } from './command/defaults.js';
 
-/** `minder command …`: the operator's keyboard channel to the arbitrator (docs/operations.md). */
+/**
+ * `minder command …`: the operator's keyboard channel to the arbitrator (docs/operations.md).
+ * The session, client and prompt are loaded when the command runs, not when yargs is set up:
+ * `minder command drain …` is on the operator's clock (docs/benchmarks.md §2).
+ */
 export function registerCommand(y: Argv): Argv {
   return y.command(
     'command [words..]',
@@ -28,10 +28,12 @@ export function registerCommand(y: Argv): Argv {
     async (argv) => {
       const words = (argv.words ?? []).map(String);
       const extra = [...(argv.json ? ['--json'] : []), ...(argv.force ? ['--force'] : []), ...(argv.reason !== undefined ? ['--reason', argv.reason] : [])];
+      const [{ openSession }, { execute }, { parseWords }] = await Promise.all([import('./command/session.js'), import('./command/execute.js'), import('./command/parse.js')]);
       const session = await openSession({ config: argv.config, as: argv.as, tries: argv.tries });
       try {
         if (words.length === 0) {
           if (extra.length) throw new CliError(EXIT.USAGE, `${extra[0]} needs a command (e.g. status --json)`);
+          const { interactive } = await import('./command/interactive.js');
           process.exitCode = await interactive(session);
           return;
         }

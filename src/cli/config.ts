@@ -11,7 +11,7 @@ import { ConfigError, loadKeyring, parseSiteConfig } from '../site/load-config.j
 import type { SiteConfig } from '../site/schema.js';
 import { unifiedDiff } from '../site/text-diff.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { loadBootstrapOrExplain, loadOrExplain } from './run.js';
+import { loadBootstrapOrExplain, loadOrExplain } from './load.js';
 
 /**
  * `minder config check FILE` validates a file; `push`, `show` and `diff` work on the versioned

@@ -8,7 +8,7 @@ import { localAddresses } from './identity.js';
 import { partiesOfType } from '../site/load-config.js';
 import type { DbserverParty, SiteConfig } from '../site/schema.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { loadOrExplain } from './run.js';
+import { loadOrExplain } from './load.js';
 
 /**
  * `minder notify …`: the wsrep_notify_cmd hook through the full CLI, for hand-run tests

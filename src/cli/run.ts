@@ -8,15 +8,17 @@ import type { PartyId } from '../protocol/party.js';
 import { parsePartyId } from '../protocol/party.js';
 import type { RunningRole } from '../roles/context.js';
 import { roleStarter } from '../roles/index.js';
-import { type Bootstrap, loadBootstrapFile } from '../site/bootstrap.js';
 import { ConfigSource, ConfigSourceError, fileConfigSource, resolveStartConfig, stateFilePath } from '../site/config-source.js';
-import { ConfigStore } from '../site/config-store.js';
-import { checkSecretFiles, ConfigError, loadKeyring, loadSiteConfigFile } from '../site/load-config.js';
+import { checkSecretFiles, loadKeyring } from '../site/load-config.js';
 import type { Party, SiteConfig } from '../site/schema.js';
 import { LocalState, LocalStateError } from '../state/local-state.js';
 import { mathRng } from '../util/rng.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { resolveSelf } from './identity.js';
+import { explainConfigError, loadBootstrapOrExplain, loadOrExplain } from './load.js';
+
+// Moved to ./load.js (so that `minder command` need not load this file); kept here for callers.
+export { loadBootstrapOrExplain, loadOrExplain };
 
 export interface RunOptions {
   /** A file-only site: the whole site config in a file, never re-read. */
@@ -29,28 +31,6 @@ export interface RunOptions {
 
 export function stateFileOf(cfg: SiteConfig, self: string): string {
   return stateFilePath(cfg.stateDir, self);
-}
-
-function explainConfigError(err: unknown): never {
-  if (err instanceof ConfigError) throw new CliError(EXIT.USAGE, err.problems.map((p) => `${err.source}: ${p}`).join('\n'));
-  throw err;
-}
-
-/** Everything that can be wrong before a daemon starts is checked here, and nothing is started if it is. */
-export function loadOrExplain(path: string): SiteConfig {
-  try {
-    return loadSiteConfigFile(path);
-  } catch (err) {
-    return explainConfigError(err);
-  }
-}
-
-export function loadBootstrapOrExplain(path: string): Bootstrap {
-  try {
-    return loadBootstrapFile(path);
-  } catch (err) {
-    return explainConfigError(err);
-  }
 }
 
 function openStateOrExplain(path: string): LocalState {
@@ -89,6 +69,8 @@ function loadFromFile(path: string, as: string | undefined): Loaded {
 
 async function loadFromDatabase(path: string, as: string | undefined): Promise<Loaded> {
   const boot = loadBootstrapOrExplain(path);
+  // mysql2 is loaded only by a party that reads its config from the database (and the dbserver).
+  const { ConfigStore } = await import('../site/config-store.js');
   const fetcher = new ConfigStore(boot.database);
   const who = as ?? boot.as;
   let r: Awaited<ReturnType<typeof resolveStartConfig>>;

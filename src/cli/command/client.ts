@@ -11,6 +11,9 @@ import { isStatusSummary, type StatusSummary } from '../../roles/arbitrator/summ
 import { directoryOf } from '../../site/load-config.js';
 import type { SiteConfig } from '../../site/schema.js';
 import type { Rng } from '../../util/rng.js';
+import { DEFAULT_TRIES } from './defaults.js';
+
+export { DEFAULT_TRIES };
 
 export type OperatorVerb = 'drain' | 'undrain' | 'pause' | 'resume' | 'promote';
 
@@ -49,7 +52,6 @@ export interface ClientOptions {
   tries?: number;
 }
 
-export const DEFAULT_TRIES = 3;
 
 /**
  * The operator's side of the channel: a transient party (`command:N`) with its own post office.

@@ -8,7 +8,7 @@ import { ConfigError, loadKeyring, partiesOfType } from '../../site/load-config.
 import type { DbserverParty, SiteConfig } from '../../site/schema.js';
 import { mathRng } from '../../util/rng.js';
 import { CliError, EXIT } from '../exit-codes.js';
-import { loadOrExplain } from '../run.js';
+import { loadOrExplain } from '../load.js';
 import { ArbitratorClient } from './client.js';
 import type { SiteNames } from './parse.js';
 
