@@ -13,12 +13,17 @@ import { loadavg, machine } from './scale-stats.js';
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const parts = new Set((process.env['GARBD_PARTS'] ?? 'failover,bytes,hook').split(','));
 const out = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
-const stamp = (startedAt: string, loadAtStart: string) => ({ startedAt, at: new Date().toISOString(), loadAtStart, loadAtEnd: loadavg(), machine: machine() });
+/**
+ * The minder runs with the product's default timings (src/site/schema.ts, docs/configuration.md),
+ * as a DBA would; only Galera's EVS timeouts are the lab's short ones, on both sides alike.
+ */
+const DEFAULT_TIMINGS = { reportInterval: '5s', ackTimeout: '3s', failoverPeriod: '10s', staleAfter: '15s', makePrimaryValidFor: '30s' } as const;
+const stamp = (startedAt: string, loadAtStart: string) => ({ startedAt, at: new Date().toISOString(), loadAtStart, loadAtEnd: loadavg(), machine: machine(), timings: DEFAULT_TIMINGS });
 let lab: SplitLab;
 let garbd: Garbd;
 
 beforeAll(async () => {
-  lab = await startSplitLab();
+  lab = await startSplitLab({ timings: DEFAULT_TIMINGS });
   garbd = new Garbd(lab);
   await prepareLab(lab);
 }, 300_000);

@@ -35,7 +35,7 @@ interface LbReactionResult {
   detectionMs: number[];
 }
 
-type WithMachine = { machine: Machine; startedAt?: string; at?: string; loadAtStart?: string; loadAtEnd?: string };
+type WithMachine = { machine: Machine; startedAt?: string; at?: string; loadAtStart?: string; loadAtEnd?: string; timings?: Record<string, string> };
 const garbd = load<{ rounds: FailoverRound[]; summary: FailoverSummary } & WithMachine>('bench/garbd-failover.results.json');
 const earlier = load<{ startedAt: string; note: string; rounds: Array<Omit<FailoverRound, 'otherHalfWritableMs'>> }>('bench/garbd-failover.earlier.results.json');
 const bytes = load<{ windows: BytesWindow[]; summary: BytesSummary } & WithMachine>('bench/garbd-bytes.results.json');
@@ -194,16 +194,16 @@ if (garbd) {
     '',
     '**Setup** (`bench/garbd-failover.ts`). One lab for both sides: four real mariadbd (dc1: n1 n2, dc2: n3 n4) with the',
     "lab's short EVS timeouts (`evs.suspect_timeout=PT2S; inactive PT6S; install PT3S; keepalive PT0.5S`), the",
-    'real wsrep_notify_cmd hook, and `minder run` for the arbitrator and four dbservers (test/e2e/arbitrator-lab.ts,',
-    'timings: reportInterval 1s, ackTimeout 500ms, failoverPeriod 3s, staleAfter 4s). Rounds alternate, garbd first in',
+    'real wsrep_notify_cmd hook, and `minder run` for the arbitrator and four dbservers (test/e2e/arbitrator-lab.ts),',
+    `with the product's default timings (${garbd.timings ? Object.entries(garbd.timings).map(([k, v]) => `${k} ${v}`).join(', ') : 'as in the results file'}). Rounds alternate, garbd first in`,
     'odd rounds and minder first in even rounds:',
     '',
     '- **garbd round**: `minder command pause` (so the arbitrator cannot act), then Debian\'s `garbd --address',
     "  gcomm://127.0.0.11,127.0.0.12 --group galera-lab --options 'gmcast.listen_addr=tcp://127.0.0.31:4567;<the same",
     "  four evs options>'` joins as a fifth voter beside dc1; once all four nodes are Synced in a view of 5, cut dc1|dc2",
     '  and garbd|dc2 (iptables), probe, heal, stop garbd, `resume`.',
-    '- **minder round**: no garbd; cut dc1|dc2; the arbitrator promotes dc1 (pc.bootstrap through dbserver) after its',
-    '  failover period; probe; heal.',
+    '- **minder round**: no garbd; cut dc1|dc2; the arbitrator hears both halves complete, a *settled split*, and',
+    '  promotes dc1 at once (pc.bootstrap through dbserver); probe; heal.',
     '- **Probe** (the same for both): from the cut, a 2 s-bounded single-row INSERT on n1 every 50 ms; the figure is',
     "  the time at which one commits. Context: when n3 (the other half) reads non-Primary, Galera's own detection.",
     '',
@@ -217,36 +217,26 @@ if (garbd) {
     `- rounds in which the arbitrator promoted dc2 instead of the preferred dc1: ${garbd.summary.minderOtherHalf} of ${garbd.rounds.filter((r) => r.variant === 'minder').length}`,
     `- goal: within 1 s of garbd's time → ${verdict(failoverOk)}`,
     '',
-    'Why the gap: garbd keeps dc1 Primary by quorum, so dc1 writes as soon as Galera has excluded dc2 (the write that',
-    "was blocked at the cut commits then). The arbitrator cannot act before Galera has declared both halves non-Primary",
-    '(the same detection), and then waits its `failoverPeriod` (3 s here: "no action on a blip", DESIGN §3.2) plus a',
-    'report, the decision, `make_primary` and pc.bootstrap. The floor of the difference is the failover period; a',
-    'shorter failoverPeriod trades that away against acting on blips. About half a second of the rest is the hook',
-    'delaying the bootstrapped node (§4, measured on this same lab).',
-    '',
-    'When the arbitrator made dc2 primary: the cut is seen by each half at slightly different times (Galera\'s',
-    'detection differs by node, and one half may first form a view of one node before the two-node view), so one',
-    'half\'s failover period can end more than the tie window (min(ackTimeout, failoverPeriod) = 500 ms here) before',
-    'the other\'s; the arbitrator then promotes the half it judged first — safely (one primary only), but not the',
-    'preferred DC. The arbitrator\'s log says so (`promotion` … `target dbserver:3`). That is for the arbitrator\'s',
-    'owner to weigh; here it is counted, and such a round has no dc1 figure.',
+    'Where the difference goes: garbd keeps dc1 Primary by quorum, so dc1 writes as soon as Galera has excluded dc2 (the',
+    'write that was blocked at the cut commits then). The arbitrator cannot act before Galera has declared both halves',
+    'non-Primary (the same detection); then it takes the hooks\' pushes of both halves, the decision (written to disk),',
+    '`make_primary`, the dbserver\'s fresh reading of its view, `pc.bootstrap`, and the hook runs mariadbd makes on the',
+    'way to Synced (§4). It no longer waits the failover period: when it hears both halves, each complete, and the',
+    'preferred one outweighs the rest, the split is *settled* and nothing a wait could bring would change the decision',
+    '(docs/safety.md, "Rule 2\'s settled split"). An arbitrator that hears one half only still waits `failoverPeriod`.',
     '',
   );
   if (earlier) {
     w(
-      `An earlier run of the same command (${earlier.startedAt}, \`${earlier.__file}\`; ${earlier.note}):`,
+      `Before the settled split (${earlier.startedAt}, \`${earlier.__file}\`; ${earlier.note}; the failover period on every split, lab timings reportInterval 1s, ackTimeout 500ms, failoverPeriod 3s, staleAfter 4s):`,
       '',
       '| round | variant | cut → n1 (dc1) commits, ms | cut → n3 non-Primary, ms | load |',
       '|---|---|---|---|---|',
       ...earlier.rounds.map((r) => `| ${r.round} | ${r.variant} | ${r.writableMs === null ? '**never**' : f0(r.writableMs)} | ${f0(r.otherHalfNonPrimaryMs)} | ${r.loadavg1} |`),
       '',
-      "Its round-3 minder \"never\" is the case above. The arbitrator's log of that round: at 14:29:12.033 dc2's view had",
-      "been non-Primary for 0.5 s while dbserver:1 still reported a view it was not a member of; at 14:29:12.129 dc1's",
-      "view started its failover period, 0.6 s after dc2's (the tie window is 0.5 s); at 14:29:14.563 `promotion` of",
-      "dbserver:3+dbserver:4 (dc2), carried out; dc1 stayed non-Primary until the heal." +
-        (garbd && garbd.summary.minderOtherHalf > 0
-          ? ` The run above saw it in round(s) ${garbd.rounds.filter((r) => r.variant === 'minder' && r.writableMs === null && r.otherHalfWritableMs !== null).map((r) => r.round).join(', ')} of ${garbd.rounds.filter((r) => r.variant === 'minder').length}.`
-          : ''),
+      'Then the arbitrator lagged garbd by the failover period, and in one round of five ("never") it promoted dc2: the',
+      "halves were seen complete 0.6 s apart (dc1 passed through a view that dbserver:1 was not a member of), more than",
+      'the 0.5 s tie window, and dc2\'s failover period ended first. Now dc1 is promoted the moment its view completes.',
       '',
     );
   }
@@ -277,11 +267,9 @@ if (bytes) {
     '',
     "garbd's bytes grow with the write load (it receives every write-set: here about " +
       `${f0((bytes.summary.garbdBytesPerS.median ?? 0) / (bytes.summary.commitsPerS.median ?? 1))} B per single-row transaction); the arbitrator's do not: it receives status reports, one per`,
-    'dbserver per reportInterval plus one per state change, about 1 kB each with IP/UDP headers. The lab runs',
-    '`reportInterval: 1s` (test/e2e/arbitrator-lab.ts LAB_TIMINGS, which the failover figures need); the default is 5 s.',
-    `By arithmetic, not measured here: at the default interval the arbitrator would receive about a fifth (≈ ${f0((bytes.summary.arbitratorBytesPerS.median ?? 0) / 5)} B/s,`,
-    `${f2(((bytes.summary.arbitratorBytesPerS.median ?? 0) / 5 / (bytes.summary.garbdBytesPerS.median ?? 1)) * 100)} % of garbd's); and the ratio halves for every doubling of the write load, with larger transactions, or with more`,
-    'nodes behind the same four reports. The verdict stands on what was measured: 1 s reports against 200 tiny transactions/s.',
+    'dbserver per reportInterval plus one per state change, about 1 kB each with IP/UDP headers, at the product\'s',
+    `default reportInterval (${bytes.timings?.reportInterval ?? 'see the results file'}). The ratio halves for every doubling of the write load, with larger transactions, or with more`,
+    'nodes behind the same four reports; it doubles if reportInterval is halved. 200 tiny transactions/s is a light load for a Galera cluster.',
     '',
   );
 } else w('Not measured yet: run `bench/run-all.sh`.', '');
