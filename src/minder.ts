@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { Argv } from 'yargs';
 import { CliError, EXIT } from './cli/exit-codes.js';
+import { fastCommandArgs, fastRunArgs } from './cli/fast-args.js';
+import { registerRun, runMain } from './cli/run-command.js';
 
 // Only what the named command needs is loaded (docs/benchmarks.md §4): every module a daemon
 // loads stays resident for its whole life, and `minder command` runs on the operator's clock.
 // So the subcommands' modules are imported when their command is named, and their heavy parts
-// (SQLite, mysql2, a role's daemon) only when the command runs.
+// (SQLite, mysql2, a role's daemon) only when the command runs. A plain `run` or `command`
+// line does not load yargs at all (src/cli/fast-args.ts); everything else goes through yargs.
 
 const EPILOG = `Exit codes:
   0  success                      4  the UDP address cannot be bound
@@ -16,40 +18,6 @@ const EPILOG = `Exit codes:
 
 Docs: README.md, docs/protocol.md, docs/configuration.md`;
 
-function registerRun(y: Argv): Argv {
-  return y.command(
-    'run',
-    'Run this host\'s long-lived party (arbitrator, dbserver or dbclient) from the site config',
-    (a) =>
-      a
-        .option('config', { alias: 'c', type: 'string', describe: 'site config file (YAML or JSON): a file-only site, never re-read' })
-        .option('bootstrap', { alias: 'b', type: 'string', describe: 'this host\'s bootstrap file (e.g. /etc/minder/minder.yaml): the site config comes from the database, else from the local copy' })
-        .conflicts('config', 'bootstrap')
-        .check((a) => {
-          if (a.config === undefined && a.bootstrap === undefined) throw new CliError(EXIT.USAGE, 'give --config FILE (the whole site config in a file) or --bootstrap FILE (the site config from the database)');
-          return true;
-        })
-        .option('as', { type: 'string', describe: 'which party to be, e.g. dbserver:2 (default: $MINDER_AS, else the party whose host is an address of this machine)' })
-        .option('log-level', { type: 'string', choices: ['debug', 'info', 'warn', 'error'], describe: 'log level (default info, or $MINDER_LOG_LEVEL)' })
-        .example('$0 run --bootstrap /etc/minder/minder.yaml', 'start this host\'s party with the site config from the database')
-        .example('$0 run --config /etc/minder/site.yaml', 'start whichever party this host is in the config')
-        .example('$0 run -c site.yaml --as arbitrator:1', 'start the arbitrator explicitly'),
-    async (argv) => {
-      const as = argv.as ?? (process.env.MINDER_AS || undefined);
-      const { runParty } = await import('./cli/run.js');
-      const party = await runParty({
-        ...(argv.config !== undefined ? { config: argv.config } : {}),
-        ...(argv.bootstrap !== undefined ? { bootstrap: argv.bootstrap } : {}),
-        ...(as ? { as } : {}),
-        ...(argv.logLevel ? { logLevel: argv.logLevel } : {}),
-      });
-      const onSignal = () => void party.stop();
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
-      process.exitCode = await party.done;
-    },
-  );
-}
 
 function registerKeygen(y: Argv): Argv {
   return y.command(
@@ -87,6 +55,11 @@ async function registrations(argv: readonly string[]): Promise<Register[]> {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const run = fastRunArgs(argv);
+  if (run) return runMain(run);
+  const command = fastCommandArgs(argv);
+  if (command) return (await import('./cli/command.js')).commandMain(command);
+  const { default: yargs } = await import('yargs');
   let y = yargs(argv)
     .scriptName('minder')
     .usage('$0 <command> [options]\n\ngalera-minder keeps a two-DC MariaDB Galera site serving, safely: one arbitrator decides which half becomes primary after a split, dbservers watch mariadbd, dbclients steer the load balancer.')
@@ -107,7 +80,7 @@ export async function main(argv: string[]): Promise<void> {
   await y.parseAsync();
 }
 
-main(hideBin(process.argv)).catch((err: unknown) => {
+main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof CliError) {
     process.stderr.write(`minder: ${err.message}\n`);
     process.exit(err.exitCode);

@@ -1,13 +1,15 @@
 import type { Argv } from 'yargs';
 import { CliError, EXIT } from './exit-codes.js';
 import { DEFAULT_TRIES } from './command/defaults.js';
+import type { CommandArgs } from './fast-args.js';
 
 /**
  * `minder command …`: the operator's keyboard channel to the arbitrator (docs/operations.md).
  * The session, client and prompt are loaded when the command runs, not when yargs is set up:
  * `minder command drain …` is on the operator's clock (docs/benchmarks.md §2).
  */
-export function registerCommand(y: Argv): Argv {
+/** `handler` is commandMain except in tests of the parsing. */
+export function registerCommand(y: Argv, handler: (a: CommandArgs) => void | Promise<void> = commandMain): Argv {
   return y.command(
     'command [words..]',
     "The operator's channel to the arbitrator: status, drain, undrain, pause, resume, promote (no words: an interactive prompt)",
@@ -25,27 +27,39 @@ export function registerCommand(y: Argv): Argv {
         .example('$0 command -c site.yaml drain dbserver:3 --reason "disk swap"', 'no new connections to dbserver:3')
         .example('$0 command -c site.yaml promote dc2 --force --reason "dc1 burned down"', "the operator's override below half")
         .example('$0 command -c site.yaml', 'interactive prompt with history and tab completion'),
-    async (argv) => {
-      const words = (argv.words ?? []).map(String);
-      const extra = [...(argv.json ? ['--json'] : []), ...(argv.force ? ['--force'] : []), ...(argv.reason !== undefined ? ['--reason', argv.reason] : [])];
-      const [{ openSession }, { execute }, { parseWords }] = await Promise.all([import('./command/session.js'), import('./command/execute.js'), import('./command/parse.js')]);
-      const session = await openSession({ config: argv.config, as: argv.as, tries: argv.tries });
-      try {
-        if (words.length === 0) {
-          if (extra.length) throw new CliError(EXIT.USAGE, `${extra[0]} needs a command (e.g. status --json)`);
-          const { interactive } = await import('./command/interactive.js');
-          process.exitCode = await interactive(session);
-          return;
-        }
-        const parsed = parseWords([...words, ...extra], session.names);
-        if (!parsed.ok) throw new CliError(EXIT.USAGE, parsed.error);
-        const r = await execute(session.client, parsed.command, session.operator);
-        if (r.out) process.stdout.write(r.out);
-        if (r.err) process.stderr.write(r.err.startsWith('refused') || r.code === EXIT.NO_ANSWER ? `minder: ${r.err}` : r.err);
-        process.exitCode = r.code;
-      } finally {
-        await session.client.close();
-      }
-    },
+    (argv) =>
+      handler({
+        words: (argv.words ?? []).map(String),
+        config: argv.config,
+        as: argv.as,
+        tries: argv.tries,
+        ...(argv.json !== undefined ? { json: argv.json } : {}),
+        ...(argv.reason !== undefined ? { reason: argv.reason } : {}),
+        ...(argv.force !== undefined ? { force: argv.force } : {}),
+      }),
   );
+}
+
+/** What `minder command` does with its parsed command line (from yargs or fast-args.ts). */
+export async function commandMain(argv: CommandArgs): Promise<void> {
+  const words = argv.words;
+  const extra = [...(argv.json ? ['--json'] : []), ...(argv.force ? ['--force'] : []), ...(argv.reason !== undefined ? ['--reason', argv.reason] : [])];
+  const [{ openSession }, { execute }, { parseWords }] = await Promise.all([import('./command/session.js'), import('./command/execute.js'), import('./command/parse.js')]);
+  const session = await openSession({ config: argv.config, as: argv.as, tries: argv.tries });
+  try {
+    if (words.length === 0) {
+      if (extra.length) throw new CliError(EXIT.USAGE, `${extra[0]} needs a command (e.g. status --json)`);
+      const { interactive } = await import('./command/interactive.js');
+      process.exitCode = await interactive(session);
+      return;
+    }
+    const parsed = parseWords([...words, ...extra], session.names);
+    if (!parsed.ok) throw new CliError(EXIT.USAGE, parsed.error);
+    const r = await execute(session.client, parsed.command, session.operator);
+    if (r.out) process.stdout.write(r.out);
+    if (r.err) process.stderr.write(r.err.startsWith('refused') || r.code === EXIT.NO_ANSWER ? `minder: ${r.err}` : r.err);
+    process.exitCode = r.code;
+  } finally {
+    await session.client.close();
+  }
 }

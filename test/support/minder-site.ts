@@ -4,6 +4,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, openSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MINDER, minderSync } from './cli.js';
+import { unitNodeFlags } from './unit-flags.js';
 
 /**
  * A whole galera-minder site on loopback for the lab suite and the demo: writes the site key,
@@ -105,12 +106,15 @@ export class MinderSite {
     return join(this.dir, 'logs', `${party.replace(':', '-')}.log`);
   }
 
-  /** Starts `minder run --as party`; its stdout/stderr (pino JSON) go to logPath(party). */
+  /**
+   * Starts `minder run --as party` with the node flags of its role's systemd unit; its
+   * stdout/stderr (pino JSON) go to logPath(party).
+   */
   start(party: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
     const prev = this.procs.get(party);
     if (prev && prev.exitCode === null && prev.signalCode === null) throw new Error(`${party} is already running`);
     const fd = openSync(this.logPath(party), 'a');
-    const child = spawn(process.execPath, [MINDER, 'run', '--config', this.configPath, '--as', party], {
+    const child = spawn(process.execPath, [...unitNodeFlags(party.split(':')[0] as string), MINDER, 'run', '--config', this.configPath, '--as', party], {
       stdio: ['ignore', fd, fd],
       env: { ...process.env, MINDER_LOG_LEVEL: 'debug', ...env },
     });
