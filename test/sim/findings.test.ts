@@ -5,9 +5,9 @@ import type { EpisodeKind } from './schedule.js';
 /**
  * Liveness weaknesses of the arbitrator the simulator found (docs/simulator.md, "Findings").
  * Neither breaks the liveness property as specified (each needs the arbitrator to lose a DC
- * after the cut), safety holds throughout, and both are reported to the arbitrator's owner;
- * they are skipped until the arbitrator decides on recent reports only. Unskipped, each runs
- * its scenario over 50 seeds and expects no violation. Replay one:
+ * after the cut) and safety holds throughout. Finding 3 is fixed and runs; finding 2 is skipped
+ * until the arbitrator decides on recent reports only. Each runs its scenario over 50 seeds and
+ * expects no violation. Replay one:
  *   SIM_SEED=0 SIM_KIND=late_arbitrator_loss npx vitest run --project unit test/sim/replay.test.ts
  */
 function violations(kind: EpisodeKind, seeds: number): string[] {
@@ -19,12 +19,12 @@ function violations(kind: EpisodeKind, seeds: number): string[] {
   return out;
 }
 
-describe('findings (skipped until fixed)', () => {
+describe('findings (skipped until fixed; 3 is fixed)', () => {
   it.skip('the arbitrator does not promote a preferred half it lost during the failover period (finding 2: it promotes it on reports up to staleAfter old, the make_primary is never delivered, the LastPC stays spent)', () => {
     expect(violations('late_arbitrator_loss', 50)).toEqual([]);
   }, 120_000);
 
-  it.skip('a pending decision for a superseded LastPC does not block the next tie (finding 3: decision_in_flight holds for validFor + staleAfter)', () => {
+  it('a pending decision for a superseded LastPC does not block the next tie (finding 3, fixed: decisions.ts overtaken)', () => {
     expect(violations('stale_half_after_heal', 50)).toEqual([]);
   }, 120_000);
 });

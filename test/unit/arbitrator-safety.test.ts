@@ -381,6 +381,23 @@ describe('arbitrator: every rejection, with its reason', () => {
     expect(publishes(hold(d, 12_000), 'make_primary')).toHaveLength(0);
     expect(codes(d)).toContain('decision_in_flight');
   });
+  it('a pending decision whose target has since been in a Primary component no longer blocks the next split (finding 3)', () => {
+    const d = started();
+    // Split 1: dc1 is decided at once, but its make_primary never lands (dc1 cut from us).
+    const first = publishes(cutInHalves(d), 'make_primary')[0];
+    expect(first?.to).toBe('dbserver:1');
+    // Galera heals by itself: dc2 reports the whole cluster Primary again, n1 among its members.
+    d.advance(2000);
+    const healed = { confId: 9, lastPrimary: lastPrimaryOf(['n1', 'n2', 'n3', 'n4'], 'pc-9') };
+    for (const n of ['n3', 'n4'] as const) d.report(n, primary(n, ['n1', 'n2', 'n3', 'n4'], healed));
+    // Split 2, seen from dc2 only: dc1's last reports are the old split's, still fresh by age.
+    d.advance(2000);
+    for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4'], { lastPrimary: healed.lastPrimary }));
+    const sent = publishes(hold(d, 11_000, 500, ['n3', 'n4']), 'make_primary');
+    // Decided after the failover period, not 45 s after the first decision (validFor + staleAfter).
+    expect(sent.map((m) => [m.to, m.body.view.lastPrimaryViewId])).toEqual([['dbserver:3', 'pc-9']]);
+    expect(d.state.records.decisions.find((x) => x.id === first?.body.decisionId)?.outcome).toBe('pending');
+  });
 });
 
 describe('arbitrator: restart from its persisted records', () => {

@@ -19,10 +19,23 @@ export function spendingDecision(state: ArbitratorState, key: string): DecisionR
   return state.records.decisions.find((d) => d.key === key && d.outcome !== 'refused');
 }
 
-/** A decision still being carried out (no outcome yet, and young enough to be acted on). */
+/** A decision still being carried out (no outcome yet, young enough to be acted on, not overtaken). */
 export function decisionInFlight(state: ArbitratorState, now: number): DecisionRecord | undefined {
   const t = state.settings.timings;
-  return state.records.decisions.find((d) => d.outcome === 'pending' && now - d.decidedAt < d.validForMs + t.staleAfterMs);
+  return state.records.decisions.find((d) => d.outcome === 'pending' && now - d.decidedAt < d.validForMs + t.staleAfterMs && !overtaken(state, d));
+}
+
+/**
+ * A pending decision whose target node has since been seen in a Primary component (the newest
+ * one any report showed, first seen after the decision) is over: that node's last primary
+ * component has moved on, so its view can never again be the decided one and make_primary can
+ * only be refused. Waiting out its validity would block the next split (docs/simulator.md,
+ * finding 3). It still spends its key (rule 4): only the target's own `refused` frees that.
+ */
+function overtaken(state: ArbitratorState, d: DecisionRecord): boolean {
+  const p = state.records.lastPrimary;
+  if (!p || p.seenAt <= d.decidedAt) return false;
+  return p.members.some((m) => d.view.members.includes(m.uuid) && state.records.nodes[m.uuid]?.party === d.target);
 }
 
 export interface DecideOptions {
