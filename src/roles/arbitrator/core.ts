@@ -47,7 +47,7 @@ function requestStatus(to: PartyId): CommonEffect {
 }
 
 function onStart(state: ArbitratorState, now: number): Result {
-  const s: ArbitratorState = { ...state, startedAt: now, heardSinceStart: [], watched: {}, evaluation: null };
+  const s: ArbitratorState = { ...state, startedAt: now, heardSinceStart: {}, dbserversHeard: 0, watched: {}, evaluation: null };
   const d = s.records.directives;
   const pending = s.records.decisions.filter((x) => x.outcome === 'pending').length;
   const text = `epoch ${d.epoch}, writer ${d.writer ?? 'none'}, drained ${d.drained.join(', ') || 'none'}, ${s.records.decisions.length} decision(s) on record (${pending} pending)${d.paused ? ', PAUSED' : ''}`;
@@ -68,7 +68,8 @@ function onMessage(state: ArbitratorState, event: Extract<CommonEvent, { kind: '
   switch (m.verb) {
     case 'db_status_report': {
       const r = applyDbReport(state, m.from, m.body as BodyOf<'db_status_report'>, now);
-      return reevaluate(r.state, r.effects, now, false);
+      // A report that changed nothing but its time waits for the evaluate timer (reports.ts).
+      return r.material ? reevaluate(r.state, r.effects, now, false) : { state: r.state, effects: r.effects };
     }
     case 'client_status_report':
       return { state: applyClientReport(state, m.from, m.body as BodyOf<'client_status_report'>, now), effects: [] };

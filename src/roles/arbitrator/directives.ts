@@ -87,9 +87,7 @@ function fellAt(state: ArbitratorState, id: PartyId, now: number): number {
 export function warmedUp(state: ArbitratorState, now: number): boolean {
   if (state.startedAt === null) return false;
   if (now - state.startedAt >= state.settings.timings.staleAfterMs) return true;
-  if (state.heardSinceStart.length < state.settings.dbservers.length) return false;
-  const heard = new Set(state.heardSinceStart);
-  return state.settings.dbservers.every((d) => heard.has(d.id));
+  return state.dbserversHeard >= state.settings.dbservers.length;
 }
 
 /**

@@ -1,32 +1,124 @@
 import type { PartyId } from '../../protocol/party.js';
-import type { ClientStatusReport, DbStatusReport } from '../../protocol/verbs.js';
+import type { ClientStatusReport, DbStatusReport, WsrepStatus } from '../../protocol/verbs.js';
 import type { CommonEffect } from '../core.js';
+import { isFresh } from './observations.js';
 import { type LastPrimaryRecord, MAX_UUIDS_PER_PARTY, type NodesRecord, RECORD_KEYS } from './records.js';
 import { dbserverByNodeName, dbserverInfo } from './settings.js';
 import { type ArbitratorState, journal } from './state.js';
 
 type Step = { state: ArbitratorState; effects: CommonEffect[] };
 
-function heard(state: ArbitratorState, from: PartyId): ArbitratorState {
-  return state.heardSinceStart.includes(from) ? state : { ...state, heardSinceStart: [...state.heardSinceStart, from] };
+/** A stored report and whether it needs an evaluation now (see `applyDbReport`). */
+export type ReportStep = Step & { material: boolean };
+
+/**
+ * Marks a party heard since this start, in place (the per-party maps belong to the state being
+ * stepped, see ArbitratorState). Returns whether it was new: the first word of a party since a
+ * start can end the warm-up, so it is material.
+ */
+function heard(state: ArbitratorState, from: PartyId): boolean {
+  if (state.heardSinceStart[from]) return false;
+  state.heardSinceStart[from] = true;
+  if (dbserverInfo(state.settings, from)) state.dbserversHeard++;
+  return true;
 }
 
-/** Stores a dbserver's report and learns from it: node uuids, the last primary component, decision outcomes. */
-export function applyDbReport(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
-  if (!dbserverInfo(state.settings, from)) return { state, effects: [] };
-  let s: ArbitratorState = heard({ ...state, reports: { ...state.reports, [from]: { body, receivedAt: now } } }, from);
+/**
+ * Stores a dbserver's report and learns from it: node uuids, the last primary component, decision
+ * outcomes. `material` says whether the promotion rule and the writer must be looked at again now.
+ *
+ * Nearly every report of a quiet site repeats its party's previous one with a newer time (and,
+ * while Primary, a newer seqno). Such a report only refreshes the stored report in place: no
+ * record is copied or persisted, nothing is learned anew, and no evaluation runs — the periodic
+ * evaluate timer (at most EVALUATE_EVERY_MS apart) sees the refreshed time, which is all that
+ * changed. Anything else is material and evaluated at once, so failover latency is unchanged: a
+ * change of Primary/non-Primary, state, view, last primary component, seqno while non-Primary,
+ * mariadbd up/down or a decision outcome; a party heard for the first time since the start, or
+ * again after its report had gone stale; and any report while the writer is down (the
+ * replacement must have spoken since the fall, so every report can make one eligible).
+ */
+export function applyDbReport(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): ReportStep {
+  if (!dbserverInfo(state.settings, from)) return { state, effects: [], material: false };
+  const prev = state.reports[from];
+  state.reports[from] = { body, receivedAt: now };
+  const isNew = heard(state, from);
+  if (prev && sameMaterialReport(prev.body, body)) {
+    const material = isNew || !isFresh(state, prev.receivedAt, now) || state.writerDownSince !== null || state.evaluation === null;
+    return { state, effects: [], material };
+  }
+  let s: ArbitratorState = state;
   const effects: CommonEffect[] = [];
   for (const step of [learnUuids, trackLastPrimary, recordOutcome]) {
     const r = step(s, from, body, now);
     s = r.state;
     effects.push(...r.effects);
   }
-  return { state: s, effects };
+  return { state: s, effects, material: true };
 }
 
 export function applyClientReport(state: ArbitratorState, from: PartyId, body: ClientStatusReport, now: number): ArbitratorState {
   if (!state.settings.dbclients.includes(from)) return state;
-  return heard({ ...state, clients: { ...state.clients, [from]: { body, receivedAt: now } } }, from);
+  state.clients[from] = { body, receivedAt: now };
+  heard(state, from);
+  return state;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameWsrep(a: WsrepStatus, b: WsrepStatus): boolean {
+  if (
+    a.clusterStatus !== b.clusterStatus ||
+    a.localState !== b.localState ||
+    a.ready !== b.ready ||
+    a.connected !== b.connected ||
+    a.clusterSize !== b.clusterSize ||
+    a.stateUuid !== b.stateUuid ||
+    a.confId !== b.confId ||
+    a.nodeUuid !== b.nodeUuid ||
+    a.members.length !== b.members.length
+  ) {
+    return false;
+  }
+  // The seqno ranks non-Primary candidates (rule 7, and which member gets make_primary); while
+  // Primary (or Disconnected) it only moves with the writes and nothing here reads it.
+  if (a.clusterStatus === 'non-Primary' && a.lastCommitted !== b.lastCommitted) return false;
+  for (let i = 0; i < a.members.length; i++) {
+    const x = a.members[i];
+    const y = b.members[i];
+    if (!x || !y || x.uuid !== y.uuid || x.name !== y.name || x.address !== y.address) return false;
+  }
+  const p = a.lastPrimary;
+  const q = b.lastPrimary;
+  if (p === null || q === null) return p === q;
+  return p.viewId === q.viewId && sameStrings(p.members, q.members);
+}
+
+/**
+ * Whether two reports of one party say the same thing to the arbitrator: equal in every field
+ * but the time it was observed (and the seqno while Primary). Exported for its unit test.
+ */
+export function sameMaterialReport(a: DbStatusReport, b: DbStatusReport): boolean {
+  if (a.dc !== b.dc || a.mariadb !== b.mariadb || a.error !== b.error) return false;
+  if (a.wsrep === null || b.wsrep === null) {
+    if (a.wsrep !== b.wsrep) return false;
+  } else if (!sameWsrep(a.wsrep, b.wsrep)) {
+    return false;
+  }
+  const r = a.recovered;
+  const t = b.recovered;
+  if (r === null || t === null) {
+    if (r !== t) return false;
+  } else if (r.uuid !== t.uuid || r.seqno !== t.seqno || r.safeToBootstrap !== t.safeToBootstrap) {
+    return false;
+  }
+  const d = a.decision;
+  const e = b.decision;
+  if (d === null || e === null) return d === e;
+  return d.id === e.id && d.outcome === e.outcome && d.reason === e.reason && d.at === e.at;
 }
 
 /**
