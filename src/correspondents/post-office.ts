@@ -3,7 +3,7 @@ import { decodeDatagram, type Envelope, encodeDatagram } from '../protocol/datag
 import { DROP_REASONS, type DropReason, ProtocolError } from '../protocol/errors.js';
 import type { Keyring } from '../protocol/keys.js';
 import { isPartyId, type PartyId, type PartyType, parsePartyId } from '../protocol/party.js';
-import { type BodyOf, isVerb, type Verb, VERBS } from '../protocol/verbs.js';
+import { type BodyOf, checkBody, isVerb, type Verb, VERBS } from '../protocol/verbs.js';
 import type { Rng } from '../util/rng.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { Correspondent, DEFAULT_ACK_RANDOM_FACTOR } from './correspondent.js';
@@ -186,11 +186,8 @@ export class PostOffice {
     if (Math.abs(now - env.at) > this.o.maxClockSkewMs) {
       throw new ProtocolError('stale_timestamp', `sent-at is ${Math.round((now - env.at) / 1000)} s off this clock`);
     }
-    const parsed = spec.schema.safeParse(env.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ProtocolError('bad_body', `${env.verb}: ${issue ? `${issue.path.join('.')} ${issue.message}` : 'invalid'}`);
-    }
+    const parsed = checkBody(env.verb, env.body);
+    if (!parsed.ok) throw new ProtocolError('bad_body', `${env.verb}: ${parsed.issue}`);
     if (!this.o.directory(sender)) this.rememberTransient(sender, from);
     const c = this.correspondent(sender);
     c.heard(now);
