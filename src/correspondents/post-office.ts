@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { decodeDatagram, type Envelope, encodeDatagram } from '../protocol/datagram.js';
 import { DROP_REASONS, type DropReason, ProtocolError } from '../protocol/errors.js';
 import type { Keyring } from '../protocol/keys.js';
-import { isPartyId, type PartyId, type PartyType, parsePartyId } from '../protocol/party.js';
+import { type PartyId, type PartyType, parsePartyId } from '../protocol/party.js';
 import { type BodyOf, checkBody, isVerb, type Verb, VERBS } from '../protocol/verbs.js';
 import type { Rng } from '../util/rng.js';
 import type { Clock, TimerHandle } from './clock.js';
@@ -71,10 +71,14 @@ export class PostOffice {
   private readonly lastDropLog = new Map<DropReason, { at: number; suppressed: number }>();
   private silenceTimer: TimerHandle | null = null;
   private closed = false;
+  private readonly selfType: PartyType;
 
   constructor(private readonly o: PostOfficeOptions) {
     const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
     this.counters = { accepted: 0, sent: 0, resent: 0, drops };
+    const me = parsePartyId(o.self);
+    if (!me) throw new Error(`a post office for ${o.self}: not a party name`);
+    this.selfType = me.type;
     o.transport.onReceive((buf, from) => this.receive(buf, from));
     this.armSilenceCheck();
   }
@@ -172,13 +176,14 @@ export class PostOffice {
     const { envelope: env } = decodeDatagram(buf, this.o.keyring);
     if (env.site !== this.o.site) throw new ProtocolError('wrong_site', `site ${env.site}`);
     if (env.to !== this.o.self) throw new ProtocolError('wrong_receiver', `addressed to ${env.to}`);
-    if (!isPartyId(env.from)) throw new ProtocolError('unknown_sender', `sender ${env.from} is not a party name`);
-    const sender = env.from;
-    const senderType = (parsePartyId(sender) as { type: PartyType }).type;
-    this.checkAddress(sender, senderType, from);
+    const party = parsePartyId(env.from);
+    if (!party) throw new ProtocolError('unknown_sender', `sender ${env.from} is not a party name`);
+    const sender = env.from as PartyId;
+    const senderType = party.type;
+    const listed = this.checkAddress(sender, senderType, from);
     if (!isVerb(env.verb)) throw new ProtocolError('verb_not_allowed', `unknown verb ${env.verb}`);
     const spec = VERBS[env.verb];
-    const selfType = (parsePartyId(this.o.self) as { type: PartyType }).type;
+    const selfType = this.selfType;
     if (!(spec.from as readonly PartyType[]).includes(senderType) || !(spec.to as readonly PartyType[]).includes(selfType)) {
       throw new ProtocolError('verb_not_allowed', `${senderType} may not send ${env.verb} to ${selfType}`);
     }
@@ -188,7 +193,7 @@ export class PostOffice {
     }
     const parsed = checkBody(env.verb, env.body);
     if (!parsed.ok) throw new ProtocolError('bad_body', `${env.verb}: ${parsed.issue}`);
-    if (!this.o.directory(sender)) this.rememberTransient(sender, from);
+    if (!listed) this.rememberTransient(sender, from);
     const c = this.correspondent(sender);
     c.heard(now);
     if (env.verb === 'ack') {
@@ -204,17 +209,18 @@ export class PostOffice {
     this.messageHandler({ from: sender, verb: env.verb, body: parsed.data, envelope: env, address: from } as Inbound);
   }
 
-  private checkAddress(sender: PartyId, type: PartyType, from: Address): void {
+  /** Whether the sender is a listed (long-lived) party; throws when it may not write from there. */
+  private checkAddress(sender: PartyId, type: PartyType, from: Address): boolean {
     const listed = this.o.directory(sender);
     if (listed) {
       if (listed.address !== from.address || listed.port !== from.port) {
         throw new ProtocolError('wrong_address', `${sender} wrote from ${from.address}:${from.port}, config says ${listed.address}:${listed.port}`);
       }
-      return;
+      return true;
     }
-    if (type === 'command') return;
+    if (type === 'command') return false;
     // The hook runs beside its dbserver, so it can only be local.
-    if (type === 'wsrep_notify_cmd' && isLoopback(from.address)) return;
+    if (type === 'wsrep_notify_cmd' && isLoopback(from.address)) return false;
     throw new ProtocolError('unknown_sender', `${sender} is not in the site config`);
   }
 

@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { type LookupOneOptions, lookup as dnsLookup } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import type { Address, Transport } from './transport.js';
 
 export class UdpTransportError extends Error {
@@ -10,6 +11,23 @@ export class UdpTransportError extends Error {
     super(message);
     this.name = 'UdpTransportError';
   }
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves the destination of every send through dns.lookup and a process.nextTick, even
+ * for an address literal; parties are listed by address, so a literal is answered at once (the
+ * send then happens inside send()). A host name still goes to dns.lookup.
+ */
+export function literalFirstLookup(hostname: string, options: LookupOneOptions | number, callback: LookupCallback): void {
+  const family = isIP(hostname);
+  if (family !== 0) {
+    callback(null, hostname, family);
+    return;
+  }
+  // dgram passes the socket's family as a bare number.
+  dnsLookup(hostname, typeof options === 'number' ? { family: options } : options, callback);
 }
 
 /** The thin dgram file beside the pure protocol: no parsing here. */
@@ -27,7 +45,7 @@ export class UdpTransport implements Transport {
   }
 
   static async bind(address: string, port: number): Promise<UdpTransport> {
-    const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', reuseAddr: false });
+    const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalFirstLookup });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) =>
         reject(new UdpTransportError('UDP_BIND', `cannot bind UDP ${address}:${port}: ${err.code ?? err.message}`));

@@ -1,7 +1,8 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { ProtocolError } from './errors.js';
-import type { Keyring } from './keys.js';
+import { HmacSha256 } from './hmac.js';
+import type { Keyring, SiteKey } from './keys.js';
 
 /**
  * Datagram layout (docs/protocol.md):
@@ -36,6 +37,17 @@ export interface Envelope {
 // Records (shared structures) break under loss and reordering: every datagram stands alone.
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: 'number' });
 
+/** One HMAC state per installed key, made when the key is first used (hmac.ts says why). */
+const macs = new WeakMap<SiteKey, HmacSha256>();
+function macOf(key: SiteKey): HmacSha256 {
+  let m = macs.get(key);
+  if (!m) {
+    m = new HmacSha256(key.secret, MAX_DATAGRAM_BYTES);
+    macs.set(key, m);
+  }
+  return m;
+}
+
 export function encodeDatagram(env: Envelope, keyring: Keyring): Buffer {
   const key = keyring.sendingKey();
   const payload = packr.pack(env);
@@ -49,8 +61,7 @@ export function encodeDatagram(env: Envelope, keyring: Keyring): Buffer {
   out[2] = WIRE_VERSION;
   out[3] = key.id;
   payload.copy(out, HEADER_BYTES);
-  const tag = createHmac('sha256', key.secret).update(out.subarray(0, total - TAG_BYTES)).digest();
-  tag.copy(out, total - TAG_BYTES);
+  out.set(macOf(key).digest(out.subarray(0, total - TAG_BYTES)), total - TAG_BYTES);
   return out;
 }
 
@@ -68,7 +79,7 @@ export function decodeDatagram(buf: Uint8Array, keyring: Keyring): { envelope: E
   const key = keyring.verifyingKey(keyId);
   if (!key) throw new ProtocolError('unknown_key', `key id ${keyId} is not installed`);
   const signedEnd = buf.length - TAG_BYTES;
-  const expected = createHmac('sha256', key.secret).update(buf.subarray(0, signedEnd)).digest();
+  const expected = macOf(key).digest(buf.subarray(0, signedEnd));
   if (!timingSafeEqual(expected, buf.subarray(signedEnd))) {
     throw new ProtocolError('bad_signature', `tag does not verify with key id ${keyId}`);
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { realClock } from '../../src/correspondents/clock.js';
 import { type Inbound, PostOffice } from '../../src/correspondents/post-office.js';
-import { UdpTransport } from '../../src/correspondents/udp-transport.js';
+import { literalFirstLookup, UdpTransport } from '../../src/correspondents/udp-transport.js';
 import { silentLogger } from '../../src/log.js';
 import { Keyring } from '../../src/protocol/keys.js';
 import type { PartyId } from '../../src/protocol/party.js';
@@ -48,5 +48,15 @@ describe('UDP transport', () => {
     await expect(UdpTransport.bind('127.0.0.1', a.local.port)).rejects.toThrow(/cannot bind UDP 127\.0\.0\.1:\d+: EADDRINUSE/);
     await a.close();
     await expect(UdpTransport.bind('192.0.2.77', 4800)).rejects.toThrow(/cannot bind UDP 192\.0\.2\.77:4800: EADDRNOTAVAIL/);
+  });
+
+  it('answers an address literal at once and leaves a host name to dns.lookup', async () => {
+    const got: Array<[string, number]> = [];
+    literalFirstLookup('127.0.2.7', 4, (err, address, family) => void (err ?? got.push([address, family])));
+    literalFirstLookup('::1', 6, (err, address, family) => void (err ?? got.push([address, family])));
+    // Synchronous: both answered before this line.
+    expect(got).toEqual([['127.0.2.7', 4], ['::1', 6]]);
+    const byName = await new Promise<[string, number]>((resolve, reject) => literalFirstLookup('localhost', 4, (err, address, family) => (err ? reject(err) : resolve([address, family]))));
+    expect(byName).toEqual(['127.0.0.1', 4]);
   });
 });
