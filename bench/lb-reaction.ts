@@ -11,13 +11,16 @@
 // "Out" is read from each HAProxy's runtime API every 10 ms: admin state drain/maint (minder) or
 // the server checked DOWN (polling). t0 for a cut: the first 10 ms poll of the node itself that
 // reads non-Primary; for a drain: the moment `minder command drain` is started and, at the same
-// instant, the clustercheck maintenance file is set.
+// instant, the clustercheck maintenance file is set. A third scenario, "drain (session)", times
+// the same drain typed into an `minder command` prompt that is already open (one process for the
+// whole run, its stdin a pipe): t0 is the write of the line, so no Node start-up is inside it.
+// Only the minder's HAProxy is watched there (the polling setups are timed in "drain").
 //
 // Run (builds, then takes the lab lock; ~4 min):
 //   npm run build && flock /tmp/minder-lab.lock npx vitest run --config bench/lb-reaction.vitest.config.ts
 // Results: printed, and written to bench/lb-reaction.results.json.
 
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -65,7 +68,7 @@ const POLLING: Array<{ name: string; options: Omit<StartHaproxyOptions, 'servers
 ];
 
 export interface Sample {
-  scenario: 'non-Primary' | 'drain';
+  scenario: 'non-Primary' | 'drain' | 'drain (session)';
   round: number;
   /** ms from t0 until HAProxy no longer routes new connections to the node; null: not within GIVE_UP_MS. */
   outMs: Record<string, number | null>;
@@ -172,6 +175,47 @@ function minderCommand(stack: Stack, args: string[]): Promise<number> {
   });
 }
 
+/**
+ * An interactive `minder command` prompt, open for the whole run (stdin a pipe: readline without
+ * a terminal, the same line handling as at a keyboard). `send` writes one line and resolves at
+ * the next prompt, with what was printed in between.
+ */
+class OperatorSession {
+  private out = '';
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    child.stdout.on('data', (d: Buffer) => void (this.out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => void (this.out += d.toString()));
+  }
+
+  static async open(stack: Stack): Promise<OperatorSession> {
+    // As command:2: the one-shot commands of the other scenario speak as command:1, and each of
+    // them starts a newer incarnation of command:1, after which the arbitrator drops the older
+    // one's requests as stale — one command party per concurrent operator, as --help says.
+    const child = spawn(process.execPath, [MINDER, 'command', '--config', stack.site.configPath, '--as', 'command:2'], { stdio: 'pipe', env: { ...process.env, MINDER_HISTORY: '/dev/null' } });
+    const s = new OperatorSession(child);
+    await waitUntil('the minder command prompt', 30_000, async () => s.out.includes('minder> ') || s.out.includes('minder (PAUSED)> '), 20);
+    s.out = '';
+    return s;
+  }
+
+  /** Writes the line now (the caller takes t0 just before) and resolves with the output up to the next prompt. */
+  async send(line: string): Promise<string> {
+    this.out = '';
+    this.child.stdin.write(`${line}\n`);
+    await waitUntil(`the reply to "${line}"`, 30_000, async () => /minder( \(PAUSED\))?> $/.test(this.out), 10);
+    return this.out;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.stdin.end('quit\n');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
 /** HAProxy's last check result for a server (`check_status` in `show stat`), e.g. 'L7OK'. */
 async function checkStatus(lab: HaproxyLab, server: string): Promise<string | null> {
   const [header, ...rows] = (await lab.admin(`show stat ${READ} 4 -1`)).split('\n');
@@ -197,6 +241,7 @@ export async function measureLbReaction(rounds = 3, log: (line: string) => void 
     CHECK_PORT,
   );
   let stack: Stack | null = null;
+  let operator: OperatorSession | null = null;
   try {
     stack = await startStack({ extraHaproxy: POLLING.map((p) => p.options) });
     const s = stack;
@@ -229,6 +274,8 @@ export async function measureLbReaction(rounds = 3, log: (line: string) => void 
     }
     log(`check_fall as HAProxy runs it: ${JSON.stringify(checkFall)}`);
 
+    operator = await OperatorSession.open(s);
+    const op = operator;
     const samples: Sample[] = [];
     const detectionMs: number[] = [];
     for (let round = 1; round <= rounds; round++) {
@@ -262,6 +309,19 @@ export async function measureLbReaction(rounds = 3, log: (line: string) => void 
       cc.maintenance.delete(VICTIM);
       await minderCommand(s, ['undrain', VICTIM_PARTY, '--reason', 'lb-reaction bench']);
       await allBackIn(variants);
+
+      // ---- the same drain, typed into the operator's open prompt ----
+      const minderOnly = variants.filter((v) => v.name === 'minder');
+      const t1 = Date.now();
+      const reply = op.send(`drain ${VICTIM_PARTY} --reason "lb-reaction bench (session)"`);
+      const sessionMs = await watchOut(minderOnly, (_v, view) => view.admin !== 'ready', () => t1);
+      const replyText = await reply;
+      if (!/drain/i.test(replyText)) log(`the prompt answered the drain with: ${replyText.trim()}`);
+      samples.push({ scenario: 'drain (session)', round, outMs: sessionMs, minderSteps: relative(t1, drainSteps(s, t1)) });
+      keepLogsIfSlow(s, sessionMs['minder'] ?? null, `drain-session-${round}`, log);
+      log(`round ${round} drain (session): ${JSON.stringify(sessionMs)} minder steps ${JSON.stringify(samples.at(-1)?.minderSteps)}`);
+      await op.send(`undrain ${VICTIM_PARTY} --reason "lb-reaction bench (session)"`);
+      await allBackIn(variants);
     }
     return {
       date: new Date().toISOString(),
@@ -273,6 +333,7 @@ export async function measureLbReaction(rounds = 3, log: (line: string) => void 
       detectionMs,
     };
   } finally {
+    await operator?.close();
     await stack?.close();
     await cc.close();
   }
@@ -293,7 +354,9 @@ export function summarize(r: LbReactionResult): string {
     const dr = r.samples.filter((x) => x.scenario === 'drain' && v in x.outMs).map((x) => x.outMs[v] ?? null);
     lines.push(`| ${v} | ${fmt(np)} | ${dr.length ? fmt(dr) : 'cannot drain'} |`);
   }
-  for (const scenario of ['non-Primary', 'drain'] as const) {
+  const session = r.samples.filter((x) => x.scenario === 'drain (session)').map((x) => x.outMs['minder'] ?? null);
+  if (session.length) lines.push(`| minder, drain typed into an open prompt | | ${fmt(session)} |`);
+  for (const scenario of ['non-Primary', 'drain', 'drain (session)'] as const) {
     const steps = r.samples.filter((x) => x.scenario === scenario);
     const names = Object.keys(steps[0]?.minderSteps ?? {});
     const med = (k: string) => {
