@@ -3,6 +3,7 @@
  * start-up is Node itself and its modules before any work. Five times each, in fresh processes:
  *   bare     `node -e …`: a bare Node process
  *   modules  the same after importing what `minder run` loads (the CLI, the three roles' daemons)
+ *   flagged  modules, with the node flags of the systemd units (systemd/minder-*.service ExecStart)
  * RSS = process.memoryUsage().rss at that point; time = spawn → exit.
  *   npm run build && node dist/bench/footprint-baseline.js      → bench/footprint-baseline.results.json
  */
@@ -10,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { unitNodeFlags } from '../test/support/unit-flags.js';
 import { loadavg, machine, spread } from './scale-stats.js';
 
 const REPO = (() => {
@@ -19,9 +21,9 @@ const REPO = (() => {
 })();
 const MODULES = ['dist/src/cli/run.js', 'dist/src/roles/arbitrator/daemon.js', 'dist/src/roles/dbserver/daemon.js', 'dist/src/roles/dbclient/daemon.js'];
 
-function once(script: string): { ms: number; rssMiB: number } {
+function once(script: string, flags: string[] = []): { ms: number; rssMiB: number } {
   const t0 = performance.now();
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: REPO });
+  const out = execFileSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8', cwd: REPO });
   return { ms: performance.now() - t0, rssMiB: Number(out.trim()) / 2 ** 20 };
 }
 
@@ -30,6 +32,8 @@ const modules = `${MODULES.map((m) => `await import(${JSON.stringify(pathToFileU
 const runs = Number(process.env['RUNS'] ?? 5);
 const b = Array.from({ length: runs }, () => once(bare));
 const m = Array.from({ length: runs }, () => once(modules));
+const flags = unitNodeFlags('dbserver');
+const u = Array.from({ length: runs }, () => once(modules, flags));
 const result = {
   at: new Date().toISOString(),
   load: loadavg(),
@@ -37,6 +41,8 @@ const result = {
   modules: MODULES,
   bare: { ms: spread(b.map((x) => x.ms)), rssMiB: spread(b.map((x) => x.rssMiB)) },
   withModules: { ms: spread(m.map((x) => x.ms)), rssMiB: spread(m.map((x) => x.rssMiB)) },
+  unitFlags: flags,
+  withModulesUnitFlags: { ms: spread(u.map((x) => x.ms)), rssMiB: spread(u.map((x) => x.rssMiB)) },
 };
 writeFileSync(join(REPO, 'bench/footprint-baseline.results.json'), `${JSON.stringify(result, null, 2)}\n`);
-console.log(`bare node: ${result.bare.rssMiB.median?.toFixed(1)} MiB, ${result.bare.ms.median?.toFixed(0)} ms; with the minder's modules: ${result.withModules.rssMiB.median?.toFixed(1)} MiB, ${result.withModules.ms.median?.toFixed(0)} ms (medians of ${runs})`);
+console.log(`bare node: ${result.bare.rssMiB.median?.toFixed(1)} MiB, ${result.bare.ms.median?.toFixed(0)} ms; with the minder's modules: ${result.withModules.rssMiB.median?.toFixed(1)} MiB, ${result.withModules.ms.median?.toFixed(0)} ms; the same with the units' flags (${flags.join(' ')}): ${result.withModulesUnitFlags.rssMiB.median?.toFixed(1)} MiB, ${result.withModulesUnitFlags.ms.median?.toFixed(0)} ms (medians of ${runs})`);
