@@ -142,13 +142,14 @@ function relative(t0: number | null, steps: Record<string, number | null>): Reco
   return Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, v === null || t0 === null ? null : v - t0]));
 }
 
-/** Hook push at the dbserver, its report, the dbclient's decision, the LB commands done. */
+/** The status-file ring and the hook push at the dbserver, its report, the dbclient's decision, the LB commands done. */
 function nonPrimarySteps(stack: Stack, since: number): Record<string, number | null> {
+  const ring = loggedAt(stack, VICTIM_PARTY, since, (l) => l['event'] === 'status_file_changed');
   const hook = loggedAt(stack, VICTIM_PARTY, since, (l) => l['event'] === 'hook_push' && String(l['msg']).includes('primary=no'));
   const report = loggedAt(stack, VICTIM_PARTY, since, (l) => l['event'] === 'report_sent' && l['clusterStatus'] !== 'Primary');
   const decided = loggedAt(stack, 'dbclient:1', since, (l) => l['event'] === 'route_changed' && l['server'] === VICTIM_PARTY && l['backend'] === 'read' && l['to'] === 'maint');
   const applied = loggedAt(stack, 'dbclient:1', decided ?? since, (l) => l['event'] === 'lb_applied' && String(l['msg']).includes(`${READ}/${VICTIM} state maint`));
-  return { hookPushAtDbserver: hook, nonPrimaryReportSent: report, dbclientDecided: decided, haproxyCommandsDone: applied };
+  return { statusFileRingAtDbserver: ring, hookPushAtDbserver: hook, nonPrimaryReportSent: report, dbclientDecided: decided, haproxyCommandsDone: applied };
 }
 
 /** The arbitrator's decision, the dbclient's directives and decision, the LB commands done. */

@@ -43,6 +43,8 @@ export async function startSplitLab(o: SplitLabOptions = {}): Promise<SplitLab> 
       nodes: NODES.map((name, i) => ({ name, dc: i < 2 ? 'dc1' : 'dc2' })),
       notifyCmd: hook.script,
       extraMyCnf: { plugin_load_add: 'wsrep_info' },
+      // As docs/dbserver.md asks of a host's my.cnf: the status file the dbserver watches.
+      wsrepStatusFile: true,
     });
     cleanups.push(() => galera.close());
     const site = new MinderSite({

@@ -72,7 +72,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   };
   try {
     // wsrep_info: the dbserver reads its view's members (uuid → name) from WSREP_MEMBERSHIP.
-    const galera = await startGaleraWithRetry({ nodes, notifyCmd: hook.script, extraMyCnf: { plugin_load_add: 'wsrep_info' } });
+    // As docs/dbserver.md asks of a host's my.cnf: the hook, wsrep_info, and the status file the dbserver watches.
+    const galera = await startGaleraWithRetry({ nodes, notifyCmd: hook.script, extraMyCnf: { plugin_load_add: 'wsrep_info' }, wsrepStatusFile: true });
     cleanups.push(() => galera.close());
     const servers = galera.nodes().map((n) => ({ name: n.name, address: n.address, port: n.port }));
     const haproxy = await startHaproxy({

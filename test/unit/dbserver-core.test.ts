@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DbStatusReport, dbStatusReport, type DecisionOutcome, type WsrepNotify } from '../../src/protocol/verbs.js';
-import { DECISIONS_KEY, dbserverCore, initialState, PENDING_KEY, type PendingDecision } from '../../src/roles/dbserver/core.js';
+import { DECISIONS_KEY, DEFAULT_TUNING, dbserverCore, initialState, PENDING_KEY, type PendingDecision } from '../../src/roles/dbserver/core.js';
 import { encodeDatagram } from '../../src/protocol/datagram.js';
 import { testKeyring } from '../support/post-office-fixture.js';
 import { decisionFor, Driver, kinds, SETTINGS, member, message, nonPrimaryHalf, primaryOf, STATE_UUID, U } from './dbserver-fixtures.js';
@@ -92,6 +92,51 @@ describe('dbserver core: reports', () => {
     const eff = d.observe(nonPrimaryHalf());
     expect(kinds(eff)).toContain('read_status');
     expect(d.state.inFlight).toBe((first as number) + 1);
+  });
+
+  it('a wsrep_status_file ring reads at once, and again until the reading shows something new', () => {
+    const d = started();
+    d.observe(primaryOf(['n1', 'n2', 'n3', 'n4'], 5));
+    const rung = d.step({ kind: 'status_file_changed' });
+    expect(rung.filter((e) => e.kind === 'read_status').map((e) => (e as { reason: string }).reason)).toEqual(['status_file']);
+    // mariadbd wrote the file a moment before its status variables moved: nothing new yet.
+    const same = d.observe(primaryOf(['n1', 'n2', 'n3', 'n4'], 5));
+    expect(reports(same)).toHaveLength(0);
+    expect(kinds(same)).toContain('timer:status_file_follow_up');
+    d.advance(50);
+    d.step({ kind: 'timer', name: 'status_file_follow_up' });
+    const moved = d.observe(nonPrimaryHalf());
+    expect(reports(moved)).toHaveLength(1);
+    expect(kinds(moved)).not.toContain('timer:status_file_follow_up');
+    expect(d.state.ringsLeft).toBe(0);
+  });
+
+  it('a ring keeps reading while the view is moving (members not readable yet), then stops', () => {
+    const d = started();
+    d.observe(primaryOf(['n1', 'n2', 'n3', 'n4'], 5));
+    d.step({ kind: 'status_file_changed' });
+    const moving = d.observe(nonPrimaryHalf(), 'none');
+    expect(reports(moving)).toHaveLength(1);
+    expect(kinds(moving)).toContain('timer:status_file_follow_up');
+    d.advance(50);
+    d.step({ kind: 'timer', name: 'status_file_follow_up' });
+    const settled = d.observe(nonPrimaryHalf());
+    expect(reports(settled)[0]?.wsrep?.members.length).toBeGreaterThan(0);
+    expect(kinds(settled)).not.toContain('timer:status_file_follow_up');
+  });
+
+  it('a ring that never shows anything new stops after its budget of readings', () => {
+    const d = started();
+    d.observe(primaryOf(['n1', 'n2', 'n3', 'n4'], 5));
+    d.step({ kind: 'status_file_changed' });
+    let reads = 0;
+    for (let i = 0; i < 20; i++) {
+      const eff = d.observe(primaryOf(['n1', 'n2', 'n3', 'n4'], 5));
+      if (!kinds(eff).includes('timer:status_file_follow_up')) break;
+      d.advance(50);
+      if (d.step({ kind: 'timer', name: 'status_file_follow_up' }).some((e) => e.kind === 'read_status')) reads++;
+    }
+    expect(reads).toBe(DEFAULT_TUNING.ringFollowUps);
   });
 
   it('after a push, keeps reading until the server agrees with it, then stops', () => {

@@ -30,11 +30,13 @@ export interface DbserverSettings {
   /** Pause between follow-up readings after a hook push, and how many at most. */
   followUpMs: number;
   followUpMax: number;
+  /** Readings after a status-file ring that shows nothing new yet (followUpMs apart). */
+  ringFollowUps: number;
   /** How many concluded decision ids are remembered (and persisted). */
   decisionsKept: number;
 }
 
-export const DEFAULT_TUNING = { bootstrapRetryMs: 500, followUpMs: 50, followUpMax: 40, decisionsKept: 256 } as const;
+export const DEFAULT_TUNING = { bootstrapRetryMs: 500, followUpMs: 50, followUpMax: 40, ringFollowUps: 10, decisionsKept: 256 } as const;
 
 export type Phase = 'checking' | 'bootstrapping' | 'verifying' | 'backoff';
 
@@ -61,6 +63,11 @@ export interface DbserverState {
   lastReportKey: string | null;
   push: Push | null;
   followUpsLeft: number;
+  /**
+   * Readings left after a wsrep_status_file ring until one shows something new: mariadbd writes
+   * the file at the change, possibly a moment before its status variables move.
+   */
+  ringsLeft: number;
   /** Concluded decisions, oldest first, bounded; persisted under DECISIONS_KEY. */
   decisions: DecisionOutcome[];
   /** Persisted under PENDING_KEY. */
@@ -76,6 +83,8 @@ export type DbserverEvent =
   | { kind: 'bootstrap_done'; decisionId: string; attempt: number; ok: boolean; error: string | null }
   /** The executor's connection to mariadbd dropped between readings: mariadbd may be gone. */
   | { kind: 'connection_lost' }
+  /** mariadbd rewrote its wsrep_status_file: it does so on every state change (docs/dbserver.md). */
+  | { kind: 'status_file_changed' }
   /**
    * A newer site config is in force (recipients, interval): the daemon runs a new core with the
    * carried state, whose timers the old host cancelled.
@@ -99,6 +108,7 @@ export function initialState(decisions: DecisionOutcome[] = [], pending: Pending
     lastReportKey: null,
     push: null,
     followUpsLeft: 0,
+    ringsLeft: 0,
     decisions,
     pending,
     directives: null,
@@ -106,6 +116,7 @@ export function initialState(decisions: DecisionOutcome[] = [], pending: Pending
 }
 
 const T_REPORT = 'report';
+const T_RING = 'status_file_follow_up';
 const T_FOLLOW_UP = 'follow_up';
 const T_RETRY = 'bootstrap_retry';
 const T_DEADLINE = 'decision_deadline';
@@ -331,9 +342,17 @@ function onObserved(st: Step, r: Reading): void {
   }
   const due = st.s.reportDue;
   const queued = st.s.queued;
+  const keyBefore = st.s.lastReportKey;
   st.s = { ...st.s, reading: r, inFlight: null, queued: false, reportDue: false };
   judgeDecision(st, r);
   st.report(due);
+  if (st.s.ringsLeft > 0) {
+    // Settled: something new was reported, and the view's members could be read (a reading in
+    // the middle of a view change has none: WSREP_MEMBERSHIP moves after the status variables).
+    const settled = st.s.lastReportKey !== keyBefore && (r.mariadb === 'down' || r.wsrep === null || r.membersFrom === 'server');
+    if (settled) st.s = { ...st.s, ringsLeft: 0 };
+    else if (!queued) st.effects.push({ kind: 'timer', name: T_RING, afterMs: st.cfg.followUpMs });
+  }
   const push = st.s.push;
   if (push && st.s.followUpsLeft > 0) {
     if (pushAgrees(push.notify, r)) st.s = { ...st.s, followUpsLeft: 0 };
@@ -359,6 +378,11 @@ function onTimer(st: Step, name: string): void {
       st.s = { ...st.s, reportDue: true };
       st.read('interval');
       st.effects.push({ kind: 'timer', name: T_REPORT, afterMs: st.cfg.reportIntervalMs });
+      return;
+    case T_RING:
+      if (st.s.ringsLeft <= 0) return;
+      st.s = { ...st.s, ringsLeft: st.s.ringsLeft - 1 };
+      st.read('status_file_follow_up');
       return;
     case T_FOLLOW_UP:
       if (st.s.followUpsLeft <= 0) return;
@@ -456,6 +480,12 @@ export function dbserverCore(cfg: DbserverSettings): RoleCore<DbserverState, Dbs
           break;
         case 'reconfigured':
           onReconfigured(st, event.changes);
+          break;
+        case 'status_file_changed':
+          // Like a hook push, without its arguments: read at once, and again until something moved.
+          st.s = { ...st.s, ringsLeft: st.cfg.ringFollowUps };
+          st.log('info', 'status_file_changed', 'mariadbd rewrote its wsrep_status_file; reading at once');
+          st.read('status_file');
           break;
         case 'connection_lost':
           // mariadbd runs no hook when it dies: the dropped connection is the fastest sign.

@@ -18,6 +18,7 @@ import {
   type PendingDecision,
 } from './core.js';
 import { MariadbReader } from './mariadb-reader.js';
+import { StatusFileWatch } from './status-file-watch.js';
 
 export class DbserverStartError extends Error {
   readonly code = 'DBSERVER_START';
@@ -112,6 +113,10 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
     });
   let host = makeHost(initialState(decisions, pending));
   reader.onLost = () => dispatch({ kind: 'connection_lost' });
+  const statusFile = new StatusFileWatch(() => dispatch({ kind: 'status_file_changed' }), ctx.logger);
+  reader.onStatusFile = (path) => {
+    if (!stopped) statusFile.set(path);
+  };
   host.start();
   const unsubscribe = ctx.liveConfig?.onConfigChange((next, change) => {
     if (stopped) return;
@@ -127,6 +132,7 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
     stop: async () => {
       stopped = true;
       unsubscribe?.();
+      statusFile.close();
       host.stop();
       await reader.close();
     },

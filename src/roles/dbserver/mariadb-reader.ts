@@ -59,6 +59,11 @@ export class MariadbReader {
   private closed = false;
   /** Called when the open connection drops between readings (mariadbd stopped or crashed). */
   onLost: () => void = () => {};
+  /**
+   * Called on every new connection with mariadbd's wsrep_status_file (null when unset or not
+   * readable): a file mariadbd rewrites on each state change, watched as a doorbell.
+   */
+  onStatusFile: (path: string | null) => void = () => {};
   private readonly connectTimeoutMs: number;
   private readonly queryTimeoutMs: number;
 
@@ -197,7 +202,21 @@ export class MariadbReader {
       throw Object.assign(new Error('reader closed'), { code: 'PROTOCOL_CONNECTION_LOST' });
     }
     this.conn = conn;
+    void this.statusFileOf(conn).then((path) => {
+      if (this.conn === conn) this.onStatusFile(path);
+    });
     return conn;
+  }
+
+  private async statusFileOf(conn: Connection): Promise<string | null> {
+    try {
+      const [rows] = await conn.query<RowDataPacket[]>({ sql: 'SELECT @@GLOBAL.wsrep_status_file AS f', timeout: this.queryTimeoutMs });
+      const f = rows[0]?.['f'];
+      return typeof f === 'string' && f.startsWith('/') ? f : null;
+    } catch {
+      // Older servers have no such variable: the hook and polling still work.
+      return null;
+    }
   }
 
   private drop(): void {
