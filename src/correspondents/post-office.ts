@@ -18,6 +18,14 @@ export interface PostOfficeOptions {
   rng: Rng;
   /** Persisted and grown at every start, before the first send. */
   incarnation: number;
+  /**
+   * A transient party without a state file (the operator's `minder command`): every datagram's
+   * incarnation is its clock, never less than the one before. Two sessions speaking as the same
+   * command party (a prompt left open, a one-shot run beside it) are then ordered by when each
+   * request was sent, not by when each process started: the receiver's replay guard would
+   * otherwise drop everything the older session says after the newer one has spoken.
+   */
+  clockIncarnation?: boolean;
   /** Where each long-lived party of the site config lives; undefined for anyone else. */
   directory: (id: PartyId) => Address | undefined;
   ackTimeoutMs: number;
@@ -65,6 +73,7 @@ export class PostOffice {
   /** Transient parties (hook, operator) are answered where they last wrote from. */
   private readonly transientAddr = new Map<PartyId, Address>();
   private nextId = 1;
+  private lastClockInc = 0;
   private messageHandler: (m: Inbound) => void = () => {};
   private silentHandler: (peer: PartyId, silentMs: number) => void = () => {};
   private readonly counters: PostOfficeStats;
@@ -152,7 +161,7 @@ export class PostOffice {
 
   private transmit(to: PartyId, verb: Verb, body: unknown): { inc: number; id: number } {
     const id = this.nextId++;
-    const inc = this.o.incarnation;
+    const inc = this.o.clockIncarnation ? (this.lastClockInc = Math.max(this.lastClockInc, this.o.incarnation, Math.floor(this.o.clock.now()))) : this.o.incarnation;
     const addr = this.addressOf(to);
     if (!addr || this.closed) return { inc, id };
     const env: Envelope = { site: this.o.site, from: this.o.self, to, verb, inc, id, at: Math.floor(this.o.clock.now()), body };

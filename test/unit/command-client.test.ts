@@ -114,6 +114,23 @@ describe('command client ↔ arbitrator', () => {
     await b.close();
   });
 
+  it('a prompt left open is still answered after a one-shot command spoke as the same command party', async () => {
+    const s = site(13);
+    const prompt = s.client('command:1', 5003);
+    expect((await drive(s.clock, execute(prompt, { verb: 'drain', node: 'dbserver:2', reason: '' }, 'alice'))).code).toBe(0);
+    s.clock.advance(5000);
+    // A one-shot started later: a newer process, the same party id, the same verb.
+    const oneShot = s.client('command:1', 5004);
+    expect((await drive(s.clock, execute(oneShot, { verb: 'drain', node: 'dbserver:3', reason: '' }, 'alice'))).code).toBe(0);
+    await oneShot.close();
+    s.clock.advance(1000);
+    // The prompt's next request is newer than the one-shot's, by the clock: not a replay.
+    const r = await drive(s.clock, execute(prompt, { verb: 'drain', node: 'dbserver:4', reason: '' }, 'alice'));
+    expect(r.code).toBe(0);
+    expect(s.host?.current.records.directives.drained).toEqual(['dbserver:2', 'dbserver:3', 'dbserver:4']);
+    await prompt.close();
+  });
+
   it('with no arbitrator: exit 5 after `tries` sends, naming the address and the time waited', async () => {
     const s = site(11, NO_FAULTS, false);
     const c = s.client();

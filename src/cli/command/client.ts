@@ -81,8 +81,9 @@ export class ArbitratorClient {
       transport: o.transport,
       clock: o.clock,
       rng: o.rng,
-      // A transient party has no state file: its clock is its incarnation.
+      // A transient party has no state file: its clock is its incarnation, at every datagram.
       incarnation: o.clock.now(),
+      clockIncarnation: true,
       directory: directoryOf(o.cfg),
       ackTimeoutMs: o.cfg.timings.ackTimeout,
       staleAfterMs: o.cfg.timings.staleAfter,
