@@ -282,7 +282,7 @@ async function startups(starts: number): Promise<Spread> {
 }
 
 async function main(): Promise<void> {
-  const ns = (process.env['SCALE_NS'] ?? '10,100,1000').split(',').map(Number);
+  const ns = (process.env['SCALE_NS'] ?? '10,100,1000').split(',').map(Number).filter((n) => n > 0);
   const o = { windows: env('WINDOWS', 5), windowMs: env('WINDOW_MS', 10_000), warmupMs: env('WARMUP_MS', 10_000) };
   const startedAt = new Date().toISOString();
   const loadAtStart = loadavg();
