@@ -138,15 +138,27 @@ function loggedAt(stack: Stack, party: string, sinceMs: number, pred: (l: Record
   return null;
 }
 
+/** When a party last logged a line matching `pred` between `sinceMs` and `untilMs` (inclusive). */
+function lastLoggedBefore(stack: Stack, party: string, sinceMs: number, untilMs: number | null, pred: (l: Record<string, unknown>) => boolean): number | null {
+  let found: number | null = null;
+  for (const l of stack.site.logs(party)) {
+    const t = typeof l['time'] === 'string' ? Date.parse(l['time']) : Number.NaN;
+    if (Number.isFinite(t) && t >= sinceMs && (untilMs === null || t <= untilMs) && pred(l)) found = t;
+  }
+  return found;
+}
+
 function relative(t0: number | null, steps: Record<string, number | null>): Record<string, number | null> {
   return Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, v === null || t0 === null ? null : v - t0]));
 }
 
 /** The status-file ring and the hook push at the dbserver, its report, the dbclient's decision, the LB commands done. */
 function nonPrimarySteps(stack: Stack, since: number): Record<string, number | null> {
-  const ring = loggedAt(stack, VICTIM_PARTY, since, (l) => l['event'] === 'status_file_changed');
   const hook = loggedAt(stack, VICTIM_PARTY, since, (l) => l['event'] === 'hook_push' && String(l['msg']).includes('primary=no'));
   const report = loggedAt(stack, VICTIM_PARTY, since, (l) => l['event'] === 'report_sent' && l['clusterStatus'] !== 'Primary');
+  // mariadbd also rewrites the status file earlier in the cut (suspicions, warnings): the ring
+  // that led to the report is the last one before it.
+  const ring = lastLoggedBefore(stack, VICTIM_PARTY, since, report, (l) => l['event'] === 'status_file_changed');
   const decided = loggedAt(stack, 'dbclient:1', since, (l) => l['event'] === 'route_changed' && l['server'] === VICTIM_PARTY && l['backend'] === 'read' && l['to'] === 'maint');
   const applied = loggedAt(stack, 'dbclient:1', decided ?? since, (l) => l['event'] === 'lb_applied' && String(l['msg']).includes(`${READ}/${VICTIM} state maint`));
   return { statusFileRingAtDbserver: ring, hookPushAtDbserver: hook, nonPrimaryReportSent: report, dbclientDecided: decided, haproxyCommandsDone: applied };

@@ -232,7 +232,9 @@ async function oneScale(n: number, o: { windows: number; windowMs: number; warmu
   const arb = await startParty(config, 'arbitrator:1', log);
   const sim = await simulatedDbservers(config, n, intervalMs);
   try {
-    await sleep(o.warmupMs);
+    // At least ten report intervals of warm-up: every party has reported (and been learned) a
+    // few times before the windows start, at 1 s as at the default 5 s.
+    await sleep(Math.max(o.warmupMs, 10 * intervalMs));
     const windows: ScaleWindow[] = [];
     for (let w = 0; w < o.windows; w++) {
       const c0 = cpuSeconds(arb.pid);
