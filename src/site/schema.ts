@@ -119,7 +119,8 @@ export const siteConfigSchema = z
         configRefresh: duration('60s'),
       })
       .strict()
-      .default({} as never),
+      // prefault, not default: zod 4's default() returns {} as it is, without the inner defaults.
+      .prefault({}),
     stateDir: z.string().min(1).default('/var/lib/minder'),
     parties: z.array(party).min(1),
   })

@@ -36,6 +36,11 @@ describe('site config', () => {
     expect(cfg.parties.find((p) => p.id === 'dbserver:2')).toMatchObject({ weight: 1, mariadb: { port: 3306, user: 'minder' } });
   });
 
+  it('a config without a timings block gets every default timing (zod 4 default() would leave it empty)', () => {
+    const cfg = parseSiteConfig(mutate((d) => void delete d.timings), 'no-timings', dir);
+    expect(cfg.timings).toEqual({ reportInterval: 5000, ackTimeout: 3000, failoverPeriod: 10_000, staleAfter: 15_000, maxClockSkew: 60_000, makePrimaryValidFor: 30_000, configRefresh: 60_000 });
+  });
+
   const cases: Array<[string, (d: Doc) => void, RegExp]> = [
     ['unknown party type', (d) => void (d.parties[0] = { ...d.parties[0], id: 'proxy:1' }), /^parties\[0\]\.id: unknown party type .*proxy/],
     ['duplicate serial', (d) => void ((d.parties[2] as Record<string, unknown>).id = 'dbserver:1'), /^parties\[2\]\.id: duplicate serial dbserver:1/],
