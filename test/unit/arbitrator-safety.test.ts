@@ -455,6 +455,19 @@ describe('arbitrator: restart from its persisted records', () => {
 });
 
 describe('arbitrator: uuids of the far half are remembered', () => {
+  it('a Primary reading without its conf id or members (taken mid-change) does not replace the last primary component', () => {
+    const d = started();
+    const before = d.state.records.lastPrimary;
+    expect(before?.members).toHaveLength(4);
+    d.report('n3', primary('n3', ['n3', 'n4'], { confId: null }));
+    d.report('n4', primary('n4', ['n3', 'n4'], { confId: 9, members: [] }));
+    expect(d.state.records.lastPrimary).toEqual(before);
+    // A whole reading of a new component does.
+    d.report('n3', primary('n3', ['n3', 'n4'], { confId: 9 }));
+    expect(d.state.records.lastPrimary?.confId).toBe(9);
+    expect(d.state.records.lastPrimary?.members.map((m) => m.party)).toEqual(['dbserver:3', 'dbserver:4']);
+  });
+
   it('learns every member uuid from the Primary reports and persists them', () => {
     const d = started();
     const nodes = d.durable.get(RECORD_KEYS.nodes) as Record<string, { party: string }>;

@@ -159,6 +159,9 @@ function learnUuids(state: ArbitratorState, from: PartyId, body: DbStatusReport,
 function trackLastPrimary(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
   const w = body.wsrep;
   if (!w || w.clusterStatus !== 'Primary') return { state, effects: [] };
+  // A reading taken in the middle of a view change (the dbserver reads on mariadbd's status-file
+  // ring, before every variable has moved) may lack the conf id or the members: not a component.
+  if (w.confId === null || w.members.length === 0) return { state, effects: [] };
   const cur = state.records.lastPrimary;
   const memberKey = (ms: readonly { uuid: string }[]) => ms.map((m) => m.uuid).sort().join(',');
   if (cur && cur.stateUuid === w.stateUuid && cur.confId === w.confId && memberKey(cur.members) === memberKey(w.members)) {
