@@ -12,9 +12,9 @@
 // its `started` log line (the line's own timestamp). Roles need their peers for nothing before
 // `started`, but the dbserver and dbclient start against a live mariadbd / HAProxy here.
 
-import mysql from 'mysql2/promise';
 import { startStack, type Stack } from '../test/e2e/dbclient-stack.js';
 import { loadavg, memoryMiB, type Spread, spread } from './scale-stats.js';
+import { pacedInserts } from './write-load.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,31 +44,6 @@ function pids(stack: Stack): Map<string, number> {
   return m;
 }
 
-function writeLoad(stack: Stack, tps: number): { stop: () => Promise<void> } {
-  const n1 = stack.galera.nodes()[0];
-  if (!n1) throw new Error('no node');
-  let stopped = false;
-  const done = (async () => {
-    const c = await mysql.createConnection({ host: n1.address, port: n1.port, user: stack.galera.credentials.user, password: stack.galera.credentials.password });
-    try {
-      await c.query('CREATE DATABASE IF NOT EXISTS minder_bench');
-      await c.query('CREATE TABLE IF NOT EXISTS minder_bench.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64))');
-      for (let i = 0; !stopped; i++) {
-        await c.query('INSERT INTO minder_bench.t (v) VALUES (?)', [`f-${i}`]);
-        await sleep(1000 / tps);
-      }
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  })();
-  return {
-    stop: async () => {
-      stopped = true;
-      await done;
-    },
-  };
-}
-
 async function startupOf(stack: Stack, party: string): Promise<number> {
   const site = stack.site;
   await site.stop(party);
@@ -91,7 +66,9 @@ export async function measureFootprint(o: { durationMs: number; sampleMs: number
     const site = stack.site;
     for (const p of site.procs.keys()) await site.waitForLog(p, (l) => l.event === 'started', 60_000);
     const loadAtStart = loadavg();
-    const load = writeLoad(stack, o.writeTps);
+    const n1 = stack.galera.nodes()[0];
+    if (!n1) throw new Error('no node');
+    const load = pacedInserts({ address: n1.address, port: n1.port, ...stack.galera.credentials }, 'minder_bench.t', o.writeTps);
     const samples: RssSample[] = [];
     const t0 = Date.now();
     try {

@@ -19,11 +19,11 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import mysql from 'mysql2/promise';
 import { isSyncedPrimary, LAB_CHAIN } from '../test/lab/galera-lab.js';
 import { SHORT_EVS } from '../test/lab/lab-files.js';
 import { clusterStatus, type SplitLab, statusOf, waitUntil, writes } from '../test/e2e/arbitrator-lab.js';
 import { cpuSeconds, loadavg, memoryMiB, type Spread, spread } from './scale-stats.js';
+import { pacedInserts } from './write-load.js';
 
 export const GARBD_ADDRESS = '127.0.0.31';
 const ARBITRATOR = { address: '127.0.0.30', port: 4800 };
@@ -252,38 +252,6 @@ function readCounters(): [number, number, number, number] {
   return [g?.[0] ?? 0, g?.[1] ?? 0, a?.[0] ?? 0, a?.[1] ?? 0];
 }
 
-/** Single-row autocommit INSERTs on n1, paced to `tps`, until stopped; counts commits. */
-function writeLoad(lab: SplitLab, tps: number): { stop: () => Promise<number> } {
-  const n1 = lab.galera.nodes().find((n) => n.name === 'n1');
-  if (!n1) throw new Error('no n1');
-  let stopped = false;
-  let commits = 0;
-  const done = (async () => {
-    const c = await mysql.createConnection({ host: n1.address, port: n1.port, user: lab.galera.credentials.user, password: lab.galera.credentials.password });
-    try {
-      const t0 = performance.now();
-      let i = 0;
-      while (!stopped) {
-        const due = t0 + (i * 1000) / tps;
-        const wait = due - performance.now();
-        if (wait > 0) await sleep(wait);
-        await c.query('INSERT INTO minder_e2e.t (v) VALUES (?)', [`load-${i}`]);
-        commits++;
-        i++;
-      }
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  })();
-  return {
-    stop: async () => {
-      stopped = true;
-      await done;
-      return commits;
-    },
-  };
-}
-
 export async function measureBytes(lab: SplitLab, garbd: Garbd, o: { tps: number; windows: number; windowMs: number }, log: (s: string) => void): Promise<BytesWindow[]> {
   await garbd.start();
   const gpid = garbd.pid;
@@ -292,7 +260,8 @@ export async function measureBytes(lab: SplitLab, garbd: Garbd, o: { tps: number
   installByteCounters();
   const out: BytesWindow[] = [];
   try {
-    const load = writeLoad(lab, o.tps);
+    const n1 = lab.galera.node('n1');
+    const load = pacedInserts({ address: n1.address, port: n1.port, ...lab.galera.credentials }, 'minder_e2e.t', o.tps);
     await sleep(2000); // past the load's start
     for (let w = 1; w <= o.windows; w++) {
       const c0 = await lab.galera.query('n1', 'SELECT COUNT(*) AS n FROM minder_e2e.t');
