@@ -5,6 +5,7 @@
 
 import { type GaleraLab, startGaleraLab } from '../lab/galera-lab.js';
 import { LabHook } from '../support/lab-hook.js';
+import { Cleanups } from '../support/cleanups.js';
 import { MinderSite } from '../support/minder-site.js';
 
 export const NODES = ['n1', 'n2', 'n3', 'n4'] as const;
@@ -26,18 +27,9 @@ export const LAB_TIMINGS = { reportInterval: '1s', ackTimeout: '500ms', failover
 
 export async function startSplitLab(o: SplitLabOptions = {}): Promise<SplitLab> {
   const hook = new LabHook();
-  const cleanups: Array<() => Promise<void>> = [async () => hook.remove()];
-  const close = async (): Promise<void> => {
-    const errors: unknown[] = [];
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length) throw errors[0];
-  };
+  const cleanups = new Cleanups();
+  cleanups.push(async () => hook.remove());
+  const close = (): Promise<void> => cleanups.run();
   try {
     const galera = await startGaleraLab({
       nodes: NODES.map((name, i) => ({ name, dc: i < 2 ? 'dc1' : 'dc2' })),

@@ -10,6 +10,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { type GaleraLab, type LabNodeSpec, startGaleraLab } from '../lab/galera-lab.js';
 import { type HaproxyLab, type StartHaproxyOptions, startHaproxy } from '../lab/haproxy-lab.js';
 import { LabHook } from '../support/lab-hook.js';
+import { Cleanups } from '../support/cleanups.js';
 import { MinderSite } from '../support/minder-site.js';
 
 
@@ -58,18 +59,9 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     { name: 'n3', dc: 'dc2' },
   ];
   const hook = new LabHook();
-  const cleanups: Array<() => Promise<void>> = [async () => hook.remove()];
-  const closeAll = async (): Promise<void> => {
-    const errors: unknown[] = [];
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length > 0) throw errors[0];
-  };
+  const cleanups = new Cleanups();
+  cleanups.push(async () => hook.remove());
+  const closeAll = (): Promise<void> => cleanups.run();
   try {
     // wsrep_info: the dbserver reads its view's members (uuid → name) from WSREP_MEMBERSHIP.
     // As docs/dbserver.md asks of a host's my.cnf: the hook, wsrep_info, and the status file the dbserver watches.
