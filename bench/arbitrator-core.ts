@@ -18,7 +18,14 @@ import { parseSiteConfig } from '../src/site/load-config.js';
 function site(n: number) {
   const parties: unknown[] = [{ id: 'arbitrator:1', host: '127.0.0.2', port: 4800 }];
   for (let i = 1; i <= n; i++) {
-    parties.push({ id: `dbserver:${i}`, host: `127.0.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`, port: 4801, dc: i % 2 ? 'dc1' : 'dc2', nodeName: `n${i}`, mariadb: { host: '127.0.0.1', passwordFile: '/x' } });
+    parties.push({
+      id: `dbserver:${i}`,
+      host: `127.0.${Math.floor(i / 250) + 1}.${(i % 250) + 1}`,
+      port: 4801,
+      dc: i % 2 ? 'dc1' : 'dc2',
+      nodeName: `n${i}`,
+      mariadb: { host: '127.0.0.1', passwordFile: '/x' },
+    });
   }
   // The timings of bench/scale's site. Spelled out: a config without a timings block parses to
   // no timings at all (zod 4's .default() skips the inner defaults), and every report is stale.
@@ -31,15 +38,35 @@ function report(i: number, now: number): DbStatusReport {
   const uuid = (k: number) => `00000000-0000-0000-0000-${String(k).padStart(12, '0')}`;
   const members = [1, 2, 3, 4].map((k) => ({ uuid: uuid(((i + k) % 4) + 1), name: `n${((i + k) % 4) + 1}`, address: '' }));
   return {
-    observedAt: now, dc: i % 2 ? 'dc1' : 'dc2', mariadb: 'up', recovered: null, decision: null, error: null,
-    wsrep: { clusterStatus: 'Primary', localState: 'Synced', ready: true, connected: true, clusterSize: 4, stateUuid: 'st', confId: 7, lastCommitted: 100, nodeUuid: uuid(i + 100), members, lastPrimary: { viewId: 'v7', members: members.map((m) => m.uuid) } },
+    observedAt: now,
+    dc: i % 2 ? 'dc1' : 'dc2',
+    mariadb: 'up',
+    recovered: null,
+    decision: null,
+    error: null,
+    wsrep: {
+      clusterStatus: 'Primary',
+      localState: 'Synced',
+      ready: true,
+      connected: true,
+      clusterSize: 4,
+      stateUuid: 'st',
+      confId: 7,
+      lastCommitted: 100,
+      nodeUuid: uuid(i + 100),
+      members,
+      lastPrimary: { viewId: 'v7', members: members.map((m) => m.uuid) },
+    },
   };
 }
 
 /** Runs the core as the RoleHost does: one event at a time, the timers it arms fired when due. */
 class Driver {
   private readonly timers = new Map<string, number>();
-  constructor(public state: ArbitratorState, public now: number) {}
+  constructor(
+    public state: ArbitratorState,
+    public now: number,
+  ) {}
   step(event: CommonEvent): void {
     const r = arbitratorCore.step(this.state, event, Math.round(this.now));
     this.state = r.state;
@@ -59,7 +86,14 @@ class Driver {
 
 for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10', '100', '1000']).map(Number)) {
   const settings = arbitratorSettings(site(n), 'arbitrator:1', 'bench');
-  const d = new Driver(initialArbitratorState(settings, loadArbitratorRecords(() => undefined), { incarnation: 1 }), 1_700_000_000_000);
+  const d = new Driver(
+    initialArbitratorState(
+      settings,
+      loadArbitratorRecords(() => undefined),
+      { incarnation: 1 },
+    ),
+    1_700_000_000_000,
+  );
   d.step({ kind: 'start' });
   const round = () => {
     for (let i = 1; i <= n; i++) {
@@ -75,5 +109,7 @@ for (const n of (process.argv.slice(2).length ? process.argv.slice(2) : ['10', '
   for (let r = 0; r < rounds; r++) round();
   const ms = performance.now() - t0;
   const perSec = (rounds * n) / (ms / 1000);
-  console.log(`${String(n).padStart(5)} dbservers: ${Math.round(perSec).toLocaleString('en')} reports/s applied by the core (evaluate timer included); at one report per dbserver per second that is ${((n / perSec) * 100).toFixed(1)} % of a core`);
+  console.log(
+    `${String(n).padStart(5)} dbservers: ${Math.round(perSec).toLocaleString('en')} reports/s applied by the core (evaluate timer included); at one report per dbserver per second that is ${((n / perSec) * 100).toFixed(1)} % of a core`,
+  );
 }

@@ -67,7 +67,13 @@ export async function measureConfigFetch(rounds: number): Promise<ConfigFetchRes
   const dir = mkdtempSync(join(tmpdir(), 'minder-bench-cfg-'));
   let lab: GaleraLab | undefined;
   try {
-    lab = await startGaleraLab({ nodes: [{ name: 'n1', dc: 'a' }, { name: 'n2', dc: 'a' }, { name: 'n3', dc: 'b' }] });
+    lab = await startGaleraLab({
+      nodes: [
+        { name: 'n1', dc: 'a' },
+        { name: 'n2', dc: 'a' },
+        { name: 'n3', dc: 'b' },
+      ],
+    });
     const pw = join(dir, 'pw');
     writeFileSync(pw, `${lab.credentials.password}\n`, { mode: 0o600 });
     const nodes = ['127.0.0.11:3306', '127.0.0.12:3306', '127.0.0.13:3306'].map((n) => parseEndpoint(n) as DbEndpoint);
@@ -112,7 +118,9 @@ export function summarize(r: ConfigFetchResult): string {
   const lines = [`config fetch (fetchNewest, fresh connection + causal read), ${r.rounds} rounds, connect timeout ${r.connectTimeoutMs} ms:`];
   // The first read pays for the bad node; later ones start at the node that answered last.
   for (const s of r.samples) {
-    lines.push(`  ${s.scenario.padEnd(42)} first read ${(s.ms[0] ?? NaN).toFixed(1)} ms, then median ${median(s.ms.slice(1)).toFixed(1)} ms${s.skipped.length ? ` (first read skipped ${s.skipped.join('; ')})` : ''}`);
+    lines.push(
+      `  ${s.scenario.padEnd(42)} first read ${(s.ms[0] ?? NaN).toFixed(1)} ms, then median ${median(s.ms.slice(1)).toFixed(1)} ms${s.skipped.length ? ` (first read skipped ${s.skipped.join('; ')})` : ''}`,
+    );
   }
   lines.push(`  push (create-if-missing + transaction)    median ${median(r.pushMs).toFixed(1)} ms, max ${Math.max(...r.pushMs).toFixed(1)} ms`);
   return lines.join('\n');

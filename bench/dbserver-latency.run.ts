@@ -172,7 +172,7 @@ it('dbserver: state change → report, push vs poll; hook run time', async () =>
     const hookStderr = { errorLog: count(lab.node('n3').errorLog), stdoutLog: count(join(lab.node('n3').dir, 'stdout.log')) };
     const alone = await hookAlone(site, cfg.site);
     const results = {
-      machine: 'Debian 12, 2 cores shared with other engineers\' test runs; MariaDB 10.11 + Galera 4 (short evs timeouts)',
+      machine: "Debian 12, 2 cores shared with other engineers' test runs; MariaDB 10.11 + Galera 4 (short evs timeouts)",
       reportInterval: '5s',
       push: stats(rounds.filter((r) => r.mode === 'push').map((r) => r.changeToReportMs)),
       pushFromHookStart: stats(rounds.flatMap((r) => (r.mode === 'push' && r.hookToReportMs !== null ? [r.hookToReportMs] : []))),

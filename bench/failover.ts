@@ -40,7 +40,12 @@ const GIVE_UP_MS = 60_000;
 
 async function oneRound(lab: SplitLab, i: number): Promise<Round> {
   const g = lab.galera;
-  const seen = new Set(lab.site.logs('arbitrator:1').filter((l) => l.event === 'promotion').map((l) => l.decisionId));
+  const seen = new Set(
+    lab.site
+      .logs('arbitrator:1')
+      .filter((l) => l.event === 'promotion')
+      .map((l) => l.decisionId),
+  );
   const t0 = Date.now();
   await g.cutDcs('dc1', 'dc2');
   let nonPrimaryMs: number | null = null;
@@ -65,7 +70,9 @@ async function oneRound(lab: SplitLab, i: number): Promise<Round> {
   const decidedMs = promotion ? Date.parse(String(promotion.time)) - t0 : null;
   const members = Array.isArray(promotion?.members) ? (promotion.members as string[]) : [];
   const target = promotion ? String(promotion.target) : null;
-  const concluded = target ? lab.site.logs(target).find((l) => typeof l.event === 'string' && l.event.startsWith('make_primary_') && l.event !== 'make_primary_received' && l.decisionId === promotion?.decisionId) : undefined;
+  const concluded = target
+    ? lab.site.logs(target).find((l) => typeof l.event === 'string' && l.event.startsWith('make_primary_') && l.event !== 'make_primary_received' && l.decisionId === promotion?.decisionId)
+    : undefined;
   const outcome = concluded ? String(concluded.event).replace('make_primary_', '') : null;
   if (writableMs === null) {
     // Not a figure: say why, from the logs, before the lab goes away.
@@ -79,10 +86,15 @@ async function oneRound(lab: SplitLab, i: number): Promise<Round> {
   }
   await g.heal();
   for (const n of ['n1', 'n2', 'n3', 'n4'] as const) await g.waitFor(n, isSyncedPrimary(4), 90_000);
-  await waitUntil('the arbitrator to see one cluster', 30_000, () => {
-    const s = statusOf(lab.site);
-    return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary' && p.db.localState === 'Synced');
-  }, 300);
+  await waitUntil(
+    'the arbitrator to see one cluster',
+    30_000,
+    () => {
+      const s = statusOf(lab.site);
+      return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary' && p.db.localState === 'Synced');
+    },
+    300,
+  );
   return { nonPrimaryMs, decidedMs, writableMs, decisionId: promotion ? String(promotion.decisionId) : null, members, outcome };
 }
 
@@ -91,10 +103,15 @@ export async function measureFailover(rounds: number): Promise<FailoverResult> {
   try {
     await lab.galera.exec('n1', 'CREATE DATABASE minder_e2e');
     await lab.galera.exec('n1', 'CREATE TABLE minder_e2e.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64))');
-    await waitUntil('the arbitrator to see four Primary nodes', 30_000, () => {
-      const s = statusOf(lab.site);
-      return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary');
-    }, 300);
+    await waitUntil(
+      'the arbitrator to see four Primary nodes',
+      30_000,
+      () => {
+        const s = statusOf(lab.site);
+        return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary');
+      },
+      300,
+    );
     const out: Round[] = [];
     for (let i = 1; i <= rounds; i++) {
       const r = await oneRound(lab, i);

@@ -45,4 +45,6 @@ const result = {
   withModulesUnitFlags: { ms: spread(u.map((x) => x.ms)), rssMiB: spread(u.map((x) => x.rssMiB)) },
 };
 writeFileSync(join(REPO, 'bench/footprint-baseline.results.json'), `${JSON.stringify(result, null, 2)}\n`);
-console.log(`bare node: ${result.bare.rssMiB.median?.toFixed(1)} MiB, ${result.bare.ms.median?.toFixed(0)} ms; with the minder's modules: ${result.withModules.rssMiB.median?.toFixed(1)} MiB, ${result.withModules.ms.median?.toFixed(0)} ms; the same with the units' flags (${flags.join(' ')}): ${result.withModulesUnitFlags.rssMiB.median?.toFixed(1)} MiB, ${result.withModulesUnitFlags.ms.median?.toFixed(0)} ms (medians of ${runs})`);
+console.log(
+  `bare node: ${result.bare.rssMiB.median?.toFixed(1)} MiB, ${result.bare.ms.median?.toFixed(0)} ms; with the minder's modules: ${result.withModules.rssMiB.median?.toFixed(1)} MiB, ${result.withModules.ms.median?.toFixed(0)} ms; the same with the units' flags (${flags.join(' ')}): ${result.withModulesUnitFlags.rssMiB.median?.toFixed(1)} MiB, ${result.withModulesUnitFlags.ms.median?.toFixed(0)} ms (medians of ${runs})`,
+);

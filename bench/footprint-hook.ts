@@ -82,10 +82,15 @@ async function oneRound(lab: SplitLab, hook: 'real' | 'noop', round: number): Pr
   const h0 = Date.now();
   await g.heal();
   let healMs: number | null = null;
-  await waitUntil('all four Synced Primary after heal', 120_000, async () => {
-    for (const n of NODES) if (!isSyncedPrimary(4)(await g.status(n, { timeoutMs: 2000 }))) return false;
-    return true;
-  }, 100).then(() => (healMs = Date.now() - h0));
+  await waitUntil(
+    'all four Synced Primary after heal',
+    120_000,
+    async () => {
+      for (const n of NODES) if (!isSyncedPrimary(4)(await g.status(n, { timeoutMs: 2000 }))) return false;
+      return true;
+    },
+    100,
+  ).then(() => (healMs = Date.now() - h0));
   return { hook, round, bootstrapMs, peerMs, healMs, bootstrapRetries: retries, loadavg1: la };
 }
 
@@ -99,7 +104,9 @@ export async function measureHookDelay(lab: SplitLab, rounds: number, log: (s: s
       for (const mode of i % 2 === 1 ? (['real', 'noop'] as const) : (['noop', 'real'] as const)) {
         setHook(file, mode);
         const r = await oneRound(lab, mode, i);
-        log(`[hook-delay] round ${i} ${mode} hook: pc.bootstrap → n1 writable ${r.bootstrapMs} ms, n2 Primary ${r.peerMs} ms, heal → 4 Synced ${r.healMs} ms (retries ${r.bootstrapRetries}, load ${r.loadavg1})`);
+        log(
+          `[hook-delay] round ${i} ${mode} hook: pc.bootstrap → n1 writable ${r.bootstrapMs} ms, n2 Primary ${r.peerMs} ms, heal → 4 Synced ${r.healMs} ms (retries ${r.bootstrapRetries}, load ${r.loadavg1})`,
+        );
         out.push(r);
       }
     }

@@ -92,7 +92,17 @@ export async function measureFootprint(o: { durationMs: number; sampleMs: number
       log(`[footprint] start-up of ${party}: ${xs.join(', ')} ms`);
     }
     const intervalMs = 100;
-    return { at: new Date().toISOString(), durationMs, timings: FOOTPRINT_TIMINGS, reportsPerDbserver: Math.floor(durationMs / intervalMs), samples, final, startupMs, loadAtStart, loadAtEnd: loadavg() };
+    return {
+      at: new Date().toISOString(),
+      durationMs,
+      timings: FOOTPRINT_TIMINGS,
+      reportsPerDbserver: Math.floor(durationMs / intervalMs),
+      samples,
+      final,
+      startupMs,
+      loadAtStart,
+      loadAtEnd: loadavg(),
+    };
   } finally {
     await stack.close();
   }

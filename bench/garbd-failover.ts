@@ -91,7 +91,10 @@ export class Garbd {
 
   async start(): Promise<void> {
     const g = this.lab.galera;
-    const peers = g.nodes().filter((n) => n.dc === 'dc1').map((n) => n.address);
+    const peers = g
+      .nodes()
+      .filter((n) => n.dc === 'dc1')
+      .map((n) => n.address);
     const options = [`gmcast.listen_addr=tcp://${GARBD_ADDRESS}:4567`, ...Object.entries(SHORT_EVS).map(([k, v]) => `${k}=${v}`)].join(';');
     this.child = spawn('garbd', ['--address', `gcomm://${peers.join(',')}`, '--group', g.clusterName, '--name', 'garb', '--options', options], { stdio: 'ignore' });
     // Joining, garbd takes a (dataless) state transfer from a donor: wait until every node is
@@ -124,10 +127,15 @@ async function healAndSettle(lab: SplitLab, size: number): Promise<void> {
 }
 
 async function arbitratorSeesOneCluster(lab: SplitLab): Promise<void> {
-  await waitUntil('the arbitrator to see one Synced Primary cluster', 60_000, () => {
-    const s = statusOf(lab.site);
-    return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary' && p.db.localState === 'Synced');
-  }, 300);
+  await waitUntil(
+    'the arbitrator to see one Synced Primary cluster',
+    60_000,
+    () => {
+      const s = statusOf(lab.site);
+      return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary' && p.db.localState === 'Synced');
+    },
+    300,
+  );
 }
 
 function command(lab: SplitLab, args: string[]): void {
@@ -182,7 +190,10 @@ interface Probe {
 async function garbdRound(lab: SplitLab, garbd: Garbd, round: number): Promise<FailoverRound> {
   command(lab, ['pause']);
   await garbd.start();
-  const dc2 = lab.galera.nodes().filter((n) => n.dc === 'dc2').map((n) => n.address);
+  const dc2 = lab.galera
+    .nodes()
+    .filter((n) => n.dc === 'dc2')
+    .map((n) => n.address);
   const la = loadavg1();
   // garbd stands beside dc1: cut it from dc2 too (rules in the lab's chain, so heal() flushes them).
   const r = await cutAndProbe(lab, `garbd-${round}`, () => {

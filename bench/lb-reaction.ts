@@ -48,7 +48,13 @@ const POLLING: Array<{ name: string; options: Omit<StartHaproxyOptions, 'servers
   {
     name: 'httpchk inter 2s fall 3',
     drains: true,
-    options: { check: 'httpchk', checkOptions: { interMs: 2000, port: CHECK_PORT, httpUri: '/' }, extraServerParams: 'fall 3 rise 2', frontendPorts: { write: 15210, read: 15211 }, bind: '127.0.0.50' },
+    options: {
+      check: 'httpchk',
+      checkOptions: { interMs: 2000, port: CHECK_PORT, httpUri: '/' },
+      extraServerParams: 'fall 3 rise 2',
+      frontendPorts: { write: 15210, read: 15211 },
+      bind: '127.0.0.50',
+    },
   },
   {
     name: 'httpchk inter 500ms fall 2',
@@ -58,7 +64,13 @@ const POLLING: Array<{ name: string; options: Omit<StartHaproxyOptions, 'servers
   {
     name: 'mysql-check inter 2s fall 3',
     drains: false,
-    options: { check: 'mysql-check', checkOptions: { interMs: 2000, mysqlUser: 'haproxy_check' }, extraServerParams: 'fall 3 rise 2', frontendPorts: { write: 15230, read: 15231 }, bind: '127.0.0.50' },
+    options: {
+      check: 'mysql-check',
+      checkOptions: { interMs: 2000, mysqlUser: 'haproxy_check' },
+      extraServerParams: 'fall 3 rise 2',
+      frontendPorts: { write: 15230, read: 15231 },
+      bind: '127.0.0.50',
+    },
   },
   {
     name: 'mysql-check inter 500ms fall 2',
@@ -238,13 +250,18 @@ async function checkStatus(lab: HaproxyLab, server: string): Promise<string | nu
 }
 
 async function allBackIn(variants: Variant[]): Promise<void> {
-  await waitUntil('every HAProxy to route to the victim again', 60_000, async () => {
-    for (const v of variants) {
-      const view = (await backendView(v.lab(), READ)).get(VICTIM);
-      if (!view || view.admin !== 'ready' || !view.up) return false;
-    }
-    return true;
-  }, 100);
+  await waitUntil(
+    'every HAProxy to route to the victim again',
+    60_000,
+    async () => {
+      for (const v of variants) {
+        const view = (await backendView(v.lab(), READ)).get(VICTIM);
+        if (!view || view.admin !== 'ready' || !view.up) return false;
+      }
+      return true;
+    },
+    100,
+  );
 }
 
 export async function measureLbReaction(rounds = 3, log: (line: string) => void = console.log): Promise<LbReactionResult> {
@@ -262,10 +279,7 @@ export async function measureLbReaction(rounds = 3, log: (line: string) => void 
     cc.setCredentials(s.galera.credentials);
     // mysql-check logs in as this user: no password, no rights (as HAProxy's docs have it).
     await s.galera.exec('n1', "CREATE USER IF NOT EXISTS 'haproxy_check'@'127.0.0.%'");
-    const variants: Variant[] = [
-      { name: 'minder', lab: () => s.haproxy, drains: true },
-      ...POLLING.map((p, i) => ({ name: p.name, lab: () => s.extra[i] as HaproxyLab, drains: p.drains })),
-    ];
+    const variants: Variant[] = [{ name: 'minder', lab: () => s.haproxy, drains: true }, ...POLLING.map((p, i) => ({ name: p.name, lab: () => s.extra[i] as HaproxyLab, drains: p.drains }))];
     // A fresh HAProxy routes to every server (config states, checks start UP): wait until the
     // dbclient has set its states (only it puts servers in maint) and every check has passed.
     await waitUntil('the dbclient to steer its HAProxy', 60_000, async () => {
@@ -313,7 +327,11 @@ export async function measureLbReaction(rounds = 3, log: (line: string) => void 
       const t0 = Date.now();
       cc.maintenance.add(VICTIM);
       const command = minderCommand(s, ['drain', VICTIM_PARTY, '--reason', 'lb-reaction bench']);
-      const drainMs = await watchOut(drainable, (v, view) => (v.name === 'minder' ? view.admin !== 'ready' : !view.up), () => t0);
+      const drainMs = await watchOut(
+        drainable,
+        (v, view) => (v.name === 'minder' ? view.admin !== 'ready' : !view.up),
+        () => t0,
+      );
       const code = await command;
       if (code !== 0) log(`minder command drain exited ${code}`);
       samples.push({ scenario: 'drain', round, outMs: drainMs, minderSteps: relative(t0, drainSteps(s, t0)) });
@@ -327,7 +345,11 @@ export async function measureLbReaction(rounds = 3, log: (line: string) => void 
       const minderOnly = variants.filter((v) => v.name === 'minder');
       const t1 = Date.now();
       const reply = op.send(`drain ${VICTIM_PARTY} --reason "lb-reaction bench (session)"`);
-      const sessionMs = await watchOut(minderOnly, (_v, view) => view.admin !== 'ready', () => t1);
+      const sessionMs = await watchOut(
+        minderOnly,
+        (_v, view) => view.admin !== 'ready',
+        () => t1,
+      );
       const replyText = await reply;
       if (!/drain/i.test(replyText)) log(`the prompt answered the drain with: ${replyText.trim()}`);
       samples.push({ scenario: 'drain (session)', round, outMs: sessionMs, minderSteps: relative(t1, drainSteps(s, t1)) });
@@ -373,7 +395,10 @@ export function summarize(r: LbReactionResult): string {
     const steps = r.samples.filter((x) => x.scenario === scenario);
     const names = Object.keys(steps[0]?.minderSteps ?? {});
     const med = (k: string) => {
-      const xs = steps.map((x) => x.minderSteps[k]).filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
+      const xs = steps
+        .map((x) => x.minderSteps[k])
+        .filter((x): x is number => typeof x === 'number')
+        .sort((a, b) => a - b);
       return xs.length ? String(xs[Math.floor((xs.length - 1) / 2)]) : '?';
     };
     lines.push('', `minder path, ${scenario} (median ms from t0): ${names.map((k) => `${k} ${med(k)}`).join(' → ')}`);

@@ -17,12 +17,41 @@ const members = [1, 2, 3, 4].map((i) => ({ uuid: uuid(i), name: `db-${i}`, addre
 
 const bodies: Partial<Record<Verb, unknown>> = {
   db_status_report: {
-    observedAt: now, dc: 'dc-east', mariadb: 'up', recovered: null, decision: null, error: null,
-    wsrep: { clusterStatus: 'Primary', localState: 'Synced', ready: true, connected: true, clusterSize: 4, stateUuid: uuid(0), confId: 17, lastCommitted: 123_456_789, nodeUuid: uuid(1), members, lastPrimary: { viewId: `${uuid(1)}:17`, members: members.map((m) => m.uuid) } },
+    observedAt: now,
+    dc: 'dc-east',
+    mariadb: 'up',
+    recovered: null,
+    decision: null,
+    error: null,
+    wsrep: {
+      clusterStatus: 'Primary',
+      localState: 'Synced',
+      ready: true,
+      connected: true,
+      clusterSize: 4,
+      stateUuid: uuid(0),
+      confId: 17,
+      lastCommitted: 123_456_789,
+      nodeUuid: uuid(1),
+      members,
+      lastPrimary: { viewId: `${uuid(1)}:17`, members: members.map((m) => m.uuid) },
+    },
   },
-  make_primary: { decisionId: 'd-1700000000000-1', view: { stateUuid: uuid(0), members: [uuid(1), uuid(2)], lastPrimaryViewId: `${uuid(1)}:17` }, forced: false, reason: 'dc-east half holds 2 of 4 weight of the last primary component; dc-east has priority 1', validForMs: 30_000 },
+  make_primary: {
+    decisionId: 'd-1700000000000-1',
+    view: { stateUuid: uuid(0), members: [uuid(1), uuid(2)], lastPrimaryViewId: `${uuid(1)}:17` },
+    forced: false,
+    reason: 'dc-east half holds 2 of 4 weight of the last primary component; dc-east has priority 1',
+    validForMs: 30_000,
+  },
   directives: { epoch: 42, drained: ['dbserver:3'], paused: false, writer: 'dbserver:1' },
-  client_status_report: { observedAt: now, epochApplied: 42, lb: { kind: 'haproxy', reachable: true, error: null }, writer: 'dbserver:1', servers: [1, 2, 3, 4].flatMap((i) => (['write', 'read'] as const).map((backend) => ({ server: `dbserver:${i}`, backend, state: 'ready', operational: true, weight: 1, sessions: 12 }))) },
+  client_status_report: {
+    observedAt: now,
+    epochApplied: 42,
+    lb: { kind: 'haproxy', reachable: true, error: null },
+    writer: 'dbserver:1',
+    servers: [1, 2, 3, 4].flatMap((i) => (['write', 'read'] as const).map((backend) => ({ server: `dbserver:${i}`, backend, state: 'ready', operational: true, weight: 1, sessions: 12 }))),
+  },
   wsrep_notify: { status: 'synced', uuid: uuid(0), primary: true, index: 0, members, argv: ['--status', 'synced'] },
   ack: { verb: 'db_status_report', inc: 7, id: 123 },
 };
@@ -59,7 +88,7 @@ const runs = Number(process.env.RUNS ?? 5);
 const runMs = Number(process.env.RUN_MS ?? 2000);
 console.log(`# bench/protocol — ${new Date().toISOString()} — ${cpus()[0]?.model ?? '?'} (${cpus().length} cores), node ${process.version}`);
 console.log('# one core; each message: encode (msgpackr) + HMAC-SHA256 sign + verify + decode + body validation (checkBody: hand-written for these verbs, zod for the rest)');
-console.log('# msgs/s by the wall clock (median, min, max of the runs); then per second of the process\'s CPU time (median, min, max)');
+console.log("# msgs/s by the wall clock (median, min, max of the runs); then per second of the process's CPU time (median, min, max)");
 console.log('verb                  bytes   msgs/s median   min        max        per CPU-s median   min        max');
 for (const verb of Object.keys(bodies) as Verb[]) {
   roundTripsPerSecond(verb, 200); // warm-up
@@ -68,5 +97,7 @@ for (const verb of Object.keys(bodies) as Verb[]) {
   const cpu = rates.map((r) => r.cpu);
   const bytes = encodeDatagram(envelope(verb, 1), ring).length;
   const r = (x: number) => String(Math.round(x));
-  console.log(`${verb.padEnd(21)} ${String(bytes).padStart(5)}   ${r(median(wall)).padStart(13)}   ${r(Math.min(...wall)).padEnd(10)} ${r(Math.max(...wall)).padEnd(10)} ${r(median(cpu)).padStart(16)}   ${r(Math.min(...cpu)).padEnd(10)} ${r(Math.max(...cpu))}`);
+  console.log(
+    `${verb.padEnd(21)} ${String(bytes).padStart(5)}   ${r(median(wall)).padStart(13)}   ${r(Math.min(...wall)).padEnd(10)} ${r(Math.max(...wall)).padEnd(10)} ${r(median(cpu)).padStart(16)}   ${r(Math.min(...cpu)).padEnd(10)} ${r(Math.max(...cpu))}`,
+  );
 }

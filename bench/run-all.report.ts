@@ -43,10 +43,19 @@ const earlier = load<{ startedAt: string; note: string; rounds: Array<Omit<Failo
 const bytes = load<{ windows: BytesWindow[]; summary: BytesSummary } & WithMachine>('bench/garbd-bytes.results.json');
 const hook = load<{ rounds: HookRound[]; summary: HookSummary } & WithMachine>('bench/footprint-hook.results.json');
 const foot = load<FootprintResults & { machine: Machine }>('bench/footprint.results.json');
-const scale = load<{ runs: ScaleRun[]; defaultIntervalRun?: ScaleRun | null; nodeFlags?: string[]; arbitratorStartupMs: Spread; windowMs: number; windows: number; warmupMs: number } & WithMachine>('bench/scale.results.json');
+const scale = load<{ runs: ScaleRun[]; defaultIntervalRun?: ScaleRun | null; nodeFlags?: string[]; arbitratorStartupMs: Spread; windowMs: number; windows: number; warmupMs: number } & WithMachine>(
+  'bench/scale.results.json',
+);
 const lb = load<LbReactionResult>('bench/lb-reaction.results.json');
 const latency = load<{ machine: string; hookRunMs: Record<string, Spread>; hookAloneMs: Record<string, Spread>; push: Spread; poll: Spread }>('bench/dbserver-latency.results.json');
-const baseline = load<{ at: string; load: string; bare: { ms: Spread; rssMiB: Spread }; withModules: { ms: Spread; rssMiB: Spread }; unitFlags?: string[]; withModulesUnitFlags?: { ms: Spread; rssMiB: Spread } }>('bench/footprint-baseline.results.json');
+const baseline = load<{
+  at: string;
+  load: string;
+  bare: { ms: Spread; rssMiB: Spread };
+  withModules: { ms: Spread; rssMiB: Spread };
+  unitFlags?: string[];
+  withModulesUnitFlags?: { ms: Spread; rssMiB: Spread };
+}>('bench/footprint-baseline.results.json');
 const protocolText = existsSync(at('bench/scale-protocol.results.txt')) ? readFileSync(at('bench/scale-protocol.results.txt'), 'utf8') : null;
 
 const f0 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : Math.round(x).toLocaleString('en-US'));
@@ -131,7 +140,12 @@ if (bytes) {
 } else rows.push(['§1 bytes received', 'arbitrator < 1% of garbd', 'no results file', verdict(null)]);
 
 const lbOf = (scenario: LbScenario, variant: string): Spread =>
-  spread((lb?.samples ?? []).filter((x) => x.scenario === scenario).map((x) => x.outMs[variant]).filter((x): x is number => typeof x === 'number'));
+  spread(
+    (lb?.samples ?? [])
+      .filter((x) => x.scenario === scenario)
+      .map((x) => x.outMs[variant])
+      .filter((x): x is number => typeof x === 'number'),
+  );
 if (lb) {
   const label: Record<LbScenario, string> = {
     'non-Primary': 'node non-Primary',
@@ -173,7 +187,12 @@ const proto: ProtoRow[] = (protocolText ?? '')
   }));
 if (proto.length) {
   const low = proto.reduce((a, b) => (b.median < a.median ? b : a));
-  rows.push(['§3 authenticated messages/s/core', '≥ 50,000', `${proto.map((p) => `${p.verb} ${f0(p.median)}`).join(', ')}`, verdict(low.median >= 50_000) + (low.median >= 50_000 ? '' : ` (lowest: ${low.verb})`)]);
+  rows.push([
+    '§3 authenticated messages/s/core',
+    '≥ 50,000',
+    `${proto.map((p) => `${p.verb} ${f0(p.median)}`).join(', ')}`,
+    verdict(low.median >= 50_000) + (low.median >= 50_000 ? '' : ` (lowest: ${low.verb})`),
+  ]);
 } else rows.push(['§3 authenticated messages/s/core', '≥ 50,000', 'no results file', verdict(null)]);
 
 const at1000 = scale?.runs.find((r) => r.parties === 1000);
@@ -193,7 +212,9 @@ if (foot) {
   rows.push([
     '§4 resident memory per daemon',
     'each under 80 MB (76.3 MiB)',
-    `${Object.entries(foot.final).map(([p, v]) => `${p} ${f1(v.rssMiB)} MiB`).join(', ')} after ${f0(foot.reportsPerDbserver)} reports each; highest peak ${worst[0]} ${f1(worst[1].hwmMiB)} MiB`,
+    `${Object.entries(foot.final)
+      .map(([p, v]) => `${p} ${f1(v.rssMiB)} MiB`)
+      .join(', ')} after ${f0(foot.reportsPerDbserver)} reports each; highest peak ${worst[0]} ${f1(worst[1].hwmMiB)} MiB`,
     memVerdict(highest),
   ]);
 } else rows.push(['§4 resident memory per daemon', 'each under 80 MB', 'no results file', verdict(null)]);
@@ -215,10 +236,16 @@ if (garbd) {
     '**Setup** (`bench/garbd-failover.ts`). One lab for both sides: four real mariadbd (dc1: n1 n2, dc2: n3 n4) with the',
     "lab's short EVS timeouts (`evs.suspect_timeout=PT2S; inactive PT6S; install PT3S; keepalive PT0.5S`), the",
     'real wsrep_notify_cmd hook, and `minder run` for the arbitrator and four dbservers (test/e2e/arbitrator-lab.ts),',
-    `with the product's default timings (${garbd.timings ? Object.entries(garbd.timings).map(([k, v]) => `${k} ${v}`).join(', ') : 'as in the results file'}). Rounds alternate, garbd first in`,
+    `with the product's default timings (${
+      garbd.timings
+        ? Object.entries(garbd.timings)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')
+        : 'as in the results file'
+    }). Rounds alternate, garbd first in`,
     'odd rounds and minder first in even rounds:',
     '',
-    '- **garbd round**: `minder command pause` (so the arbitrator cannot act), then Debian\'s `garbd --address',
+    "- **garbd round**: `minder command pause` (so the arbitrator cannot act), then Debian's `garbd --address",
     "  gcomm://127.0.0.11,127.0.0.12 --group galera-lab --options 'gmcast.listen_addr=tcp://127.0.0.31:4567;<the same",
     "  four evs options>'` joins as a fifth voter beside dc1; once all four nodes are Synced in a view of 5, cut dc1|dc2",
     '  and garbd|dc2 (iptables), probe, heal, stop garbd, `resume`.',
@@ -229,7 +256,10 @@ if (garbd) {
     '',
     '| round | variant | cut → n1 (dc1) commits, ms | cut → n3 (dc2) commits, ms | cut → n3 non-Primary, ms | load (1 min) |',
     '|---|---|---|---|---|---|',
-    ...garbd.rounds.map((r) => `| ${r.round} | ${r.variant} | ${r.writableMs === null ? '**never**' : f0(r.writableMs)} | ${r.otherHalfWritableMs == null ? '–' : `**${f0(r.otherHalfWritableMs)}**`} | ${f0(r.otherHalfNonPrimaryMs)} | ${r.loadavg1} |`),
+    ...garbd.rounds.map(
+      (r) =>
+        `| ${r.round} | ${r.variant} | ${r.writableMs === null ? '**never**' : f0(r.writableMs)} | ${r.otherHalfWritableMs == null ? '–' : `**${f0(r.otherHalfWritableMs)}**`} | ${f0(r.otherHalfNonPrimaryMs)} | ${r.loadavg1} |`,
+    ),
     '',
     `- garbd: ${msSpread(garbd.summary.garbdWritableMs)}`,
     `- galera-minder: ${msSpread(garbd.summary.minderWritableMs)}`,
@@ -239,8 +269,8 @@ if (garbd) {
     '',
     'Where the difference goes: garbd keeps dc1 Primary by quorum, so dc1 writes as soon as Galera has excluded dc2 (the',
     'write that was blocked at the cut commits then). The arbitrator cannot act before Galera has declared both halves',
-    'non-Primary (the same detection); then it takes the hooks\' pushes of both halves, the decision (written to disk),',
-    '`make_primary`, the dbserver\'s fresh reading of its view, `pc.bootstrap`, and the hook runs mariadbd makes on the',
+    "non-Primary (the same detection); then it takes the hooks' pushes of both halves, the decision (written to disk),",
+    "`make_primary`, the dbserver's fresh reading of its view, `pc.bootstrap`, and the hook runs mariadbd makes on the",
     'way to Synced (§4). It no longer waits the failover period: when it hears both halves, each complete, and the',
     'preferred one outweighs the rest, the split is *settled* and nothing a wait could bring would change the decision',
     '(docs/safety.md, "Rule 2\'s settled split"). An arbitrator that hears one half only still waits `failoverPeriod`.',
@@ -255,8 +285,8 @@ if (garbd) {
       ...earlier.rounds.map((r) => `| ${r.round} | ${r.variant} | ${r.writableMs === null ? '**never**' : f0(r.writableMs)} | ${f0(r.otherHalfNonPrimaryMs)} | ${r.loadavg1} |`),
       '',
       'Then the arbitrator lagged garbd by the failover period, and in one round of five ("never") it promoted dc2: the',
-      "halves were seen complete 0.6 s apart (dc1 passed through a view that dbserver:1 was not a member of), more than",
-      'the 0.5 s tie window, and dc2\'s failover period ended first. Now dc1 is promoted the moment its view completes.',
+      'halves were seen complete 0.6 s apart (dc1 passed through a view that dbserver:1 was not a member of), more than',
+      "the 0.5 s tie window, and dc2's failover period ended first. Now dc1 is promoted the moment its view completes.",
       '',
     );
   }
@@ -287,7 +317,7 @@ if (bytes) {
     '',
     "garbd's bytes grow with the write load (it receives every write-set: here about " +
       `${f0((bytes.summary.garbdBytesPerS.median ?? 0) / (bytes.summary.commitsPerS.median ?? 1))} B per single-row transaction); the arbitrator's do not: it receives status reports, one per`,
-    'dbserver per reportInterval plus one per state change, about 1 kB each with IP/UDP headers, at the product\'s',
+    "dbserver per reportInterval plus one per state change, about 1 kB each with IP/UDP headers, at the product's",
     `default reportInterval (${bytes.timings?.reportInterval ?? 'see the results file'}). The ratio halves for every doubling of the write load, with larger transactions, or with more`,
     'nodes behind the same four reports; it doubles if reportInterval is halved. 200 tiny transactions/s is a light load for a Galera cluster.',
     '',
@@ -310,7 +340,7 @@ if (lb) {
     'connection there, read from each runtime API every 10 ms. t0: the node itself first reads non-Primary (10 ms',
     'polls), or the drain command is started (and the clustercheck maintenance file is set at the same instant).',
     '"drain (session)": the same drain typed into a `minder command` prompt opened once for the whole run (its stdin a',
-    'pipe, as a terminal would feed it), t0 = the moment the line is written; only the minder\'s HAProxy is watched there.',
+    "pipe, as a terminal would feed it), t0 = the moment the line is written; only the minder's HAProxy is watched there.",
     '',
     `| scenario | variant | median ms | min | max (= p99 at n=${lb.rounds ?? '?'}) | n out | raw ms |`,
     '|---|---|---|---|---|---|---|',
@@ -339,9 +369,9 @@ if (lb) {
       return `- ${sc}: ${keys.map((k) => `${k} ${f0(spread(ss.map((x) => x.minderSteps?.[k]).filter((v): v is number => typeof v === 'number')).median)}`).join(' → ')}`;
     }),
     '',
-    'After a node goes non-Primary, the dbserver now learns it from mariadbd\'s `wsrep_status_file` (docs/dbserver.md),',
+    "After a node goes non-Primary, the dbserver now learns it from mariadbd's `wsrep_status_file` (docs/dbserver.md),",
     'which mariadbd rewrites at the change itself: an inotify ring, a reading, the report, the dbclient and HAProxy, a few',
-    'tens of ms in all; the hook\'s push (a Node process to start, §4) arrives ~150 ms later and finds nothing new.',
+    "tens of ms in all; the hook's push (a Node process to start, §4) arrives ~150 ms later and finds nothing new.",
     '(A negative `statusFileRingAtDbserver`: in this run the benchmark took the first ring after the cut — mariadbd also',
     'rewrites the file when it first suspects the peers, ~3 s before non-Primary; the benchmark now takes the last ring',
     'before the report.) Before the status file: median 185 ms, max 366 ms (n=20, hook push); before the lean hook, n=5:',
@@ -357,7 +387,16 @@ if (lb) {
 
 // ---- §3 --------------------------------------------------------------------------------------
 
-w('## 3. Protocol and scale', '', '### Authenticated messages per second per core', '', '```sh', 'npm run build && node dist/bench/protocol.js   # = npm run bench:protocol; run-all.sh keeps its output in bench/scale-protocol.results.txt', '```', '');
+w(
+  '## 3. Protocol and scale',
+  '',
+  '### Authenticated messages per second per core',
+  '',
+  '```sh',
+  'npm run build && node dist/bench/protocol.js   # = npm run bench:protocol; run-all.sh keeps its output in bench/scale-protocol.results.txt',
+  '```',
+  '',
+);
 if (protocolText) {
   const head = protocolText.split('\n').filter((l) => l.startsWith('#'));
   w(
@@ -366,13 +405,16 @@ if (protocolText) {
     '',
     '| verb | bytes | messages/s (median of 5 × 2 s) | min | max | per CPU-second: median (min–max) | goal ≥ 50,000 |',
     '|---|---|---|---|---|---|---|',
-    ...proto.map((p) => `| ${p.verb} | ${p.bytes} | ${f0(p.median)} | ${f0(p.min)} | ${f0(p.max)} | ${p.cpu ? `${f0(p.cpu.median)} (${f0(p.cpu.min)}–${f0(p.cpu.max)})` : 'n/a'} | ${verdict(p.median >= 50_000)} |`),
+    ...proto.map(
+      (p) =>
+        `| ${p.verb} | ${p.bytes} | ${f0(p.median)} | ${f0(p.min)} | ${f0(p.max)} | ${p.cpu ? `${f0(p.cpu.median)} (${f0(p.cpu.min)}–${f0(p.cpu.max)})` : 'n/a'} | ${verdict(p.median >= 50_000)} |`,
+    ),
     '',
     'Each message is the whole path: msgpackr encode, HMAC-SHA256 sign, verify (timingSafeEqual), decode and the',
     'body check the receive path runs (`checkBody`: hand-written checks for these six verbs, held to the zod schemas by',
     'test/unit/fast-bodies.test.ts, with zod deciding whenever a check is unsure). HMAC-SHA256 is computed with two',
     'one-shot `crypto.hash` calls over per-key padded blocks (src/protocol/hmac.ts; the same bytes as `createHmac`,',
-    'checked against it and RFC 4231), which spares a Hmac object and OpenSSL\'s digest look-up per message. The verdict',
+    "checked against it and RFC 4231), which spares a Hmac object and OpenSSL's digest look-up per message. The verdict",
     'is on the wall-clock median; the CPU-time rate beside it leaves out time spent waiting for a core. Both move a lot',
     'between runs here: the two cores are shared with other work, and the same build measured 35,000 to 60,000',
     'db_status_reports/s within minutes.',
@@ -410,7 +452,7 @@ if (scale) {
       `At the product's default reportInterval (5 s; ackTimeout 3 s, staleAfter 15 s), ${f0(d.parties)} dbservers: ${f2(d.cpuPercent.median)} % of a core (${d.windows.map((x) => f2(x.cpuPercentOfCore)).join(', ')}), RSS ${f1(d.rssMiB.median)} MiB, resends ${d.windows.map((x) => x.resent).join(', ')} — ` +
         `the goal is ${verdict((d.cpuPercent.median as number) < 5)} there; the verdict above stays on the issue's once a second. ` +
         'A profile of that steady state (`MINDER_NODE_ARGS=--cpu-prof`, 2026-11-23 17:44, the last 18 s) shows no periodic work of note (the 1 s ' +
-        'evaluation, polls and sweeps are each under 0.1 %): all of it is per datagram — receive, decode, the ack\'s send ' +
+        "evaluation, polls and sweeps are each under 0.1 %): all of it is per datagram — receive, decode, the ack's send " +
         '(`sendmsg` on loopback alone 1.5 % of a core) — at ~250 µs each when datagrams arrive 5 ms apart, against ~110 µs at 1 ms ' +
         'apart and ~20 µs in the tight loop of the protocol benchmark: a sparse datagram pays the wake-up and cold caches.',
       '',
@@ -419,7 +461,10 @@ if (scale) {
   for (const r of scale.runs) {
     const c = r.cpuPercent;
     if (c.min && c.max && c.max / c.min > 2) {
-      w(`At ${f0(r.parties)} parties the CPU share was not settled: it moved from ${f2(r.windows[0]?.cpuPercentOfCore)} % to ${f2(r.windows.at(-1)?.cpuPercentOfCore)} % of a core over the ${r.windows.length} windows, with RSS growing from ${f1(r.windows[0]?.rssMiB)} to ${f1(r.windows.at(-1)?.rssMiB)} MiB; the median is given, the raw windows with it.${r.parties === 1000 ? ` Even its lowest window is ${f1((c.min ?? 0) / 5)}× the goal.` : ''}`, '');
+      w(
+        `At ${f0(r.parties)} parties the CPU share was not settled: it moved from ${f2(r.windows[0]?.cpuPercentOfCore)} % to ${f2(r.windows.at(-1)?.cpuPercentOfCore)} % of a core over the ${r.windows.length} windows, with RSS growing from ${f1(r.windows[0]?.rssMiB)} to ${f1(r.windows.at(-1)?.rssMiB)} MiB; the median is given, the raw windows with it.${r.parties === 1000 ? ` Even its lowest window is ${f1((c.min ?? 0) / 5)}× the goal.` : ''}`,
+        '',
+      );
     }
   }
   const r10 = scale.runs.find((r) => r.parties === 10);
@@ -434,17 +479,17 @@ if (scale) {
       "(`MINDER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' SCALE_NS=1000 WINDOWS=1 node dist/bench/scale.js`, commit",
       'd345c46) had `applyDbReport` 23 % and `learnUuids` 21 % (whole-map copies per report), `freshNodes` 9 % (an',
       'evaluation per report), `LocalState.put` 9 % and GC 7 %. Since then (commits b30f3e9, 6466506, a034966): a',
-      'report that repeats its party\'s previous one is stored in place and waits for the evaluate timer (anything',
+      "report that repeats its party's previous one is stored in place and waits for the evaluate timer (anything",
       'material is still evaluated at once), the busy verbs are checked by hand, HMAC runs on one-shot hashes. The core',
       'alone now takes ~110,000 repeated reports/s at 1,000 dbservers (`node dist/bench/arbitrator-core.js`), so what is',
       'left is the per-datagram cost of Node itself: `perf record` of the arbitrator at 1,000 parties shows a flat',
-      'profile, about a quarter in the kernel (recvmsg, the ack\'s sendmsg with its loopback delivery, epoll, context',
-      'switches), the rest spread over libuv/dgram callbacks, msgpackr decoding (~11 %), the ack\'s encode and send',
+      "profile, about a quarter in the kernel (recvmsg, the ack's sendmsg with its loopback delivery, epoll, context",
+      "switches), the rest spread over libuv/dgram callbacks, msgpackr decoding (~11 %), the ack's encode and send",
       '(~13 %), HMAC and the core (~7 %). For scale: a bare Node dgram socket on this machine that only receives 1,000',
       'datagrams/s from 1,000 senders uses 3 % of a core (30 µs each); one that also answers each with a datagram, as the',
       'ack does, 4.6–4.9 % (46–49 µs), before any decoding. The goal is below what one acked datagram per report costs',
-      'through Node\'s dgram here; reaching it needs fewer datagrams per report (no ack for a periodic report that repeats',
-      'an acked state) or batched receive (recvmmsg, which Node\'s dgram does not expose), not a faster core.',
+      "through Node's dgram here; reaching it needs fewer datagrams per report (no ack for a periodic report that repeats",
+      "an acked state) or batched receive (recvmmsg, which Node's dgram does not expose), not a faster core.",
       '',
     );
   }
@@ -464,8 +509,8 @@ if (foot) {
     `Run ending ${foot.at}; load average ${foot.loadAtStart} at the start, ${foot.loadAtEnd} at the end. Results: \`${foot.__file}\`.`,
     '',
     'The whole routing path (test/e2e/dbclient-stack.ts): three real mariadbd with the real hook, a real HAProxy, and',
-    '`minder run` for the arbitrator, three dbservers and one dbclient — each started with the node flags of its role\'s',
-    'systemd unit, read from the unit\'s ExecStart (`--max-semi-space-size=1`: V8\'s young generation stays at 1 MiB per',
+    "`minder run` for the arbitrator, three dbservers and one dbclient — each started with the node flags of its role's",
+    "systemd unit, read from the unit's ExecStart (`--max-semi-space-size=1`: V8's young generation stays at 1 MiB per",
     'semi-space instead of growing to 16 MiB) — with reportInterval **100 ms** (ackTimeout',
     `500ms, staleAfter 2s) for ${f0(foot.durationMs / 1000)} s: ${f0(foot.reportsPerDbserver)} reports per dbserver, i.e. ${f1((foot.reportsPerDbserver * 5) / 3600)} h at the default 5 s interval`,
     '(plus one report per state change). A light write load (20 INSERTs/s) keeps every report different.',
@@ -478,7 +523,7 @@ if (foot) {
       return `| ${p} | ${f1(xs[0])} | ${f1(fin.rssMiB)} | ${f1(fin.hwmMiB)} | ${xs.map(f1).join(', ')} | ${memVerdict(Math.max(fin.rssMiB, fin.hwmMiB))} |`;
     }),
     '',
-    'Start-up: stop the party, `minder run` it again, spawn → its `started` log line (by that line\'s own timestamp);',
+    "Start-up: stop the party, `minder run` it again, spawn → its `started` log line (by that line's own timestamp);",
     'the dbserver and dbclient start against a live mariadbd / HAProxy.',
     '',
     '| party | start-up median ms | min | max | raw |',
@@ -493,7 +538,9 @@ if (foot) {
       `a bare Node process is ${f1(baseline.bare.rssMiB.median)} MiB resident (${f0(baseline.bare.ms.median)} ms spawn → exit); the same after importing what`,
       `\`minder run\` loads (the CLI and the three roles' daemons: zod, pino, mysql2, better-sqlite3, msgpackr; a plain \`run\` line no longer loads yargs) is`,
       `${f1(baseline.withModules.rssMiB.median)} MiB (min ${f1(baseline.withModules.rssMiB.min)}, max ${f1(baseline.withModules.rssMiB.max)}) and ${f0(baseline.withModules.ms.median)} ms` +
-        (baseline.withModulesUnitFlags ? `; with the units' flags (\`${(baseline.unitFlags ?? []).join(' ')}\`) ${f1(baseline.withModulesUnitFlags.rssMiB.median)} MiB and ${f0(baseline.withModulesUnitFlags.ms.median)} ms.` : '.') +
+        (baseline.withModulesUnitFlags
+          ? `; with the units' flags (\`${(baseline.unitFlags ?? []).join(' ')}\`) ${f1(baseline.withModulesUnitFlags.rssMiB.median)} MiB and ${f0(baseline.withModulesUnitFlags.ms.median)} ms.`
+          : '.') +
         " So most of each daemon's memory and start-up is",
       'Node plus module loading, before any state; against an 80 MB goal that leaves little room.',
       '',
@@ -533,8 +580,14 @@ if (latency) {
     '',
     '| case | n | median ms | p90 | min | max |',
     '|---|---|---|---|---|---|',
-    ...Object.entries(h).map(([k, v]) => `| ${k === 'dbserverUp' ? 'dbserver up (acked)' : k === 'dbserverDown' ? 'dbserver down (waits its 300 ms for an ack)' : k} | ${v.n} | ${f0(v.median)} | ${f0(v.p90)} | ${f0(v.min)} | ${f0(v.max)} |`),
-    ...Object.entries(latency.hookAloneMs ?? {}).map(([k, v]) => `| the same script run by the benchmark, outside mariadbd: ${k === 'acked' ? 'acked' : 'nobody listening (full ack wait)'} | ${v.n} | ${f0(v.median)} | ${f0(v.p90)} | ${f0(v.min)} | ${f0(v.max)} |`),
+    ...Object.entries(h).map(
+      ([k, v]) =>
+        `| ${k === 'dbserverUp' ? 'dbserver up (acked)' : k === 'dbserverDown' ? 'dbserver down (waits its 300 ms for an ack)' : k} | ${v.n} | ${f0(v.median)} | ${f0(v.p90)} | ${f0(v.min)} | ${f0(v.max)} |`,
+    ),
+    ...Object.entries(latency.hookAloneMs ?? {}).map(
+      ([k, v]) =>
+        `| the same script run by the benchmark, outside mariadbd: ${k === 'acked' ? 'acked' : 'nobody listening (full ack wait)'} | ${v.n} | ${f0(v.median)} | ${f0(v.p90)} | ${f0(v.min)} | ${f0(v.max)} |`,
+    ),
     '',
     'The hook loads node:crypto, node:dgram, node:fs and its own five files only (src/hook/wire.ts writes the datagram',
     'format without msgpackr; test/unit/hook-wire.test.ts holds it byte for byte to src/protocol and checks the import',
@@ -559,9 +612,9 @@ if (hook) {
     '',
     'Whether it delays a state change — measured on the 2+2 lab of §1 (`bench/footprint-hook.ts`, the third part of',
     '`bench/garbd-failover.run.ts`), arbitrator paused, rounds alternating between **the real hook** and **a no-op hook** (the',
-    'same script exits at once when its notify file is moved aside, so the only difference is the hook\'s work):',
+    "same script exits at once when its notify file is moved aside, so the only difference is the hook's work):",
     'cut dc1|dc2, wait until all four are non-Primary and the hooks of the cut have run, then',
-    '`SET GLOBAL wsrep_provider_options=\'pc.bootstrap=YES\'` on n1 and time until n1 commits an INSERT (10 ms polls), and',
+    "`SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'` on n1 and time until n1 commits an INSERT (10 ms polls), and",
     'until n2 reads Primary; then heal and time until all four are Synced Primary in a view of 4.',
     '',
     '| round | hook | pc.bootstrap → n1 commits ms | → n2 Primary ms | heal → 4 Synced ms | bootstrap retries | load |',
@@ -589,7 +642,7 @@ w(
   '- Each figure is from one run of its command (with ≥ 5 rounds or windows inside that run), on a shared, loaded machine.',
   '- Footprint RSS is one 3-minute accelerated run (sampled every 10 s), not five; start-up is 5 restarts per role.',
   "- §1's minder median is over the rounds in which the arbitrator promoted dc1 (a dc2 round has no dc1 figure); the",
-  '  bytes ratio is at the lab\'s 1 s report interval only (the 5 s default is not measured, only computed).',
+  "  bytes ratio is at the lab's 1 s report interval only (the 5 s default is not measured, only computed).",
   "- §2 is the dbclient engineer's benchmark and results, reused as they are (run-all.sh runs it again).",
   '- The arbitrator at 1,000 parties did not reach a steady state within the windows (see §3).',
   '- glb is not measured (not packaged here; the dbclient drives it through a protocol-faithful stand-in in tests).',

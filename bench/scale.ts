@@ -194,10 +194,14 @@ export async function simulatedDbservers(config: string, n: number, intervalMs: 
     );
   });
   return {
-    totals: () => offices.reduce((a, po) => {
-      const s = po.stats();
-      return { sent: a.sent + s.sent, resent: a.resent + s.resent, accepted: a.accepted + s.accepted };
-    }, { sent: 0, resent: 0, accepted: 0 }),
+    totals: () =>
+      offices.reduce(
+        (a, po) => {
+          const s = po.stats();
+          return { sent: a.sent + s.sent, resent: a.resent + s.resent, accepted: a.accepted + s.accepted };
+        },
+        { sent: 0, resent: 0, accepted: 0 },
+      ),
     close: async () => {
       for (const t of timers) clearTimeout(t);
       await Promise.all(offices.map((po) => po.close()));
@@ -254,7 +258,9 @@ async function oneScale(n: number, o: { windows: number; windowMs: number; warmu
         loadavg1: Number(loadavg().split(' ')[0]),
       });
       const last = windows.at(-1) as ScaleWindow;
-      console.log(`[scale] ${n} parties every ${intervalMs} ms, window ${w + 1}: arbitrator ${last.cpuPercentOfCore.toFixed(2)} % of a core, RSS ${last.rssMiB.toFixed(1)} MiB; ${last.sent} reports sent, ${last.resent} resent (load ${last.loadavg1})`);
+      console.log(
+        `[scale] ${n} parties every ${intervalMs} ms, window ${w + 1}: arbitrator ${last.cpuPercentOfCore.toFixed(2)} % of a core, RSS ${last.rssMiB.toFixed(1)} MiB; ${last.sent} reports sent, ${last.resent} resent (load ${last.loadavg1})`,
+      );
     }
     const hwmMiB = memoryMiB(arb.pid).hwm;
     return { parties: n, startupMs: arb.startupMs, windows, cpuPercent: spread(windows.map((w) => w.cpuPercentOfCore)), rssMiB: spread(windows.map((w) => w.rssMiB)), hwmMiB };
@@ -284,7 +290,10 @@ async function startups(starts: number): Promise<Spread> {
 }
 
 async function main(): Promise<void> {
-  const ns = (process.env['SCALE_NS'] ?? '10,100,1000').split(',').map(Number).filter((n) => n > 0);
+  const ns = (process.env['SCALE_NS'] ?? '10,100,1000')
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0);
   const o = { windows: env('WINDOWS', 5), windowMs: env('WINDOW_MS', 10_000), warmupMs: env('WARMUP_MS', 10_000) };
   const startedAt = new Date().toISOString();
   const loadAtStart = loadavg();
@@ -297,10 +306,18 @@ async function main(): Promise<void> {
   const atDefault = env('SCALE_DEFAULT_INTERVAL_N', 1000);
   const defaultIntervalRun = atDefault > 0 ? await oneScale(atDefault, o, 5000) : null;
   const out = join(REPO, 'bench/scale.results.json');
-  writeFileSync(out, `${JSON.stringify({ startedAt, loadAtStart, loadAtEnd: loadavg(), machine: machine(), reportIntervalMs: 1000, nodeFlags: unitNodeFlags('arbitrator'), ...o, arbitratorStartupMs, runs, defaultIntervalRun }, null, 2)}\n`);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ startedAt, loadAtStart, loadAtEnd: loadavg(), machine: machine(), reportIntervalMs: 1000, nodeFlags: unitNodeFlags('arbitrator'), ...o, arbitratorStartupMs, runs, defaultIntervalRun }, null, 2)}\n`,
+  );
   console.log('parties  cpu % of a core (median, min–max)   RSS MiB (median)   peak RSS MiB   start-up ms');
   for (const r of runs) {
-    console.log(`${String(r.parties).padStart(7)}  ${r.cpuPercent.median?.toFixed(2)} (${r.cpuPercent.min?.toFixed(2)}–${r.cpuPercent.max?.toFixed(2)})`.padEnd(44) + `${r.rssMiB.median?.toFixed(1)}`.padEnd(19) + `${r.hwmMiB.toFixed(1)}`.padEnd(15) + r.startupMs);
+    console.log(
+      `${String(r.parties).padStart(7)}  ${r.cpuPercent.median?.toFixed(2)} (${r.cpuPercent.min?.toFixed(2)}–${r.cpuPercent.max?.toFixed(2)})`.padEnd(44) +
+        `${r.rssMiB.median?.toFixed(1)}`.padEnd(19) +
+        `${r.hwmMiB.toFixed(1)}`.padEnd(15) +
+        r.startupMs,
+    );
   }
   console.log(`wrote ${out}`);
 }

@@ -15,7 +15,12 @@ const keep = process.argv.includes('--keep');
 const t0 = Date.now();
 const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s]`;
 const say = (s: string) => console.log(`${stamp()} ${s}`);
-const indent = (text: string) => text.trimEnd().split('\n').map((l) => `           │ ${l}`).join('\n');
+const indent = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `           │ ${l}`)
+    .join('\n');
 
 async function status(stack: Stack): Promise<string> {
   const r = stack.site.command(['status']);
@@ -72,12 +77,17 @@ async function main(): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stopAll().then(() => process.exit(130)));
   try {
     say(`Galera up in ${(stack.galera.bringUpMs / 1000).toFixed(1)} s; waiting for every party to report`);
-    await waitUntil('the arbitrator to see all four dbservers fresh and a writer chosen', 60_000, async () => {
-      const r = stack.site.command(['status', '--json']);
-      if (r.code !== 0) return null;
-      const doc = JSON.parse(r.stdout) as { arbitrator: { writer: string | null }; parties: Array<{ fresh: boolean; db: unknown }> };
-      return doc.arbitrator.writer !== null && doc.parties.filter((p) => p.db && p.fresh).length === 4 ? true : null;
-    }, 500);
+    await waitUntil(
+      'the arbitrator to see all four dbservers fresh and a writer chosen',
+      60_000,
+      async () => {
+        const r = stack.site.command(['status', '--json']);
+        if (r.code !== 0) return null;
+        const doc = JSON.parse(r.stdout) as { arbitrator: { writer: string | null }; parties: Array<{ fresh: boolean; db: unknown }> };
+        return doc.arbitrator.writer !== null && doc.parties.filter((p) => p.db && p.fresh).length === 4 ? true : null;
+      },
+      500,
+    );
     say('1. the healthy site, as the operator sees it (`minder command status`):');
     console.log(indent(await status(stack)));
 
@@ -89,28 +99,38 @@ async function main(): Promise<void> {
     await stack.galera.cutDcs('dc1', 'dc2');
     // dc1 may be promoted within moments of going non-Primary (a settled split is decided at
     // once): wait for the far half, which stays non-Primary until the heal.
-    await waitUntil('dc2 to go non-Primary', 30_000, async () => {
-      for (const n of stack.galera.nodes().filter((x) => x.dc === 'dc2')) {
-        const s = await stack.galera.status(n.name, { timeoutMs: 2000 }).catch(() => null);
-        if (!s || s['wsrep_cluster_status'] === 'Primary') return null;
-      }
-      return true;
-    }, 100);
+    await waitUntil(
+      'dc2 to go non-Primary',
+      30_000,
+      async () => {
+        for (const n of stack.galera.nodes().filter((x) => x.dc === 'dc2')) {
+          const s = await stack.galera.status(n.name, { timeoutMs: 2000 }).catch(() => null);
+          if (!s || s['wsrep_cluster_status'] === 'Primary') return null;
+        }
+        return true;
+      },
+      100,
+    );
     say(`   Galera saw the cut after ${((Date.now() - cutAt) / 1000).toFixed(1)} s: ${await clusterLine(stack)}`);
     say('   (2 of 4 is not a majority: Galera alone would stay down on both sides)');
 
     const decision = await stack.site.waitForLog('arbitrator:1', (l) => l.event === 'promotion', 60_000);
     say(`4. the arbitrator decided: ${String(decision.msg)}`);
     let firstWrite = 0;
-    const node = await waitUntil('a write through HAProxy to commit', 60_000, async () => {
-      try {
-        const n = await writeThroughHaproxy(stack, 'write after the cut', 1500);
-        firstWrite = Date.now();
-        return n;
-      } catch {
-        return null;
-      }
-    }, 200);
+    const node = await waitUntil(
+      'a write through HAProxy to commit',
+      60_000,
+      async () => {
+        try {
+          const n = await writeThroughHaproxy(stack, 'write after the cut', 1500);
+          firstWrite = Date.now();
+          return n;
+        } catch {
+          return null;
+        }
+      },
+      200,
+    );
     say(`5. writes resume through HAProxy on ${node}: ${((firstWrite - cutAt) / 1000).toFixed(1)} s from the cut to the first committed write`);
     say(`   ${await clusterLine(stack)}`);
     console.log(indent(await status(stack)));
@@ -151,13 +171,18 @@ async function main(): Promise<void> {
     say('7. healing the DC link');
     const healAt = Date.now();
     await stack.galera.heal();
-    await waitUntil('one cluster of four again', 90_000, async () => {
-      for (const n of stack.galera.nodes()) {
-        const s = await stack.galera.status(n.name, { timeoutMs: 2000 }).catch(() => null);
-        if (!s || s['wsrep_cluster_status'] !== 'Primary' || s['wsrep_cluster_size'] !== '4') return null;
-      }
-      return true;
-    }, 500);
+    await waitUntil(
+      'one cluster of four again',
+      90_000,
+      async () => {
+        for (const n of stack.galera.nodes()) {
+          const s = await stack.galera.status(n.name, { timeoutMs: 2000 }).catch(() => null);
+          if (!s || s['wsrep_cluster_status'] !== 'Primary' || s['wsrep_cluster_size'] !== '4') return null;
+        }
+        return true;
+      },
+      500,
+    );
     say(`   one cluster of four again after ${((Date.now() - healAt) / 1000).toFixed(1)} s: ${await clusterLine(stack)}`);
     const undrain = stack.site.command(['undrain', stack.partyOf('n2'), '--reason', 'demo: disk swapped']);
     say(`   minder command undrain ${stack.partyOf('n2')}: ${undrain.stdout.trim() || undrain.stderr.trim()}`);

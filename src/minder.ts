@@ -18,7 +18,6 @@ const EPILOG = `Exit codes:
 
 Docs: README.md, docs/protocol.md, docs/configuration.md`;
 
-
 function registerKeygen(y: Argv): Argv {
   return y.command(
     'keygen <file>',
@@ -62,7 +61,9 @@ export async function main(argv: string[]): Promise<void> {
   const { default: yargs } = await import('yargs');
   let y = yargs(argv)
     .scriptName('minder')
-    .usage('$0 <command> [options]\n\ngalera-minder keeps a two-DC MariaDB Galera site serving, safely: one arbitrator decides which half becomes primary after a split, dbservers watch mariadbd, dbclients steer the load balancer.')
+    .usage(
+      '$0 <command> [options]\n\ngalera-minder keeps a two-DC MariaDB Galera site serving, safely: one arbitrator decides which half becomes primary after a split, dbservers watch mariadbd, dbclients steer the load balancer.',
+    )
     .strict()
     .demandCommand(1, 'Name a command: run, notify, command, config or keygen.')
     .recommendCommands()

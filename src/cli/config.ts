@@ -72,7 +72,10 @@ function defaultPusher(): string {
 function summary(cfg: SiteConfig): string[] {
   const t = cfg.timings;
   return [
-    `site ${cfg.site}: ${cfg.parties.length} parties, data centres ${Object.entries(cfg.dataCentres).sort((x, z) => x[1].priority - z[1].priority).map(([n, d]) => `${n} (priority ${d.priority})`).join(', ')}`,
+    `site ${cfg.site}: ${cfg.parties.length} parties, data centres ${Object.entries(cfg.dataCentres)
+      .sort((x, z) => x[1].priority - z[1].priority)
+      .map(([n, d]) => `${n} (priority ${d.priority})`)
+      .join(', ')}`,
     ...cfg.parties.map((p) => `  ${p.id.padEnd(14)} ${`${p.host}:${p.port}`.padEnd(22)} ${p.dc ?? '-'}`),
     `timings: report ${formatDuration(t.reportInterval)}, ack ${formatDuration(t.ackTimeout)}, failover ${formatDuration(t.failoverPeriod)}, stale ${formatDuration(t.staleAfter)}, config refresh ${formatDuration(t.configRefresh)}`,
   ];
@@ -124,7 +127,10 @@ async function show(bootArg: string | undefined, version: number | undefined, li
   }
   const v = await withStore(boot, (s) => s.get(version));
   if (!v) {
-    throw new CliError(EXIT.USAGE, version === undefined ? `no site config has been pushed to ${boot.database.schema} yet: minder config push FILE` : `version ${version} is not stored (minder config show --list)`);
+    throw new CliError(
+      EXIT.USAGE,
+      version === undefined ? `no site config has been pushed to ${boot.database.schema} yet: minder config push FILE` : `version ${version} is not stored (minder config show --list)`,
+    );
   }
   // Comment lines keep the output a valid site config: `show > file` round-trips.
   process.stdout.write(`# site ${v.site}, site config ${header(v)}\n# sha256 ${v.checksum}\n${v.document}`);
@@ -152,7 +158,10 @@ async function diff(bootArg: string | undefined, a: string | undefined, b: strin
     if (!newest) throw new CliError(EXIT.USAGE, 'no site config has been pushed yet');
     const prev = await store.before(newest.version);
     if (!prev) throw new CliError(EXIT.USAGE, `only version ${newest.version} is stored: nothing to compare it with (minder config diff FILE compares a file with it)`);
-    return [{ label: header(prev), text: prev.document }, { label: header(newest), text: newest.document }] as const;
+    return [
+      { label: header(prev), text: prev.document },
+      { label: header(newest), text: newest.document },
+    ] as const;
   });
   const [x, y] = sides;
   const out = unifiedDiff(x.text, y.text, x.label, y.label);

@@ -6,19 +6,20 @@ import type { RunArgs } from './fast-args.js';
 export function registerRun(y: Argv, handler: (a: RunArgs) => void | Promise<void> = runMain): Argv {
   return y.command(
     'run',
-    'Run this host\'s long-lived party (arbitrator, dbserver or dbclient) from the site config',
+    "Run this host's long-lived party (arbitrator, dbserver or dbclient) from the site config",
     (a) =>
       a
         .option('config', { alias: 'c', type: 'string', describe: 'site config file (YAML or JSON): a file-only site, never re-read' })
-        .option('bootstrap', { alias: 'b', type: 'string', describe: 'this host\'s bootstrap file (e.g. /etc/minder/minder.yaml): the site config comes from the database, else from the local copy' })
+        .option('bootstrap', { alias: 'b', type: 'string', describe: "this host's bootstrap file (e.g. /etc/minder/minder.yaml): the site config comes from the database, else from the local copy" })
         .conflicts('config', 'bootstrap')
         .check((a) => {
-          if (a.config === undefined && a.bootstrap === undefined) throw new CliError(EXIT.USAGE, 'give --config FILE (the whole site config in a file) or --bootstrap FILE (the site config from the database)');
+          if (a.config === undefined && a.bootstrap === undefined)
+            throw new CliError(EXIT.USAGE, 'give --config FILE (the whole site config in a file) or --bootstrap FILE (the site config from the database)');
           return true;
         })
         .option('as', { type: 'string', describe: 'which party to be, e.g. dbserver:2 (default: $MINDER_AS, else the party whose host is an address of this machine)' })
         .option('log-level', { type: 'string', choices: ['debug', 'info', 'warn', 'error'], describe: 'log level (default info, or $MINDER_LOG_LEVEL)' })
-        .example('$0 run --bootstrap /etc/minder/minder.yaml', 'start this host\'s party with the site config from the database')
+        .example('$0 run --bootstrap /etc/minder/minder.yaml', "start this host's party with the site config from the database")
         .example('$0 run --config /etc/minder/site.yaml', 'start whichever party this host is in the config')
         .example('$0 run -c site.yaml --as arbitrator:1', 'start the arbitrator explicitly'),
     (argv) =>

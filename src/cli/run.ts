@@ -186,7 +186,15 @@ export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void
     throw err;
   }
   logger.info(
-    { event: 'started', role: type, site: cfg.site, incarnation, listen: `${transport.local.address}:${transport.local.port}`, keyIds: keyring.ids(), config: { kind: source.info().kind, version: source.info().version } },
+    {
+      event: 'started',
+      role: type,
+      site: cfg.site,
+      incarnation,
+      listen: `${transport.local.address}:${transport.local.port}`,
+      keyIds: keyring.ids(),
+      config: { kind: source.info().kind, version: source.info().version },
+    },
     `${self} started: ${role.describe()}`,
   );
   source.start();

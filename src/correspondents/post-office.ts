@@ -258,10 +258,7 @@ export class PostOffice {
       return;
     }
     this.lastDropLog.set(reason, { at: now, suppressed: 0 });
-    this.o.logger.warn(
-      { event: 'datagram_dropped', reason, detail, from: `${from.address}:${from.port}`, suppressedSinceLast: last?.suppressed ?? 0 },
-      `dropped a datagram: ${reason}`,
-    );
+    this.o.logger.warn({ event: 'datagram_dropped', reason, detail, from: `${from.address}:${from.port}`, suppressedSinceLast: last?.suppressed ?? 0 }, `dropped a datagram: ${reason}`);
   }
 
   private armSilenceCheck(): void {

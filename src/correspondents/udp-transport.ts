@@ -47,8 +47,7 @@ export class UdpTransport implements Transport {
   static async bind(address: string, port: number): Promise<UdpTransport> {
     const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalFirstLookup });
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) =>
-        reject(new UdpTransportError('UDP_BIND', `cannot bind UDP ${address}:${port}: ${err.code ?? err.message}`));
+      const onError = (err: NodeJS.ErrnoException) => reject(new UdpTransportError('UDP_BIND', `cannot bind UDP ${address}:${port}: ${err.code ?? err.message}`));
       socket.once('error', onError);
       socket.bind(port, address, () => {
         socket.off('error', onError);

@@ -11,10 +11,7 @@ import { decodeWire, encodeWire, type WireKey } from './wire.js';
  * src/protocol (they vanish from the compiled JS); test/unit/hook-imports.test.ts checks that.
  */
 
-export type ForwardOutcome =
-  | { result: 'acked'; ms: number; sends: number }
-  | { result: 'no_ack'; ms: number; sends: number }
-  | { result: 'error'; ms: number; sends: number; error: string };
+export type ForwardOutcome = { result: 'acked'; ms: number; sends: number } | { result: 'no_ack'; ms: number; sends: number } | { result: 'error'; ms: number; sends: number; error: string };
 
 export interface ForwardOptions {
   settings: HookSettings;

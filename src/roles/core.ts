@@ -9,11 +9,7 @@ import type { BodyOf, Verb } from '../protocol/verbs.js';
  * simulated Galera), which is what makes thousands of seeded fault schedules possible.
  */
 
-export type CommonEvent =
-  | { kind: 'start' }
-  | { kind: 'message'; msg: Inbound }
-  | { kind: 'silent'; peer: PartyId; silentMs: number }
-  | { kind: 'timer'; name: string };
+export type CommonEvent = { kind: 'start' } | { kind: 'message'; msg: Inbound } | { kind: 'silent'; peer: PartyId; silentMs: number } | { kind: 'timer'; name: string };
 
 export type PublishEffect = { [V in Verb]: { kind: 'publish'; to: PartyId; verb: V; body: BodyOf<V> } }[Verb];
 

@@ -89,10 +89,13 @@ export class RoleHost<S, E, F extends { kind: string }> {
       case 'timer': {
         this.timers.get(e.name)?.cancel();
         const name = e.name;
-        this.timers.set(name, this.o.clock.setTimer(e.afterMs, () => {
-          this.timers.delete(name);
-          this.dispatch({ kind: 'timer', name });
-        }));
+        this.timers.set(
+          name,
+          this.o.clock.setTimer(e.afterMs, () => {
+            this.timers.delete(name);
+            this.dispatch({ kind: 'timer', name });
+          }),
+        );
         return;
       }
       case 'cancel_timer':

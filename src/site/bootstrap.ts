@@ -48,7 +48,10 @@ const MAX_NODES = 64;
 
 const bootstrapSchema = z
   .object({
-    as: z.string().regex(/^(arbitrator|dbserver|dbclient):[1-9][0-9]{0,5}$/, 'write type:serial, e.g. dbserver:2').optional(),
+    as: z
+      .string()
+      .regex(/^(arbitrator|dbserver|dbclient):[1-9][0-9]{0,5}$/, 'write type:serial, e.g. dbserver:2')
+      .optional(),
     site: siteNameSchema,
     database: z
       .object({
@@ -56,7 +59,10 @@ const bootstrapSchema = z
         user: z.string().min(1).max(80),
         passwordFile: z.string().min(1),
         // Interpolated into SQL as an identifier, so it is held to a safe alphabet.
-        schema: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'a schema name is 1-64 letters, digits or _').default('minder'),
+        schema: z
+          .string()
+          .regex(/^[A-Za-z0-9_]{1,64}$/, 'a schema name is 1-64 letters, digits or _')
+          .default('minder'),
         connectTimeout: duration('2s'),
         queryTimeout: duration('5s'),
       })
@@ -80,7 +86,17 @@ export function parseEndpoint(text: string): DbEndpoint | string {
 }
 
 function problemsOf(err: z.ZodError): string[] {
-  return err.issues.map((i) => `${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top)'}: ${i.message}`);
+  return err.issues.map(
+    (i) =>
+      `${
+        i.path.length
+          ? i.path
+              .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+              .join('')
+              .replace(/^\./, '')
+          : '(top)'
+      }: ${i.message}`,
+  );
 }
 
 /** Parses and checks a bootstrap document; relative paths resolve against baseDir. */

@@ -19,10 +19,7 @@ export interface ConfigDiff {
   changes: string[];
 }
 
-export type ChangeVerdict =
-  | { kind: 'same' }
-  | ({ kind: 'apply' } & ConfigDiff)
-  | ({ kind: 'refuse'; reasons: string[] } & ConfigDiff);
+export type ChangeVerdict = { kind: 'same' } | ({ kind: 'apply' } & ConfigDiff) | ({ kind: 'refuse'; reasons: string[] } & ConfigDiff);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

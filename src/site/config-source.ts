@@ -206,7 +206,10 @@ function findLocalCopy(d: StartDeps, reason: string, answered: boolean): Omit<St
   if (found.length === 1) return found[0] as Omit<StartResult, 'info' | 'skipped'>;
   for (const f of found) f.state.close();
   if (found.length > 1) {
-    throw new ConfigSourceError('AMBIGUOUS_PARTY', `${reason}; local copies of several parties of this host are in ${d.boot.stateDir} (${found.map((f) => f.party.id).join(', ')}): name one with --as or in the bootstrap file`);
+    throw new ConfigSourceError(
+      'AMBIGUOUS_PARTY',
+      `${reason}; local copies of several parties of this host are in ${d.boot.stateDir} (${found.map((f) => f.party.id).join(', ')}): name one with --as or in the bootstrap file`,
+    );
   }
   if (candidates.length === 0) throw fail(`and ${d.boot.stateDir} holds no state file with a local copy (start the party once while the database answers)`);
   throw fail(problems.length ? problems.join('; ') : `no local copy in ${d.boot.stateDir} is for a party of this host (name it with --as)`);

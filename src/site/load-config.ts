@@ -19,7 +19,17 @@ export class ConfigError extends Error {
 }
 
 function zodProblems(err: ZodError): string[] {
-  return err.issues.map((i) => `${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top)'}: ${i.message}`);
+  return err.issues.map(
+    (i) =>
+      `${
+        i.path.length
+          ? i.path
+              .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+              .join('')
+              .replace(/^\./, '')
+          : '(top)'
+      }: ${i.message}`,
+  );
 }
 
 /** Parses and validates a site config document (YAML or JSON text). Paths resolve against baseDir. */

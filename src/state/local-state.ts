@@ -20,7 +20,10 @@ export class LocalStateError extends Error {
 export class LocalState {
   private readonly db: Database.Database;
 
-  private constructor(db: Database.Database, readonly path: string) {
+  private constructor(
+    db: Database.Database,
+    readonly path: string,
+  ) {
     this.db = db;
   }
 

@@ -25,10 +25,15 @@ describe.skipIf(!avail.ok)(`arbitrator on a real 2+2 Galera lab${avail.ok ? '' :
   const arbLines = (pid?: number) => lab.site.logs(ARB).filter((l) => pid === undefined || l.pid === pid);
 
   async function allFreshAndPrimary(): Promise<void> {
-    await waitUntil('the arbitrator to see four fresh Primary nodes', 30_000, () => {
-      const s = statusOf(lab.site);
-      return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary' && p.db.localState === 'Synced');
-    }, 300);
+    await waitUntil(
+      'the arbitrator to see four fresh Primary nodes',
+      30_000,
+      () => {
+        const s = statusOf(lab.site);
+        return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary' && p.db.localState === 'Synced');
+      },
+      300,
+    );
   }
 
   /** For `ms`, every node of `nodes` stays non-Primary (sampled). */

@@ -44,7 +44,9 @@ async function until(what: string, pred: (text: string) => boolean, timeoutMs = 
 
 /** Types a line at the prompt and waits for the next prompt after its output. */
 async function type(line: string, expectInOutput: RegExp): Promise<string> {
-  const before = screen().split('\n').filter((l) => l.trim() !== '').length;
+  const before = screen()
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
   tmux('send-keys', '-t', 'op', '-l', line);
   tmux('send-keys', '-t', 'op', 'Enter');
   const text = await until(`output of "${line}"`, (t) => {
@@ -79,16 +81,33 @@ describe('minder command through a pseudo-terminal', () => {
       NODES.map(async (n, i) => {
         const self = `dbserver:${i + 1}` as PartyId;
         return new PostOffice({
-          self, site: cfg.site, keyring, transport: await UdpTransport.bind(n.address, 4801), clock: realClock, rng: mathRng, incarnation: Date.now(),
-          directory: directoryOf(cfg), ackTimeoutMs: 500, staleAfterMs: 4000, maxClockSkewMs: 60_000, logger: silentLogger(),
+          self,
+          site: cfg.site,
+          keyring,
+          transport: await UdpTransport.bind(n.address, 4801),
+          clock: realClock,
+          rng: mathRng,
+          incarnation: Date.now(),
+          directory: directoryOf(cfg),
+          ackTimeoutMs: 500,
+          staleAfterMs: 4000,
+          maxClockSkewMs: 60_000,
+          logger: silentLogger(),
         });
       }),
     );
     const report = () =>
       offices.forEach((po, i) => {
         const wsrep: WsrepStatus = {
-          clusterStatus: 'Primary', localState: 'Synced', ready: true, connected: true, clusterSize: 4, stateUuid: 'a1b2c3d4-e740-11f1-8064-5bf51de6a90f',
-          confId: 4, lastCommitted: 1000 + i, nodeUuid: UUIDS[i] as string,
+          clusterStatus: 'Primary',
+          localState: 'Synced',
+          ready: true,
+          connected: true,
+          clusterSize: 4,
+          stateUuid: 'a1b2c3d4-e740-11f1-8064-5bf51de6a90f',
+          confId: 4,
+          lastCommitted: 1000 + i,
+          nodeUuid: UUIDS[i] as string,
           members: NODES.map((n, j) => ({ uuid: UUIDS[j] as string, name: n.name, address: `${n.address}:3306` })),
           lastPrimary: { viewId: 'pc-4', members: [...UUIDS].sort() },
         };
@@ -98,7 +117,17 @@ describe('minder command through a pseudo-terminal', () => {
     timer = setInterval(report, 700);
     historyDir = mkdtempSync(join(tmpdir(), 'minder-history-'));
     await site.waitForLog('arbitrator:1', (l) => l.event === 'writer_changed', 15_000);
-    tmux('new-session', '-d', '-s', 'op', '-x', '180', '-y', '80', `env USER=alice SUDO_USER= MINDER_HISTORY=${join(historyDir, 'history')} ${process.execPath} ${MINDER} command -c ${site.configPath}`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'op',
+      '-x',
+      '180',
+      '-y',
+      '80',
+      `env USER=alice SUDO_USER= MINDER_HISTORY=${join(historyDir, 'history')} ${process.execPath} ${MINDER} command -c ${site.configPath}`,
+    );
     await until('the prompt', (t) => /Type help, or quit\.\nminder> $/m.test(t.trimEnd() + ' '));
   });
 

@@ -58,7 +58,13 @@ class Party {
       const hit = this.lines().slice(from).find(pred);
       if (hit) return hit;
       if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) throw new Error(`${this.name} exited (${this.child.exitCode}):\n${readFileSync(this.log, 'utf8').slice(-2000)}`);
-      if (Date.now() > end) throw new Error(`timed out waiting for a log line of ${this.name}; last lines:\n${this.lines().slice(-6).map((l) => JSON.stringify(l)).join('\n')}`);
+      if (Date.now() > end)
+        throw new Error(
+          `timed out waiting for a log line of ${this.name}; last lines:\n${this.lines()
+            .slice(-6)
+            .map((l) => JSON.stringify(l))
+            .join('\n')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -76,7 +82,10 @@ class Party {
   }
 }
 
-const event = (name: string, more: (l: Line) => boolean = () => true) => (l: Line) => l['event'] === name && more(l);
+const event =
+  (name: string, more: (l: Line) => boolean = () => true) =>
+  (l: Line) =>
+    l['event'] === name && more(l);
 
 describe.skipIf(!availability.ok)(`site config in the database, on a real Galera lab${skipReason}`, () => {
   let lab: GaleraLab | undefined;
@@ -189,7 +198,14 @@ describe.skipIf(!availability.ok)(`site config in the database, on a real Galera
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/bad\.yaml: timings\.failoverPeriod: "soon" is not a duration/);
     expect(lines[1]).toMatch(/bad\.yaml: parties\[2\]\.mariadb\.passwordFile: "mariadb\.password" is relative; a config in the database is read on every host/);
-    const other = minder(['config', 'push', file('other-site.yaml', site((d) => (d['site'] = 'elsewhere')))]);
+    const other = minder([
+      'config',
+      'push',
+      file(
+        'other-site.yaml',
+        site((d) => (d['site'] = 'elsewhere')),
+      ),
+    ]);
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/the document is for site elsewhere, the bootstrap file for site cfgdb-lab/);
     expect(await versions()).toEqual(before);
@@ -202,7 +218,11 @@ describe.skipIf(!availability.ok)(`site config in the database, on a real Galera
     for (let round = 0; round < 5; round++) {
       const results = await Promise.all(
         stores.map((s, i) => {
-          const p = prepareDocument(site((d) => (d.timings['reportInterval'] = `${2000 + round * 10 + i}ms`)), `race-${round}-${i}`, SITE);
+          const p = prepareDocument(
+            site((d) => (d.timings['reportInterval'] = `${2000 + round * 10 + i}ms`)),
+            `race-${round}-${i}`,
+            SITE,
+          );
           return s.push(p.document, SITE, p.checksum, `racer-${i}`);
         }),
       );
@@ -214,7 +234,16 @@ describe.skipIf(!availability.ok)(`site config in the database, on a real Galera
   });
 
   it('show prints a version with its header; diff shows what a push changed', async () => {
-    const r = minder(['config', 'push', file('v17.yaml', site((d) => (d.timings['failoverPeriod'] = '5s'))), '--by', 'tester']);
+    const r = minder([
+      'config',
+      'push',
+      file(
+        'v17.yaml',
+        site((d) => (d.timings['failoverPeriod'] = '5s')),
+      ),
+      '--by',
+      'tester',
+    ]);
     expect(r.stdout).toMatch(/^stored site config version 17 for site cfgdb-lab [\s\S]*\nchanges since version 16:\n/);
     expect(r.stdout).toContain('timings.failoverPeriod: 4s → 5s');
     const show = minder(['config', 'show']);
@@ -248,19 +277,39 @@ describe.skipIf(!availability.ok)(`site config in the database, on a real Galera
 
   it('applies a new party live and says what changed; refuses a move of its own port, keeping the old', async () => {
     let m = party.mark();
-    const withClient = (d: { parties: Line[] }) =>
-      d.parties.push({ id: 'dbclient:1', host: '127.0.0.44', port: 4872, dc: 'a', loadBalancer: { kind: 'haproxy', socket: '/run/haproxy/none.sock' } });
-    minder(['config', 'push', file('v18.yaml', site((d) => ((d.timings['failoverPeriod'] = '5s'), withClient(d))))]);
+    const withClient = (d: { parties: Line[] }) => d.parties.push({ id: 'dbclient:1', host: '127.0.0.44', port: 4872, dc: 'a', loadBalancer: { kind: 'haproxy', socket: '/run/haproxy/none.sock' } });
+    minder([
+      'config',
+      'push',
+      file(
+        'v18.yaml',
+        site((d) => ((d.timings['failoverPeriod'] = '5s'), withClient(d))),
+      ),
+    ]);
     const changed = await party.waitFor(event('config_changed'), m);
     expect(changed).toMatchObject({ from: 17, to: 18, changed: ['parties: added dbclient:1'] });
 
     m = party.mark();
-    minder(['config', 'push', file('v19.yaml', site((d) => ((d.timings['failoverPeriod'] = '5s'), withClient(d), ((d.parties[0] as Line)['port'] = 4880))))]);
+    minder([
+      'config',
+      'push',
+      file(
+        'v19.yaml',
+        site((d) => ((d.timings['failoverPeriod'] = '5s'), withClient(d), ((d.parties[0] as Line)['port'] = 4880))),
+      ),
+    ]);
     const refused = await party.waitFor(event('config_refused'), m);
     expect(refused).toMatchObject({ level: 40, version: 19, inForce: 18, reason: 'own address changes from 127.0.0.40:4870 to 127.0.0.40:4880: restart arbitrator:1 to apply' });
 
     m = party.mark();
-    minder(['config', 'push', file('v20.yaml', site((d) => ((d.timings['failoverPeriod'] = '6s'), withClient(d))))]);
+    minder([
+      'config',
+      'push',
+      file(
+        'v20.yaml',
+        site((d) => ((d.timings['failoverPeriod'] = '6s'), withClient(d))),
+      ),
+    ]);
     const next = await party.waitFor(event('config_changed'), m);
     expect(next).toMatchObject({ from: 18, to: 20, changed: ['timings.failoverPeriod: 5s → 6s'] });
   });
@@ -303,7 +352,10 @@ describe.skipIf(!availability.ok)(`site config in the database, on a real Galera
   it('every mariadbd stopped: the running party goes to its local copy; restarted, it runs on the copy', async () => {
     const m = party.mark();
     party.start(bootFile);
-    await party.waitFor(event('config_from_database', (l) => l['phase'] === 'start'), m);
+    await party.waitFor(
+      event('config_from_database', (l) => l['phase'] === 'start'),
+      m,
+    );
     await party.waitFor(event('started'), m);
     await the().stopAll();
     const lost = await party.waitFor(event('config_from_local_copy'), m);

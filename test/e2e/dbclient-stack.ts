@@ -13,7 +13,6 @@ import { LabHook } from '../support/lab-hook.js';
 import { Cleanups } from '../support/cleanups.js';
 import { MinderSite } from '../support/minder-site.js';
 
-
 export const DBCLIENT_ADDRESS = { address: '127.0.0.40', port: 4802 };
 export const HAPROXY_BIND = '127.0.0.50';
 
@@ -35,7 +34,6 @@ export interface Stack {
   partyOf(node: string): string;
   close(): Promise<void>;
 }
-
 
 /**
  * The lab creates its SQL user as soon as the bootstrap node answers SQL; with a notify hook set

@@ -27,7 +27,16 @@ describe('systemd units', () => {
   it('run hardened, as their own user, with journald priorities', () => {
     for (const u of units) {
       const text = readFileSync(join(dir, u), 'utf8');
-      for (const line of ['User=minder', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'StateDirectory=minder', 'Restart=on-failure', 'StartLimitBurst=5', 'Environment=MINDER_LOG_FORMAT=journal', 'UMask=0077']) {
+      for (const line of [
+        'User=minder',
+        'NoNewPrivileges=yes',
+        'ProtectSystem=strict',
+        'StateDirectory=minder',
+        'Restart=on-failure',
+        'StartLimitBurst=5',
+        'Environment=MINDER_LOG_FORMAT=journal',
+        'UMask=0077',
+      ]) {
         expect(text, `${u} lacks ${line}`).toContain(line);
       }
     }

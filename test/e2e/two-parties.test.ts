@@ -43,7 +43,10 @@ describe('two minder run processes over UDP', () => {
       const stopped = site.logs(party).find((l) => l.event === 'stopped') as { accepted: number; drops: Record<string, number> } | undefined;
       expect(stopped, party).toBeDefined();
       expect(stopped?.accepted, party).toBeGreaterThan(0);
-      expect(Object.values(stopped?.drops ?? {}).reduce((a, b) => a + b, 0), party).toBe(0);
+      expect(
+        Object.values(stopped?.drops ?? {}).reduce((a, b) => a + b, 0),
+        party,
+      ).toBe(0);
     }
   });
 });

@@ -39,7 +39,26 @@ const UDP_BASE = 17_000;
  */
 export async function buildForLab(): Promise<void> {
   const tsc = join(REPO, 'node_modules/.bin/tsc');
-  const args = ['--rootDir', REPO, '--outDir', join(REPO, 'dist'), '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--types', 'node', '--skipLibCheck', '--sourceMap', '--esModuleInterop', '--resolveJsonModule', join(REPO, 'src/minder.ts'), join(REPO, 'src/hook/main.ts')];
+  const args = [
+    '--rootDir',
+    REPO,
+    '--outDir',
+    join(REPO, 'dist'),
+    '--target',
+    'ES2022',
+    '--module',
+    'NodeNext',
+    '--moduleResolution',
+    'NodeNext',
+    '--types',
+    'node',
+    '--skipLibCheck',
+    '--sourceMap',
+    '--esModuleInterop',
+    '--resolveJsonModule',
+    join(REPO, 'src/minder.ts'),
+    join(REPO, 'src/hook/main.ts'),
+  ];
   await execFileAsync(tsc, args, { cwd: REPO, maxBuffer: 16 << 20 }).catch(() => undefined);
   for (const f of ['dist/src/minder.js', 'dist/src/hook/main.js', 'dist/src/roles/dbserver/daemon.js']) {
     if (!existsSync(join(REPO, f))) throw new Error(`build for the lab did not produce ${f}`);

@@ -122,7 +122,11 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
     expect(pushes.some((p) => p['primary'] === false)).toBe(true);
     // mariadbd also rewrote its wsrep_status_file, which the dbserver watches: read at once too.
     expect(server('n3').events('status_file_watched').at(-1)?.['path']).toBe(lab.node('n3').statusFile);
-    await waitUntil('status_file_changed in n3\'s log after the cut', 10_000, () => server('n3').events('status_file_changed').some((e) => Date.parse(String(e['time'])) >= since));
+    await waitUntil("status_file_changed in n3's log after the cut", 10_000, () =>
+      server('n3')
+        .events('status_file_changed')
+        .some((e) => Date.parse(String(e['time'])) >= since),
+    );
     // The majority side says Primary with 2, also pushed.
     await net.waitReport(idOf('n1'), syncedPrimary(2), 30_000, since, 'a Primary report of 2');
     const healed = Date.now();
@@ -130,7 +134,7 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
     await net.waitReport(idOf('n3'), syncedPrimary(3), 60_000, healed, 'Synced/Primary of 3 after the heal');
   });
 
-  it('2+2 cut: both halves report non-Primary; make_primary for dc1\'s exact view makes dc1 Primary and writable', async () => {
+  it("2+2 cut: both halves report non-Primary; make_primary for dc1's exact view makes dc1 Primary and writable", async () => {
     const { lab, net } = the();
     await lab.start('n4');
     await lab.waitAllSynced();
@@ -216,7 +220,7 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
     await net.waitReport(idOf('n2'), syncedPrimary(3), 15_000, back, 'Synced/Primary of 3 after the dbserver restart');
   });
 
-  it('mariadbd stopped or killed: the report says down, with grastate.dat\'s position', async () => {
+  it("mariadbd stopped or killed: the report says down, with grastate.dat's position", async () => {
     const { lab, net } = the();
     // n4 was stopped cleanly above: grastate.dat holds its real seqno.
     net.send(idOf('n4'), 'request_status', {});

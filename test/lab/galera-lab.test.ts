@@ -4,15 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  LAB_CHAIN,
-  LabError,
-  isNonPrimary,
-  isSyncedPrimary,
-  labAvailable,
-  startGaleraLab,
-  type GaleraLab,
-} from './galera-lab.js';
+import { LAB_CHAIN, LabError, isNonPrimary, isSyncedPrimary, labAvailable, startGaleraLab, type GaleraLab } from './galera-lab.js';
 
 const availability = labAvailable();
 const skipReason = availability.ok ? '' : ` — SKIPPED: ${availability.reason}`;

@@ -12,18 +12,7 @@ import mysql from 'mysql2/promise';
 import type { Connection, ConnectionOptions, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { track, untrack } from './lab-cleanup.js';
 import { LabError, describeError } from './lab-errors.js';
-import {
-  PORTS,
-  SHORT_EVS,
-  forceSafeToBootstrap,
-  providerOptionEntries,
-  readGrastate,
-  readGvwstate,
-  renderMyCnf,
-  tailFile,
-  type GraState,
-  type GvwState,
-} from './lab-files.js';
+import { PORTS, SHORT_EVS, forceSafeToBootstrap, providerOptionEntries, readGrastate, readGvwstate, renderMyCnf, tailFile, type GraState, type GvwState } from './lab-files.js';
 import {
   LAB_CHAIN,
   acquireLabLock,
@@ -164,10 +153,7 @@ export function labAvailable(): { ok: true } | { ok: false; reason: string } {
 }
 
 export function isSyncedPrimary(size?: number): (s: WsrepStatus) => boolean {
-  return (s) =>
-    s['wsrep_local_state_comment'] === 'Synced' &&
-    s['wsrep_cluster_status'] === 'Primary' &&
-    (size === undefined || s['wsrep_cluster_size'] === String(size));
+  return (s) => s['wsrep_local_state_comment'] === 'Synced' && s['wsrep_cluster_status'] === 'Primary' && (size === undefined || s['wsrep_cluster_size'] === String(size));
 }
 
 export function isNonPrimary(s: WsrepStatus): boolean {
@@ -395,10 +381,7 @@ export class GaleraLab {
     try {
       await execFileAsync('runuser', ['-u', 'mysql', '--', 'test', '-w', dir, '-a', '-x', dir]);
     } catch {
-      throw new LabError(
-        'LAB_BAD_OPTIONS',
-        `the mysql user cannot reach ${dir}: choose a baseDir whose parents are traversable (e.g. /tmp)`,
-      );
+      throw new LabError('LAB_BAD_OPTIONS', `the mysql user cannot reach ${dir}: choose a baseDir whose parents are traversable (e.g. /tmp)`);
     }
   }
 
@@ -411,11 +394,7 @@ export class GaleraLab {
     const synced: NodeState[] = [first];
     while (rest.length > 0) {
       const wave = rest.splice(0, synced.length);
-      await Promise.all(
-        wave.map((node, i) =>
-          this.start(node.spec.name, { donor: synced[i]?.spec.name, timeoutMs }),
-        ),
-      );
+      await Promise.all(wave.map((node, i) => this.start(node.spec.name, { donor: synced[i]?.spec.name, timeoutMs })));
       synced.push(...wave);
     }
     await this.waitAllSynced(timeoutMs);
@@ -430,22 +409,13 @@ export class GaleraLab {
   }
 
   private async installDb(node: NodeState): Promise<void> {
-    const args = [
-      `--defaults-file=${node.myCnf}`,
-      '--user=mysql',
-      '--skip-test-db',
-      '--auth-root-authentication-method=normal',
-    ];
+    const args = [`--defaults-file=${node.myCnf}`, '--user=mysql', '--skip-test-db', '--auth-root-authentication-method=normal'];
     try {
       await execFileAsync(this.tools.installDb, args, { timeout: 120_000, maxBuffer: 8 << 20 });
     } catch (err) {
       const out = err as { stdout?: unknown; stderr?: unknown };
       const text = [out.stdout, out.stderr].filter((x): x is string => typeof x === 'string').join('\n');
-      throw new LabError(
-        'LAB_COMMAND_FAILED',
-        `mariadb-install-db for ${node.spec.name} failed: ${describeError(err)}\n${text.slice(-3000)}`,
-        { cause: err },
-      );
+      throw new LabError('LAB_COMMAND_FAILED', `mariadb-install-db for ${node.spec.name} failed: ${describeError(err)}\n${text.slice(-3000)}`, { cause: err });
     }
   }
 
@@ -539,18 +509,12 @@ export class GaleraLab {
     }
     if (proc.exited !== undefined) {
       const how = proc.exited.signal ?? `code ${String(proc.exited.code)}`;
-      throw new LabError(
-        'LAB_NODE_EXITED',
-        `mariadbd of ${node.spec.name} (pid ${proc.pid}) exited (${how}); tail of ${node.errorLog}:\n${tailFile(node.errorLog)}`,
-      );
+      throw new LabError('LAB_NODE_EXITED', `mariadbd of ${node.spec.name} (pid ${proc.pid}) exited (${how}); tail of ${node.errorLog}:\n${tailFile(node.errorLog)}`);
     }
   }
 
   private timeoutError(node: NodeState, what: string, ms: number, last: string): LabError {
-    return new LabError(
-      'LAB_TIMEOUT',
-      `${node.spec.name}: no ${what} within ${ms} ms (last: ${last}); tail of ${node.errorLog}:\n${tailFile(node.errorLog)}`,
-    );
+    return new LabError('LAB_TIMEOUT', `${node.spec.name}: no ${what} within ${ms} ms (last: ${last}); tail of ${node.errorLog}:\n${tailFile(node.errorLog)}`);
   }
 
   node(name: string): LabNode {
@@ -618,12 +582,7 @@ export class GaleraLab {
   }
 
   /** A statement without a result set; returns what the server reports. */
-  async exec(
-    name: string,
-    sql: string,
-    params?: unknown[],
-    opts: QueryOptions = {},
-  ): Promise<{ affectedRows: number; insertId: number }> {
+  async exec(name: string, sql: string, params?: unknown[], opts: QueryOptions = {}): Promise<{ affectedRows: number; insertId: number }> {
     const timeout = opts.timeoutMs ?? 30_000;
     return this.withConnection(name, opts, async (c) => {
       const [res] = await c.query<ResultSetHeader>({ sql, timeout, values: params });
@@ -643,12 +602,7 @@ export class GaleraLab {
    * Polls status until `predicate` holds. Fails fast if the node's process exits, and on
    * timeout reports the last status (or error) and the tail of the node's error log.
    */
-  async waitFor(
-    name: string,
-    predicate: (s: WsrepStatus) => boolean,
-    timeoutMs = 30_000,
-    what = 'matching status',
-  ): Promise<WsrepStatus> {
+  async waitFor(name: string, predicate: (s: WsrepStatus) => boolean, timeoutMs = 30_000, what = 'matching status'): Promise<WsrepStatus> {
     const node = this.state(name);
     const deadline = Date.now() + timeoutMs;
     let last = 'nothing yet';
@@ -671,9 +625,7 @@ export class GaleraLab {
   /** Every running node Synced and Primary with cluster size = number of running nodes. */
   async waitAllSynced(timeoutMs = 60_000): Promise<void> {
     const up = [...this.states.values()].filter((n) => this.running(n));
-    await Promise.all(
-      up.map((n) => this.waitFor(n.spec.name, isSyncedPrimary(up.length), timeoutMs, `Synced in a cluster of ${up.length}`)),
-    );
+    await Promise.all(up.map((n) => this.waitFor(n.spec.name, isSyncedPrimary(up.length), timeoutMs, `Synced in a cluster of ${up.length}`)));
   }
 
   // ---- network --------------------------------------------------------------------------------
@@ -791,8 +743,7 @@ export class GaleraLab {
     if (!force) {
       throw new LabError(
         'LAB_UNSAFE_BOOTSTRAP',
-        `${node.spec.name}: grastate.dat has safe_to_bootstrap: 0 (seqno ${String(gs.seqno)}); ` +
-          'mariadbd would refuse --wsrep-new-cluster. Pass force: true to edit it, as an operator would.',
+        `${node.spec.name}: grastate.dat has safe_to_bootstrap: 0 (seqno ${String(gs.seqno)}); ` + 'mariadbd would refuse --wsrep-new-cluster. Pass force: true to edit it, as an operator would.',
       );
     }
     forceSafeToBootstrap(path);
@@ -897,7 +848,10 @@ export class GaleraLab {
         // already gone
       }
     }
-    waitGoneSync(this.liveProcs().map((p) => p.pid), 3000);
+    waitGoneSync(
+      this.liveProcs().map((p) => p.pid),
+      3000,
+    );
     removeChainSync(this.tools.iptables);
     if (!this.keepDir) rmSync(this.root, { recursive: true, force: true });
     this.lock.release();

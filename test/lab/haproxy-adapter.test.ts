@@ -6,14 +6,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HaproxyAdapter } from '../../src/roles/dbclient/lb/haproxy.js';
 import { type DesiredLb, type DesiredServer, LbError, type ObservedServer } from '../../src/roles/dbclient/lb/types.js';
-import {
-  type HaproxyLab,
-  type LabClient,
-  type NameServers,
-  openLabClient,
-  startHaproxy,
-  startNameServers,
-} from './haproxy-lab.js';
+import { type HaproxyLab, type LabClient, type NameServers, openLabClient, startHaproxy, startNameServers } from './haproxy-lab.js';
 
 const SERVERS = [1, 2, 3].map((i) => ({ name: `n${i}`, address: `127.0.0.5${i}`, port: 13306 }));
 const PARTY: Record<string, string> = { 'dbserver:1': 'n1', 'dbserver:2': 'n2', 'dbserver:3': 'n3' };
@@ -63,7 +56,11 @@ describe('HaproxyAdapter against real HAProxy 2.6', () => {
   };
   const closeClients = async (): Promise<void> => {
     for (const c of clients.splice(0)) c.destroy();
-    await until('sessions to drain away', () => adapter.observe(), (o) => o.every((s) => s.sessions === 0));
+    await until(
+      'sessions to drain away',
+      () => adapter.observe(),
+      (o) => o.every((s) => s.sessions === 0),
+    );
   };
 
   beforeAll(async () => {
@@ -83,7 +80,11 @@ describe('HaproxyAdapter against real HAProxy 2.6', () => {
       timeoutMs: 1000,
     });
     // Wait for the first health checks so every server reads as operational.
-    await until('checks to pass', () => adapter.observe(), (o) => o.every((s) => s.operational));
+    await until(
+      'checks to pass',
+      () => adapter.observe(),
+      (o) => o.every((s) => s.operational),
+    );
   });
 
   afterAll(async () => {
@@ -139,10 +140,7 @@ describe('HaproxyAdapter against real HAProxy 2.6', () => {
     const others = fresh.slice(0, 4);
     const cut = await adapter.apply(baseline({ [party]: ds(party, 'maint', { shutdownSessions: true }) }));
     expect(cut.errors).toEqual([]);
-    expect(cut.commands).toEqual([
-      `set server galera_read/${drained} state maint`,
-      `shutdown sessions server galera_read/${drained}`,
-    ]);
+    expect(cut.commands).toEqual([`set server galera_read/${drained} state maint`, `shutdown sessions server galera_read/${drained}`]);
     await Promise.race([early.closed, sleep(3000).then(() => Promise.reject(new Error('session was not cut')))]);
     expect(others.every((c) => !c.isClosed())).toBe(true);
     expect(await others[0]?.roundTrip('ok')).toBe(`${others[0]?.server}:ok`);
@@ -184,7 +182,12 @@ describe('HaproxyAdapter against real HAProxy 2.6', () => {
 
     for (const c of writers) c.destroy();
     const started = Date.now();
-    await until('writer sessions to reach zero', () => adapter.observe(), (o) => find(o, 'write', 'dbserver:1').sessions === 0, 3000);
+    await until(
+      'writer sessions to reach zero',
+      () => adapter.observe(),
+      (o) => find(o, 'write', 'dbserver:1').sessions === 0,
+      3000,
+    );
     expect(Date.now() - started).toBeLessThan(3000);
     clients.splice(0);
   });
@@ -207,10 +210,7 @@ describe('HaproxyAdapter against real HAProxy 2.6', () => {
     expect(find(observed, 'write', 'dbserver:1')).toMatchObject({ state: 'drain', sessions: 2 });
     expect(find(observed, 'write', 'dbserver:3')).toMatchObject({ state: 'ready', sessions: 10 });
 
-    expect((await adapter.apply(baseline())).commands).toEqual([
-      'set server galera_write/n1 state ready',
-      'set server galera_write/n3 state maint',
-    ]);
+    expect((await adapter.apply(baseline())).commands).toEqual(['set server galera_write/n1 state ready', 'set server galera_write/n3 state maint']);
     await closeClients();
   });
 

@@ -13,13 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketRequester } from '../../src/roles/dbclient/lb/socket-request.js';
 
-export type HaproxyLabErrorCode =
-  | 'HAPROXY_NOT_INSTALLED'
-  | 'HAPROXY_BAD_OPTIONS'
-  | 'HAPROXY_BAD_CONFIG'
-  | 'HAPROXY_START_FAILED'
-  | 'HAPROXY_TIMEOUT'
-  | 'HAPROXY_CLOSED';
+export type HaproxyLabErrorCode = 'HAPROXY_NOT_INSTALLED' | 'HAPROXY_BAD_OPTIONS' | 'HAPROXY_BAD_CONFIG' | 'HAPROXY_START_FAILED' | 'HAPROXY_TIMEOUT' | 'HAPROXY_CLOSED';
 
 export class HaproxyLabError extends Error {
   readonly code: HaproxyLabErrorCode;
@@ -195,10 +189,7 @@ export function findHaproxy(): string {
   }
   const probe = spawnSync('haproxy', ['-v'], { encoding: 'utf8' });
   if (probe.error === undefined && probe.status === 0) return 'haproxy';
-  throw new HaproxyLabError(
-    'HAPROXY_NOT_INSTALLED',
-    'haproxy is not installed (looked in /usr/sbin, /usr/local/sbin, /usr/bin and PATH); install it with: apt-get install -y haproxy',
-  );
+  throw new HaproxyLabError('HAPROXY_NOT_INSTALLED', 'haproxy is not installed (looked in /usr/sbin, /usr/local/sbin, /usr/bin and PATH); install it with: apt-get install -y haproxy');
 }
 
 export function haproxyAvailable(): boolean {
@@ -244,7 +235,10 @@ function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   process.on('exit', cleanupAllSync);
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       cleanupAllSync();
       process.exit(code);
@@ -368,10 +362,7 @@ class Lab implements HaproxyLab {
       }
       await sleep(50);
     }
-    throw new HaproxyLabError(
-      'HAPROXY_TIMEOUT',
-      `haproxy's admin socket ${this.socketPath} did not answer within ${this.startTimeoutMs} ms; log:\n${tail(this.logPath)}`,
-    );
+    throw new HaproxyLabError('HAPROXY_TIMEOUT', `haproxy's admin socket ${this.socketPath} did not answer within ${this.startTimeoutMs} ms; log:\n${tail(this.logPath)}`);
   }
 
   async reload(): Promise<void> {

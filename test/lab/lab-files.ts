@@ -87,9 +87,7 @@ export function renderProviderOptions(options: ReadonlyMap<string, string>): str
 }
 
 /** Parses "a=1;b=2" or a record into ordered entries, so callers may pass either form. */
-export function providerOptionEntries(
-  input: string | Readonly<Record<string, string>> | undefined,
-): Array<[string, string]> {
+export function providerOptionEntries(input: string | Readonly<Record<string, string>> | undefined): Array<[string, string]> {
   if (input === undefined) return [];
   if (typeof input !== 'string') return Object.entries(input);
   return input
@@ -146,9 +144,7 @@ export function readGrastate(path: string): GraState | null {
 /** Sets safe_to_bootstrap: 1 — only ever on explicit request (`force`), as an operator would. */
 export function forceSafeToBootstrap(path: string): void {
   const text = readFileSync(path, 'utf8');
-  const next = /^safe_to_bootstrap:.*$/m.test(text)
-    ? text.replace(/^safe_to_bootstrap:.*$/m, 'safe_to_bootstrap: 1')
-    : `${text.replace(/\n?$/, '\n')}safe_to_bootstrap: 1\n`;
+  const next = /^safe_to_bootstrap:.*$/m.test(text) ? text.replace(/^safe_to_bootstrap:.*$/m, 'safe_to_bootstrap: 1') : `${text.replace(/\n?$/, '\n')}safe_to_bootstrap: 1\n`;
   writeFileSync(path, next);
 }
 

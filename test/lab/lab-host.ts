@@ -56,11 +56,7 @@ export function mysqlAccount(): MysqlAccount | null {
 }
 
 function missing(what: string): LabError {
-  return new LabError(
-    'LAB_MISSING_BINARY',
-    `Galera lab: ${what} not found. Install the lab's packages with: ${INSTALL_HINT}` +
-      ' (iptables too, for network cuts)',
-  );
+  return new LabError('LAB_MISSING_BINARY', `Galera lab: ${what} not found. Install the lab's packages with: ${INSTALL_HINT}` + ' (iptables too, for network cuts)');
 }
 
 /** Everything a lab needs that can be checked without starting anything. */
@@ -77,10 +73,7 @@ export function checkHost(): { tools: HostTools; account: MysqlAccount } {
   const iptables = findBinary('iptables');
   if (iptables === null) throw missing('iptables');
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    throw new LabError(
-      'LAB_NOT_ROOT',
-      'Galera lab must run as root: it chowns node directories to mysql and cuts the network with iptables',
-    );
+    throw new LabError('LAB_NOT_ROOT', 'Galera lab must run as root: it chowns node directories to mysql and cuts the network with iptables');
   }
   const account = mysqlAccount();
   if (account === null) {
@@ -104,8 +97,7 @@ async function portHolder(host: string, port: number): Promise<string> {
   try {
     const { stdout } = await execFileAsync('ss', ['-ltnpH', `sport = :${port}`]);
     // Only the local-address column counts: the peer column of every listener is "0.0.0.0:*".
-    const holds = (local: string | undefined): boolean =>
-      local === `${host}:${port}` || /^(\*|0\.0\.0\.0|\[::\]):\d+$/.test(local ?? '');
+    const holds = (local: string | undefined): boolean => local === `${host}:${port}` || /^(\*|0\.0\.0\.0|\[::\]):\d+$/.test(local ?? '');
     const lines = stdout.split('\n').filter((l) => holds(l.trim().split(/\s+/)[3]));
     return lines.length > 0 ? lines.map((l) => l.trim().replace(/\s+/g, ' ')).join('; ') : 'unknown';
   } catch (err) {
@@ -120,8 +112,7 @@ export async function assertPortsFree(host: string, ports: readonly number[]): P
     const holder = await portHolder(host, port);
     throw new LabError(
       'LAB_PORT_BUSY',
-      `Galera lab: ${host}:${port} is already in use (held by: ${holder}). ` +
-        'A system mariadbd on 127.0.0.1 is fine; stop whatever holds this address (a stale lab?).',
+      `Galera lab: ${host}:${port} is already in use (held by: ${holder}). ` + 'A system mariadbd on 127.0.0.1 is fine; stop whatever holds this address (a stale lab?).',
     );
   }
 }
@@ -153,8 +144,7 @@ export function ensureMysqlCanExecute(path: string): void {
   if (mysqlCanExecute(path)) return;
   throw new LabError(
     'LAB_NOTIFY_NOT_EXECUTABLE',
-    `notifyCmd ${path} is not executable by the mysql user even after chmod a+rx: ` +
-      'a directory on its path is probably not traversable by mysql (e.g. under /root)',
+    `notifyCmd ${path} is not executable by the mysql user even after chmod a+rx: ` + 'a directory on its path is probably not traversable by mysql (e.g. under /root)',
   );
 }
 
@@ -231,10 +221,7 @@ export async function acquireLabLock(info: Record<string, unknown>, waitMs: numb
       return holdOnce();
     }
     if (Date.now() >= deadline) {
-      throw new LabError(
-        'LAB_BUSY',
-        `another Galera lab is running on this machine (holder: ${await lockHolder()}); waited ${waitMs} ms`,
-      );
+      throw new LabError('LAB_BUSY', `another Galera lab is running on this machine (holder: ${await lockHolder()}); waited ${waitMs} ms`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -247,11 +234,7 @@ async function iptables(bin: string, args: string[]): Promise<void> {
     await execFileAsync(bin, ['-w', ...args]);
   } catch (err) {
     const stderr = (err as { stderr?: unknown }).stderr;
-    throw new LabError(
-      'LAB_COMMAND_FAILED',
-      `iptables ${args.join(' ')} failed: ${typeof stderr === 'string' ? stderr.trim() : describeError(err)}`,
-      { cause: err },
-    );
+    throw new LabError('LAB_COMMAND_FAILED', `iptables ${args.join(' ')} failed: ${typeof stderr === 'string' ? stderr.trim() : describeError(err)}`, { cause: err });
   }
 }
 

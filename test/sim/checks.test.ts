@@ -117,7 +117,13 @@ describe('simulator checks, one by one', () => {
     checker.arbitratorHandled({} as never);
     checker.arbitratorOutbound('command:1', 'command_reply', { requestId: 'op-1', ok: true, message: 'paused' });
     expect(checker.operatorPaused).toBe(true);
-    checker.arbitratorOutbound(self, 'make_primary', { decisionId: 'd3', view: { ...viewOf(lone), members: ['00000001-0000-4000-8000-00000000c0de', '00000002-0000-4000-8000-00000000c0de'] }, forced: false, reason: 'r', validForMs: 1 });
+    checker.arbitratorOutbound(self, 'make_primary', {
+      decisionId: 'd3',
+      view: { ...viewOf(lone), members: ['00000001-0000-4000-8000-00000000c0de', '00000002-0000-4000-8000-00000000c0de'] },
+      forced: false,
+      reason: 'r',
+      validForMs: 1,
+    });
     expect(checker.violations.map((v) => v.kind)).toEqual(['automatic_below_half', 'promoted_while_paused']);
   });
 

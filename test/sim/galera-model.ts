@@ -49,13 +49,9 @@ interface NodeState {
   seqno: number;
 }
 
-export type ViewChange =
-  | { kind: 'view'; view: ModelView; reason: string }
-  | { kind: 'no_merge'; members: readonly string[]; primaries: readonly number[] };
+export type ViewChange = { kind: 'view'; view: ModelView; reason: string } | { kind: 'no_merge'; members: readonly string[]; primaries: readonly number[] };
 
-export type BootstrapResult =
-  | { kind: 'bootstrapped'; view: ModelView; from: ModelView; lastPc: LastPc | null }
-  | { kind: 'ignored'; reason: 'primary' | 'down' };
+export type BootstrapResult = { kind: 'bootstrapped'; view: ModelView; from: ModelView; lastPc: LastPc | null } | { kind: 'ignored'; reason: 'primary' | 'down' };
 
 export class GaleraModel {
   private readonly nodes = new Map<string, NodeState>();

@@ -85,9 +85,7 @@ export const twoWriterDbclient: Bindings = {
   dbclient: dbclientBindingWith((core) => ({
     step: (s, e, now) => {
       const r = core.step(s, e, now);
-      const effects = r.effects.map((f) =>
-        f.kind === 'apply_lb' ? { ...f, desired: { ...f.desired, write: f.desired.read.map((x) => ({ ...x })) } } : f,
-      );
+      const effects = r.effects.map((f) => (f.kind === 'apply_lb' ? { ...f, desired: { ...f.desired, write: f.desired.read.map((x) => ({ ...x })) } } : f));
       return { ...r, effects };
     },
   })),

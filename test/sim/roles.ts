@@ -76,117 +76,125 @@ export type DbclientWrap = (core: DbcCore) => DbcCore;
 
 export const arbitratorBinding: RoleBinding = (ctx) => arbitratorBindingWith((c) => c)(ctx);
 
-export const arbitratorBindingWith = (wrap: ArbitratorWrap): RoleBinding => (ctx) => {
-  const settings = arbitratorSettings(ctx.config, ctx.self, 'simulated site');
-  const records = loadArbitratorRecords((k) => ctx.durable.get(k));
-  const initial = initialArbitratorState(settings, records, { incarnation: ctx.incarnation });
-  const host = new RoleHost<ArbitratorState, ArbitratorEvent, ArbitratorEffect>({
-    core: guarded(ctx, wrap(arbitratorCore)),
-    initial,
-    post: ctx.post,
-    clock: ctx.clock,
-    durable: ctx.durable,
-    logger: ctx.logger,
-    execute: () => {},
-  });
-  ctx.post.watch([...settings.dbservers.map((d) => d.id), ...settings.dbclients]);
-  host.start();
-  return started(host);
-};
+export const arbitratorBindingWith =
+  (wrap: ArbitratorWrap): RoleBinding =>
+  (ctx) => {
+    const settings = arbitratorSettings(ctx.config, ctx.self, 'simulated site');
+    const records = loadArbitratorRecords((k) => ctx.durable.get(k));
+    const initial = initialArbitratorState(settings, records, { incarnation: ctx.incarnation });
+    const host = new RoleHost<ArbitratorState, ArbitratorEvent, ArbitratorEffect>({
+      core: guarded(ctx, wrap(arbitratorCore)),
+      initial,
+      post: ctx.post,
+      clock: ctx.clock,
+      durable: ctx.durable,
+      logger: ctx.logger,
+      execute: () => {},
+    });
+    ctx.post.watch([...settings.dbservers.map((d) => d.id), ...settings.dbclients]);
+    host.start();
+    return started(host);
+  };
 
 export const dbserverBinding: RoleBinding = (ctx) => dbserverBindingWith((c) => c)(ctx);
 
-export const dbserverBindingWith = (wrap: DbserverWrap): RoleBinding => (ctx) => {
-  const party = ctx.party as DbserverParty;
-  const recipients = ctx.config.parties.filter((p) => ['arbitrator', 'dbclient'].includes(partyType(p.id as PartyId))).map((p) => p.id as PartyId);
-  const settings: DbserverSettings = { self: ctx.self, dc: party.dc, recipients, reportIntervalMs: ctx.config.timings.reportInterval, ...DEFAULT_TUNING };
-  const decisions = ctx.durable.get<DecisionOutcome[]>(DECISIONS_KEY) ?? [];
-  const pending = ctx.durable.get<PendingDecision | null>(PENDING_KEY) ?? null;
-  const { sim, self } = ctx;
-  const execute: EffectExecutor<DbserverEffect> = (effect, dispatch) => {
-    switch (effect.kind) {
-      case 'read_status': {
-        const at = ctx.clock.now();
-        // The reading is what the server shows when the query returns.
-        sim.later(self, sim.latency('read'), () => dispatch({ kind: 'observed', reading: sim.readNode(self, effect.seq, at) }));
-        return;
+export const dbserverBindingWith =
+  (wrap: DbserverWrap): RoleBinding =>
+  (ctx) => {
+    const party = ctx.party as DbserverParty;
+    const recipients = ctx.config.parties.filter((p) => ['arbitrator', 'dbclient'].includes(partyType(p.id as PartyId))).map((p) => p.id as PartyId);
+    const settings: DbserverSettings = { self: ctx.self, dc: party.dc, recipients, reportIntervalMs: ctx.config.timings.reportInterval, ...DEFAULT_TUNING };
+    const decisions = ctx.durable.get<DecisionOutcome[]>(DECISIONS_KEY) ?? [];
+    const pending = ctx.durable.get<PendingDecision | null>(PENDING_KEY) ?? null;
+    const { sim, self } = ctx;
+    const execute: EffectExecutor<DbserverEffect> = (effect, dispatch) => {
+      switch (effect.kind) {
+        case 'read_status': {
+          const at = ctx.clock.now();
+          // The reading is what the server shows when the query returns.
+          sim.later(self, sim.latency('read'), () => dispatch({ kind: 'observed', reading: sim.readNode(self, effect.seq, at) }));
+          return;
+        }
+        case 'bootstrap': {
+          sim.bootstrapNode(self, effect.decisionId, (error) => dispatch({ kind: 'bootstrap_done', decisionId: effect.decisionId, attempt: effect.attempt, ok: error === null, error }));
+          return;
+        }
       }
-      case 'bootstrap': {
-        sim.bootstrapNode(self, effect.decisionId, (error) =>
-          dispatch({ kind: 'bootstrap_done', decisionId: effect.decisionId, attempt: effect.attempt, ok: error === null, error }),
-        );
-        return;
-      }
-    }
+    };
+    const host: RoleHost<DbserverState, DbserverEvent, DbserverEffect> = new RoleHost({
+      core: guarded(ctx, wrap(dbserverCore(settings))),
+      initial: dbserverInitial(decisions, pending),
+      post: ctx.post,
+      clock: ctx.clock,
+      durable: ctx.durable,
+      logger: ctx.logger,
+      execute,
+    });
+    host.start();
+    return started(host);
   };
-  const host: RoleHost<DbserverState, DbserverEvent, DbserverEffect> = new RoleHost({
-    core: guarded(ctx, wrap(dbserverCore(settings))),
-    initial: dbserverInitial(decisions, pending),
-    post: ctx.post,
-    clock: ctx.clock,
-    durable: ctx.durable,
-    logger: ctx.logger,
-    execute,
-  });
-  host.start();
-  return started(host);
-};
 
 export const dbclientBinding: RoleBinding = (ctx) => dbclientBindingWith((c) => c)(ctx);
 
-export const dbclientBindingWith = (wrap: DbclientWrap): RoleBinding => (ctx) => {
-  const cfg = dbclientConfigOf(ctx.config, ctx.party as DbclientParty);
-  const persisted: DbclientPersisted = {};
-  const writer = ctx.durable.get<DbclientPersisted['writer']>(PERSIST_WRITER);
-  const directives = ctx.durable.get<DbclientPersisted['directives']>(PERSIST_DIRECTIVES);
-  if (writer) persisted.writer = writer;
-  if (directives) persisted.directives = directives;
-  const { sim, self } = ctx;
-  const execute: EffectExecutor<DbclientEffect> = (effect, dispatch) => {
-    const send = (ev: DbclientEvent) => dispatch(ev);
-    if (effect.kind === 'observe_lb') {
-      sim.later(self, sim.latency('lb'), () => {
-        const observed = sim.lbObserve(self);
-        send(observed ? { kind: 'lb_observed', observed, applied: null } : { kind: 'lb_failed', during: 'observe', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
-      });
-      return;
-    }
-    // Judged when the core asks for it: a directive arriving while the apply is under way is the next apply's business.
-    sim.lbWanted(self, effect.desired);
-    sim.later(self, sim.latency('lb'), () => {
-      const commands = sim.lbApply(self, effect.desired);
-      if (!commands) {
-        send({ kind: 'lb_failed', during: 'apply', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
+export const dbclientBindingWith =
+  (wrap: DbclientWrap): RoleBinding =>
+  (ctx) => {
+    const cfg = dbclientConfigOf(ctx.config, ctx.party as DbclientParty);
+    const persisted: DbclientPersisted = {};
+    const writer = ctx.durable.get<DbclientPersisted['writer']>(PERSIST_WRITER);
+    const directives = ctx.durable.get<DbclientPersisted['directives']>(PERSIST_DIRECTIVES);
+    if (writer) persisted.writer = writer;
+    if (directives) persisted.directives = directives;
+    const { sim, self } = ctx;
+    const execute: EffectExecutor<DbclientEffect> = (effect, dispatch) => {
+      const send = (ev: DbclientEvent) => dispatch(ev);
+      if (effect.kind === 'observe_lb') {
+        sim.later(self, sim.latency('lb'), () => {
+          const observed = sim.lbObserve(self);
+          send(observed ? { kind: 'lb_observed', observed, applied: null } : { kind: 'lb_failed', during: 'observe', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
+        });
         return;
       }
-      const observed = sim.lbObserve(self);
-      send(observed ? { kind: 'lb_observed', observed, applied: { commands, errors: [] } } : { kind: 'lb_failed', during: 'observe', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
+      // Judged when the core asks for it: a directive arriving while the apply is under way is the next apply's business.
+      sim.lbWanted(self, effect.desired);
+      sim.later(self, sim.latency('lb'), () => {
+        const commands = sim.lbApply(self, effect.desired);
+        if (!commands) {
+          send({ kind: 'lb_failed', during: 'apply', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
+          return;
+        }
+        const observed = sim.lbObserve(self);
+        send(
+          observed
+            ? { kind: 'lb_observed', observed, applied: { commands, errors: [] } }
+            : { kind: 'lb_failed', during: 'observe', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' },
+        );
+      });
+    };
+    const host = new RoleHost<DbclientState, DbclientEvent, DbclientEffect>({
+      core: guarded(ctx, wrap(createDbclientCore(cfg))),
+      initial: dbclientInitial(persisted),
+      post: ctx.post,
+      clock: ctx.clock,
+      durable: ctx.durable,
+      logger: ctx.logger,
+      execute,
+    });
+    ctx.post.watch([cfg.arbitrator, ...cfg.servers.map((s) => s.id)]);
+    host.start();
+    // As the daemon does: hearing the arbitrator again may be only an ack, which reaches no role.
+    let stopped = false;
+    const checkHeard = (): void => {
+      if (stopped) return;
+      const since = host.current.arbitratorSilentSince;
+      const heard = ctx.post.lastHeardAt(cfg.arbitrator);
+      if (since !== null && heard !== undefined && heard >= since) host.dispatch({ kind: 'peer_heard', peer: cfg.arbitrator });
+      ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
+    };
+    ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
+    return started(host, () => {
+      stopped = true;
     });
   };
-  const host = new RoleHost<DbclientState, DbclientEvent, DbclientEffect>({
-    core: guarded(ctx, wrap(createDbclientCore(cfg))),
-    initial: dbclientInitial(persisted),
-    post: ctx.post,
-    clock: ctx.clock,
-    durable: ctx.durable,
-    logger: ctx.logger,
-    execute,
-  });
-  ctx.post.watch([cfg.arbitrator, ...cfg.servers.map((s) => s.id)]);
-  host.start();
-  // As the daemon does: hearing the arbitrator again may be only an ack, which reaches no role.
-  let stopped = false;
-  const checkHeard = (): void => {
-    if (stopped) return;
-    const since = host.current.arbitratorSilentSince;
-    const heard = ctx.post.lastHeardAt(cfg.arbitrator);
-    if (since !== null && heard !== undefined && heard >= since) host.dispatch({ kind: 'peer_heard', peer: cfg.arbitrator });
-    ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
-  };
-  ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
-  return started(host, () => {
-    stopped = true;
-  });
-};
 
 export const REAL_BINDINGS: Bindings = { arbitrator: arbitratorBinding, dbserver: dbserverBinding, dbclient: dbclientBinding };

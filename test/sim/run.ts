@@ -156,7 +156,10 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunResult {
     clockSkewMs: sc.clockSkewMs,
   });
   if (sc.initialCut) w.startInsideCut(sc.initialCut.arbitrator);
-  w.trace.add('SCENARIO', `seed ${sc.seed}: ${sc.kind}${sc.initialCut ? ` inside a dc1 | dc2 cut (arbitrator sees ${sc.initialCut.arbitrator})` : ''}, ${sc.site.topology.name}, ${sc.site.timings.name} timings, ${sc.detection.name}, loss ${sc.faults.loss} dup ${sc.faults.duplicate} delay ${sc.faults.meanExtraDelayMs} ms, EAGAIN ${sc.eagain}, skew ${sc.clockSkewMs} ms`);
+  w.trace.add(
+    'SCENARIO',
+    `seed ${sc.seed}: ${sc.kind}${sc.initialCut ? ` inside a dc1 | dc2 cut (arbitrator sees ${sc.initialCut.arbitrator})` : ''}, ${sc.site.topology.name}, ${sc.site.timings.name} timings, ${sc.detection.name}, loss ${sc.faults.loss} dup ${sc.faults.duplicate} delay ${sc.faults.meanExtraDelayMs} ms, EAGAIN ${sc.eagain}, skew ${sc.clockSkewMs} ms`,
+  );
   w.start();
   for (const t of sc.schedule) w.clock.setTimer(t.at, () => apply(w, t.action, sc));
 

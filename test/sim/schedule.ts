@@ -325,7 +325,10 @@ export function generateScenario(seed: number, opts: ScenarioOptions = {}): Scen
 }
 
 function sorted(s: Timed[]): Timed[] {
-  return s.map((x, i) => ({ x, i })).sort((a, b) => a.x.at - b.x.at || a.i - b.i).map(({ x }) => x);
+  return s
+    .map((x, i) => ({ x, i }))
+    .sort((a, b) => a.x.at - b.x.at || a.i - b.i)
+    .map(({ x }) => x);
 }
 
 export function describeAction(a: Action): string {

@@ -264,8 +264,7 @@ export class World implements SimServices {
       if (type === 'arbitrator') {
         this.checker.arbitratorInbound(m);
         if (m.verb === 'db_status_report' && (m.body as DbStatusReport).wsrep) this.heardByArbitrator.set(m.from, this.elapsed());
-      }
-      else if (type === 'dbclient') this.checker.dbclientInbound(self, m);
+      } else if (type === 'dbclient') this.checker.dbclientInbound(self, m);
       else if (type === 'dbserver') this.checker.dbserverInbound(self, m);
       if (this.trace.enabled && m.verb !== 'client_status_report') this.trace.add(self, `<- ${m.from} ${m.verb} ${summarise(m.verb, m.body)}`);
     },
@@ -466,28 +465,45 @@ export class World implements SimServices {
     this.net.cut(this.site.hostsIn(a), this.site.hostsIn(b));
     const arb = [this.site.hostOf(ARBITRATOR)];
     for (const dc of DCS) if (arbitratorSees !== 'both' && arbitratorSees !== dc) this.net.cut(arb, this.site.hostsIn(dc));
-    for (const c of this.model.reconfigure()) if (c.kind === 'view') this.trace.add('galera', `view #${c.view.id} ${c.view.primary ? 'Primary' : 'non-Primary'} {${c.view.members.join(',')}}: ${c.reason}`);
+    for (const c of this.model.reconfigure())
+      if (c.kind === 'view') this.trace.add('galera', `view #${c.view.id} ${c.view.primary ? 'Primary' : 'non-Primary'} {${c.view.members.join(',')}}: ${c.reason}`);
     this.checker.afterModelChange();
   }
 
   /** One node's host loses every link: its Galera node and its dbserver. */
   isolateServer(server: PartyId): void {
     const node = this.nodeOf(server);
-    this.model.cut([node], this.model.names.filter((n) => n !== node));
+    this.model.cut(
+      [node],
+      this.model.names.filter((n) => n !== node),
+    );
     const host = this.site.hostOf(server);
-    this.net.cut([host], this.partyIds().map((p) => this.site.hostOf(p)).filter((h) => h !== host));
+    this.net.cut(
+      [host],
+      this.partyIds()
+        .map((p) => this.site.hostOf(p))
+        .filter((h) => h !== host),
+    );
     this.linksChanged('cut');
   }
 
   /** Galera traffic from `from` to `to` is lost, the way back works: Galera drops the link. */
   cutDbOneWay(from: readonly PartyId[], to: readonly PartyId[]): void {
-    this.model.cut(from.map((s) => this.nodeOf(s)), to.map((s) => this.nodeOf(s)), true);
+    this.model.cut(
+      from.map((s) => this.nodeOf(s)),
+      to.map((s) => this.nodeOf(s)),
+      true,
+    );
     this.linksChanged('cut');
   }
 
   /** Minder datagrams from `from` to `to` are lost, the way back works. */
   cutNetOneWay(from: readonly PartyId[], to: readonly PartyId[]): void {
-    this.net.cut(from.map((p) => this.site.hostOf(p)), to.map((p) => this.site.hostOf(p)), true);
+    this.net.cut(
+      from.map((p) => this.site.hostOf(p)),
+      to.map((p) => this.site.hostOf(p)),
+      true,
+    );
   }
 
   /** The arbitrator loses a DC: both ways, or only datagrams towards it ('to') or from it ('from'). */
@@ -529,7 +545,9 @@ export class World implements SimServices {
       this.burned.add(id);
     }
     const hosts = this.site.hostsIn(dc);
-    const others = this.partyIds().map((p) => this.site.hostOf(p)).filter((h) => !hosts.includes(h));
+    const others = this.partyIds()
+      .map((p) => this.site.hostOf(p))
+      .filter((h) => !hosts.includes(h));
     this.permanentCuts.push({ a: hosts, b: others });
     this.net.cut(hosts, others);
     this.linksChanged('cut');

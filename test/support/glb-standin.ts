@@ -105,8 +105,7 @@ export class GlbStandin {
       if ('path' in listen) server.listen(listen.path, () => resolve());
       else server.listen(listen.port, listen.host, () => resolve());
     });
-    const bound: StandinEndpoint =
-      'path' in listen ? listen : { host: listen.host, port: (server.address() as AddressInfo).port };
+    const bound: StandinEndpoint = 'path' in listen ? listen : { host: listen.host, port: (server.address() as AddressInfo).port };
     const standin = new GlbStandin(server, bound, options);
     server.on('connection', (sock) => standin.accept(sock));
     return standin;

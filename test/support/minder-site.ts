@@ -172,7 +172,13 @@ export class MinderSite {
     for (;;) {
       const hit = this.logs(party).find(pred);
       if (hit) return hit;
-      if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for a log line of ${party}; last lines:\n${this.logs(party).slice(-8).map((l) => JSON.stringify(l)).join('\n')}`);
+      if (Date.now() > end)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for a log line of ${party}; last lines:\n${this.logs(party)
+            .slice(-8)
+            .map((l) => JSON.stringify(l))
+            .join('\n')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -199,7 +205,9 @@ export class MinderSite {
 }
 
 function chownMysql(path: string): void {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('mysql:'));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('mysql:'));
   const [, , uid, gid] = line?.split(':') ?? [];
   if (uid && gid) chownSync(path, Number(uid), Number(gid));
 }

@@ -32,14 +32,30 @@ function harness() {
   const keyring = new Keyring([{ id: 1, secret: Buffer.alloc(32, 5) }], 1);
   const office = (self: 'arbitrator:1' | `dbserver:${number}`, address: string, port: number, incarnation: number) =>
     new PostOffice({
-      self, site: cfg.site, keyring, transport: net.endpoint(address, port), clock, rng: seededRng(2), incarnation,
-      directory: directoryOf(cfg), ackTimeoutMs: 3000, staleAfterMs: 15_000, maxClockSkewMs: 60_000, logger: silentLogger(),
+      self,
+      site: cfg.site,
+      keyring,
+      transport: net.endpoint(address, port),
+      clock,
+      rng: seededRng(2),
+      incarnation,
+      directory: directoryOf(cfg),
+      ackTimeoutMs: 3000,
+      staleAfterMs: 15_000,
+      maxClockSkewMs: 60_000,
+      logger: silentLogger(),
     });
   const context = (incarnation: number): RoleContext => {
     const state = LocalState.open(join(dir, 'arbitrator-1.sqlite'));
     return {
-      self: 'arbitrator:1', party: cfg.parties[0] as ArbitratorParty, config: cfg, post: office('arbitrator:1', '10.0.0.1', 4800, incarnation), clock, state,
-      logger: silentLogger(), configSource: '/etc/minder/site.yaml',
+      self: 'arbitrator:1',
+      party: cfg.parties[0] as ArbitratorParty,
+      config: cfg,
+      post: office('arbitrator:1', '10.0.0.1', 4800, incarnation),
+      clock,
+      state,
+      logger: silentLogger(),
+      configSource: '/etc/minder/site.yaml',
     };
   };
   return { cfg, clock, net, office, context, dir };

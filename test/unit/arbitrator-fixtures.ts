@@ -33,11 +33,15 @@ export function siteYaml(opts: { nodes?: Node[]; weights?: Partial<Record<Node, 
     'site: testsite',
     'dataCentres: { dc1: { priority: 1 }, dc2: { priority: 2 }, witness: { priority: 3 } }',
     'keys: { send: 1, files: [ { id: 1, path: /nonexistent/site.key } ] }',
-    `timings: { ${Object.entries(t).map(([k, v]) => `${k}: ${v}`).join(', ')} }`,
+    `timings: { ${Object.entries(t)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')} }`,
     'stateDir: /tmp/arbitrator-unit',
     'parties:',
     '  - { id: "arbitrator:1", host: 10.0.0.1, port: 4800, dc: witness }',
-    ...nodes.map((n) => `  - { id: "${PARTY[n]}", host: 10.0.1.${n.slice(1)}, port: 4801, dc: ${dcOf(n)}, weight: ${opts.weights?.[n] ?? 1}, nodeName: ${n}, mariadb: { socket: /x.sock, passwordFile: /x.pw } }`),
+    ...nodes.map(
+      (n) => `  - { id: "${PARTY[n]}", host: 10.0.1.${n.slice(1)}, port: 4801, dc: ${dcOf(n)}, weight: ${opts.weights?.[n] ?? 1}, nodeName: ${n}, mariadb: { socket: /x.sock, passwordFile: /x.pw } }`,
+    ),
     '  - { id: "dbclient:1", host: 10.0.2.1, port: 4802, loadBalancer: { kind: haproxy, socket: /x.sock } }',
   ].join('\n');
 }
@@ -128,7 +132,11 @@ export class ArbDriver {
     incarnation = 1,
   ) {
     this.now = now;
-    this.state = initialArbitratorState(settings, loadArbitratorRecords((k) => structuredClone(durable.get(k))), { incarnation });
+    this.state = initialArbitratorState(
+      settings,
+      loadArbitratorRecords((k) => structuredClone(durable.get(k))),
+      { incarnation },
+    );
   }
 
   step(event: CommonEvent): CommonEffect[] {

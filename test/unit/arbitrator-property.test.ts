@@ -15,8 +15,14 @@ import { ArbDriver, lastPrimaryOf, member, type Node, op, PARTY, publishes, STAT
 const NODES: Node[] = ['n1', 'n2', 'n3', 'n4'];
 const SPLITS: Node[][][] = [
   [NODES],
-  [['n1', 'n2'], ['n3', 'n4']],
-  [['n1', 'n3'], ['n2', 'n4']],
+  [
+    ['n1', 'n2'],
+    ['n3', 'n4'],
+  ],
+  [
+    ['n1', 'n3'],
+    ['n2', 'n4'],
+  ],
   [['n1'], ['n2', 'n3', 'n4']],
   [['n1', 'n2', 'n3'], ['n4']],
   [['n1'], ['n2'], ['n3', 'n4']],
@@ -38,9 +44,28 @@ type Op =
   | { t: 'outcome'; which: number; outcome: 0 | 1 | 2 };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('report' as const), node: fc.nat(3), status: fc.constantFrom(0, 1, 2, 3) as fc.Arbitrary<0 | 1 | 2 | 3>, view: fc.nat(15), last: fc.nat(3), seqno: fc.nat(3) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('report' as const),
+      node: fc.nat(3),
+      status: fc.constantFrom(0, 1, 2, 3) as fc.Arbitrary<0 | 1 | 2 | 3>,
+      view: fc.nat(15),
+      last: fc.nat(3),
+      seqno: fc.nat(3),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 12_000 }) }) },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('partition' as const), split: fc.nat(SPLITS.length - 1), primaryMask: fc.oneof(fc.constant(0), fc.nat(15)), last: fc.oneof(fc.constant(0), fc.nat(3)), skip: fc.nat(15) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('partition' as const),
+      split: fc.nat(SPLITS.length - 1),
+      primaryMask: fc.oneof(fc.constant(0), fc.nat(15)),
+      last: fc.oneof(fc.constant(0), fc.nat(3)),
+      skip: fc.nat(15),
+    }),
+  },
   { weight: 12, arbitrary: fc.constant({ t: 'tick' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'restart' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'pause' as const }) },

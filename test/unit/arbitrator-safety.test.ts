@@ -3,23 +3,7 @@ import { viewOf } from '../../src/protocol/view.js';
 import { pruned, spendingDecision } from '../../src/roles/arbitrator/decisions.js';
 import { MAX_DECISIONS, RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
 import type { ReasonCode } from '../../src/roles/arbitrator/state.js';
-import {
-  ArbDriver,
-  cutInHalves,
-  cutUnsettled,
-  hold,
-  lastPrimaryOf,
-  member,
-  nonPrimary,
-  op,
-  PARTY,
-  primary,
-  publishes,
-  replies,
-  settingsFor,
-  T0,
-  U,
-} from './arbitrator-fixtures.js';
+import { ArbDriver, cutInHalves, cutUnsettled, hold, lastPrimaryOf, member, nonPrimary, op, PARTY, primary, publishes, replies, settingsFor, T0, U } from './arbitrator-fixtures.js';
 
 function started(d = new ArbDriver()): ArbDriver {
   d.start();
@@ -162,7 +146,13 @@ describe('arbitrator: automatic promotion after a 2+2 cut', () => {
       const d = started();
       const a = () => ['n1', 'n3'].forEach((n) => d.report(n as 'n1' | 'n3', nonPrimary(n as 'n1' | 'n3', ['n1', 'n3'])));
       const b = () => ['n2', 'n4'].forEach((n) => d.report(n as 'n2' | 'n4', nonPrimary(n as 'n2' | 'n4', ['n2', 'n4'])));
-      if (order === 0) { a(); b(); } else { b(); a(); }
+      if (order === 0) {
+        a();
+        b();
+      } else {
+        b();
+        a();
+      }
       return publishes(hold(d, 12_000), 'make_primary').map((s) => s.body.view.members.join(','));
     });
     expect(runs[0]).toHaveLength(1);

@@ -50,7 +50,15 @@ describe('status summary', () => {
     d.command('pause', op('p1', { reason: 'after the failover' }));
     const doc = assemble(summaryOf(d).pages);
     expect(doc.site).toBe('testsite');
-    expect(doc.arbitrator).toMatchObject({ party: 'arbitrator:1', paused: true, pausedBy: 'alice', pausedReason: 'after the failover', drained: ['dbserver:4'], configSource: 'test.yaml', incarnation: 1 });
+    expect(doc.arbitrator).toMatchObject({
+      party: 'arbitrator:1',
+      paused: true,
+      pausedBy: 'alice',
+      pausedReason: 'after the failover',
+      drained: ['dbserver:4'],
+      configSource: 'test.yaml',
+      incarnation: 1,
+    });
     expect(doc.arbitrator.decisions).toHaveLength(1);
     expect(doc.arbitrator.decisions[0]).toMatchObject({ target: 'dbserver:1', outcome: 'pending', forced: false });
     expect(doc.arbitrator.decisions[0]?.reason).toMatch(/holds weight 2 of 4/);
@@ -77,7 +85,16 @@ describe('status summary', () => {
     for (const p of pages) {
       expect(p.chunk.length).toBeLessThanOrEqual(PAGE_CHUNK_BYTES);
       const buf = encodeDatagram(
-        { site: 's'.repeat(64), from: 'arbitrator:999999', to: 'command:999999', verb: 'status_summary_page', inc: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER, at: Number.MAX_SAFE_INTEGER, body: { requestId, ...p } },
+        {
+          site: 's'.repeat(64),
+          from: 'arbitrator:999999',
+          to: 'command:999999',
+          verb: 'status_summary_page',
+          inc: Number.MAX_SAFE_INTEGER,
+          id: Number.MAX_SAFE_INTEGER,
+          at: Number.MAX_SAFE_INTEGER,
+          body: { requestId, ...p },
+        },
         keyring,
       );
       expect(buf.length).toBeLessThan(TARGET_DATAGRAM_BYTES);

@@ -56,8 +56,7 @@ function site(seed: number, faults: NetworkFaults = NO_FAULTS, withArbitrator = 
   }
   // Under heavy loss, more patience: each try loses the request or the reply with p ≈ 1 - (1 - loss)².
   const tries = faults.loss > 0 ? 12 : 3;
-  const client = (self: PartyId = 'command:1', port = 5000) =>
-    new ArbitratorClient({ cfg, keyring, self, transport: net.endpoint('10.0.9.9', port), clock, rng, logger: silentLogger(), tries });
+  const client = (self: PartyId = 'command:1', port = 5000) => new ArbitratorClient({ cfg, keyring, self, transport: net.endpoint('10.0.9.9', port), clock, rng, logger: silentLogger(), tries });
   return { cfg, clock, net, host, durable, client };
 }
 
@@ -139,7 +138,10 @@ describe('command client ↔ arbitrator', () => {
     expect(r.code).toBe(5);
     expect(r.err).toMatch(/the arbitrator at 10\.0\.0\.1:4800 did not answer within 9 s/);
     expect(s.clock.now() - t0).toBeGreaterThanOrEqual(9000);
-    const d = await drive(s.clock, c.request('pause', { requestId: 'x', operator: 'a', reason: '' }).catch((e: unknown) => e));
+    const d = await drive(
+      s.clock,
+      c.request('pause', { requestId: 'x', operator: 'a', reason: '' }).catch((e: unknown) => e),
+    );
     expect(d).toBeInstanceOf(NoAnswerError);
     expect(c.post.stats().sent).toBe(6);
     await c.close();

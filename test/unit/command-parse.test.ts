@@ -99,7 +99,9 @@ describe('status for people', () => {
     expect(rowOf('dbserver:3')).toMatch(/DOWN\s+recovered 97\s+\(97\)/);
     expect(rowOf('dbserver:4')).toMatch(/DRAINED/);
     expect(rowOf('arbitrator:1')).toMatch(/arbitrator\s+-\s+PAUSED/);
-    expect(text).toMatch(/last decisions:\n {2}\S+ \S+ {2}dec-\S+ {2}make_primary → dbserver:1 for dbserver:1\+dbserver:2: pending\n {6}reason: a settled split \(every other member of its last primary component is heard, down or non-Primary in a complete view; it outweighs every other dbserver\), non-Primary for 0\.0 s, holds weight 2 of 4/);
+    expect(text).toMatch(
+      /last decisions:\n {2}\S+ \S+ {2}dec-\S+ {2}make_primary → dbserver:1 for dbserver:1\+dbserver:2: pending\n {6}reason: a settled split \(every other member of its last primary component is heard, down or non-Primary in a complete view; it outweighs every other dbserver\), non-Primary for 0\.0 s, holds weight 2 of 4/,
+    );
     expect(text).toMatch(/last primary component: conf 5, 4 members \(dbserver:1, dbserver:2, dbserver:3, dbserver:4\)/);
   });
 });

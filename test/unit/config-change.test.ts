@@ -14,11 +14,21 @@ const party = (d: Doc, id: string) => d.parties.find((p) => p['id'] === id) as R
 describe('site config change classification', () => {
   it('the same document, or the same parties in another order, is no change', () => {
     expect(classifyChange(base, cfg(), ARB)).toEqual({ kind: 'same' });
-    expect(classifyChange(base, cfg((d) => d.parties.reverse()), ARB)).toEqual({ kind: 'same' });
+    expect(
+      classifyChange(
+        base,
+        cfg((d) => d.parties.reverse()),
+        ARB,
+      ),
+    ).toEqual({ kind: 'same' });
   });
 
   it('applies new timings live, and says what changed in their own units', () => {
-    const v = classifyChange(base, cfg((d) => ((d.timings['ackTimeout'] = '2s'), (d.timings['failoverPeriod'] = '12s'))), ARB);
+    const v = classifyChange(
+      base,
+      cfg((d) => ((d.timings['ackTimeout'] = '2s'), (d.timings['failoverPeriod'] = '12s'))),
+      ARB,
+    );
     expect(v.kind).toBe('apply');
     if (v.kind !== 'apply') return;
     expect(v.fields).toEqual(['timings.ackTimeout', 'timings.failoverPeriod']);
@@ -32,11 +42,23 @@ describe('site config change classification', () => {
       ARB,
     );
     expect(added).toMatchObject({ kind: 'apply', changes: ['parties: added dbclient:3'] });
-    const removed = classifyChange(base, cfg((d) => (d.parties = d.parties.filter((p) => p['id'] !== 'dbclient:2'))), ARB);
+    const removed = classifyChange(
+      base,
+      cfg((d) => (d.parties = d.parties.filter((p) => p['id'] !== 'dbclient:2'))),
+      ARB,
+    );
     expect(removed).toMatchObject({ kind: 'apply', changes: ['parties: removed dbclient:2'] });
-    const moved = classifyChange(base, cfg((d) => (party(d, 'dbserver:3')['port'] = 4811)), ARB);
+    const moved = classifyChange(
+      base,
+      cfg((d) => (party(d, 'dbserver:3')['port'] = 4811)),
+      ARB,
+    );
     expect(moved).toMatchObject({ kind: 'apply', fields: ['parties.dbserver:3.port'] });
-    const dcs = classifyChange(base, cfg((d) => ((d['dataCentres'] as Record<string, unknown>)['dc-south'] = { priority: 4 })), ARB);
+    const dcs = classifyChange(
+      base,
+      cfg((d) => ((d['dataCentres'] as Record<string, unknown>)['dc-south'] = { priority: 4 })),
+      ARB,
+    );
     expect(dcs).toMatchObject({ kind: 'apply', fields: ['dataCentres.dc-south'] });
   });
 
@@ -55,12 +77,26 @@ describe('site config change classification', () => {
   });
 
   it('refuses a change of own address or port: the socket is bound at start', () => {
-    const port = classifyChange(base, cfg((d) => (party(d, 'arbitrator:1')['port'] = 4900)), ARB);
+    const port = classifyChange(
+      base,
+      cfg((d) => (party(d, 'arbitrator:1')['port'] = 4900)),
+      ARB,
+    );
     expect(port).toMatchObject({ kind: 'refuse', reasons: ['own address changes from 10.0.9.5:4800 to 10.0.9.5:4900: restart arbitrator:1 to apply'] });
-    const host = classifyChange(base, cfg((d) => (party(d, 'dbserver:2')['host'] = '10.0.1.99')), DB2);
+    const host = classifyChange(
+      base,
+      cfg((d) => (party(d, 'dbserver:2')['host'] = '10.0.1.99')),
+      DB2,
+    );
     expect(host).toMatchObject({ kind: 'refuse', reasons: [expect.stringMatching(/own address changes from 10\.0\.1\.12:4801 to 10\.0\.1\.99:4801/)] });
     // The same change seen from another party is applied: only the party itself must restart.
-    expect(classifyChange(base, cfg((d) => (party(d, 'dbserver:2')['host'] = '10.0.1.99')), ARB).kind).toBe('apply');
+    expect(
+      classifyChange(
+        base,
+        cfg((d) => (party(d, 'dbserver:2')['host'] = '10.0.1.99')),
+        ARB,
+      ).kind,
+    ).toBe('apply');
   });
 
   it("refuses a change of self's own settings, naming them", () => {
@@ -73,14 +109,34 @@ describe('site config change classification', () => {
   });
 
   it('refuses a renamed site, changed keys and a moved state directory', () => {
-    expect(classifyChange(base, cfg((d) => (d['site'] = 'shop-test')), ARB)).toMatchObject({ kind: 'refuse', reasons: [expect.stringMatching(/site is renamed from shop-prod to shop-test/)] });
-    const keys = classifyChange(base, cfg((d) => ((d['keys'] as { send: number; files: unknown[] }).files.push({ id: 2, path: '/etc/minder/site2.key' }))), ARB);
+    expect(
+      classifyChange(
+        base,
+        cfg((d) => (d['site'] = 'shop-test')),
+        ARB,
+      ),
+    ).toMatchObject({ kind: 'refuse', reasons: [expect.stringMatching(/site is renamed from shop-prod to shop-test/)] });
+    const keys = classifyChange(
+      base,
+      cfg((d) => (d['keys'] as { send: number; files: unknown[] }).files.push({ id: 2, path: '/etc/minder/site2.key' })),
+      ARB,
+    );
     expect(keys).toMatchObject({ kind: 'refuse', reasons: [expect.stringMatching(/keys change/)] });
-    expect(classifyChange(base, cfg((d) => (d['stateDir'] = '/srv/minder')), ARB)).toMatchObject({ kind: 'refuse', reasons: ['stateDir changes: restart to apply'] });
+    expect(
+      classifyChange(
+        base,
+        cfg((d) => (d['stateDir'] = '/srv/minder')),
+        ARB,
+      ),
+    ).toMatchObject({ kind: 'refuse', reasons: ['stateDir changes: restart to apply'] });
   });
 
   it('gives every reason when several apply, and refuses even when applicable changes come with them', () => {
-    const v = classifyChange(base, cfg((d) => ((d['site'] = 'other'), (party(d, 'arbitrator:1')['port'] = 1), (d.timings['ackTimeout'] = '1s'))), ARB);
+    const v = classifyChange(
+      base,
+      cfg((d) => ((d['site'] = 'other'), (party(d, 'arbitrator:1')['port'] = 1), (d.timings['ackTimeout'] = '1s'))),
+      ARB,
+    );
     expect(v.kind).toBe('refuse');
     if (v.kind !== 'refuse') return;
     expect(v.reasons).toHaveLength(2);
@@ -88,7 +144,10 @@ describe('site config change classification', () => {
   });
 
   it('diffs nested values by path, parties by id', () => {
-    const d = diffConfigs(base, cfg((x) => ((party(x, 'dbclient:1')['loadBalancer'] as Record<string, unknown>)['writeBackend'] = 'w2')));
+    const d = diffConfigs(
+      base,
+      cfg((x) => ((party(x, 'dbclient:1')['loadBalancer'] as Record<string, unknown>)['writeBackend'] = 'w2')),
+    );
     expect(d.fields).toEqual(['parties.dbclient:1.loadBalancer.writeBackend']);
     expect(d.changes).toEqual(['parties.dbclient:1.loadBalancer.writeBackend: "galera_write" → "w2"']);
   });

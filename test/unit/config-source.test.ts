@@ -7,16 +7,7 @@ import { SimClock } from '../../src/correspondents/clock.js';
 import type { PartyId } from '../../src/protocol/party.js';
 import type { Bootstrap } from '../../src/site/bootstrap.js';
 import { materialise } from '../../src/site/config-document.js';
-import {
-  type ConfigChange,
-  ConfigSource,
-  ConfigSourceError,
-  loadLocalCopy,
-  resolveStartConfig,
-  saveLocalCopy,
-  type StartDeps,
-  stateFilePath,
-} from '../../src/site/config-source.js';
+import { type ConfigChange, ConfigSource, ConfigSourceError, loadLocalCopy, resolveStartConfig, saveLocalCopy, type StartDeps, stateFilePath } from '../../src/site/config-source.js';
 import type { SiteConfig } from '../../src/site/schema.js';
 import { LocalState } from '../../src/state/local-state.js';
 import { captureLogger, edited, FakeFetcher, LEVEL, stored } from './config-fixtures.js';
@@ -112,7 +103,9 @@ describe('where a party gets its config at start', () => {
     const named = await resolveStartConfig(deps(new FakeFetcher({ kind: 'unreachable', reason: 'down', attempts: [] }), { as: 'dbserver:1' })).catch((e: unknown) => e);
     expect((named as ConfigSourceError).code).toBe('NO_DATABASE_NO_COPY');
     expect((named as Error).message).toMatch(/dbserver-1\.sqlite holds no local copy/);
-    const empty = await resolveStartConfig(deps(new FakeFetcher({ kind: 'empty', node: 'n1', reason: 'no site config has been pushed to n1', skipped: [] }), { as: 'dbserver:1' })).catch((e: unknown) => e);
+    const empty = await resolveStartConfig(deps(new FakeFetcher({ kind: 'empty', node: 'n1', reason: 'no site config has been pushed to n1', skipped: [] }), { as: 'dbserver:1' })).catch(
+      (e: unknown) => e,
+    );
     expect((empty as ConfigSourceError).code).toBe('NO_USABLE_CONFIG');
   });
 

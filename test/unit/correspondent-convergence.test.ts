@@ -29,7 +29,7 @@ function runSchedule(seed: number, updates: number[]) {
 }
 
 describe('correspondent streams under loss, duplication and reordering', () => {
-  it('converge to the sender\'s last state, never going backwards (2,000 seeded schedules)', () => {
+  it("converge to the sender's last state, never going backwards (2,000 seeded schedules)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 12 }), (seed, updates) => {
         const r = runSchedule(seed, updates);
@@ -64,7 +64,7 @@ describe('correspondent streams under loss, duplication and reordering', () => {
     expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
-  it('an old incarnation\'s datagram arriving late is never applied after the new one', () => {
+  it("an old incarnation's datagram arriving late is never applied after the new one", () => {
     const site = simSite(9, { loss: 0, duplicate: 0, meanExtraDelayMs: 0, minDelayMs: 0 });
     const client = site.make('dbclient:1');
     const seen: number[] = [];

@@ -66,10 +66,23 @@ describe('datagram', () => {
     const { dbStatusReport } = await import('../../src/protocol/verbs.js');
     const uuid = () => '0575a93c-e715-11f1-9f0d-6a3f8c1b2d4e';
     const body = dbStatusReport.parse({
-      observedAt: Date.now(), dc: 'dc1', mariadb: 'up', recovered: null, decision: null, error: null,
+      observedAt: Date.now(),
+      dc: 'dc1',
+      mariadb: 'up',
+      recovered: null,
+      decision: null,
+      error: null,
       wsrep: {
-        clusterStatus: 'Primary', localState: 'Synced', ready: true, connected: true, clusterSize: 4, stateUuid: uuid(), confId: 12,
-        lastCommitted: 123456, nodeUuid: uuid(), members: [1, 2, 3, 4].map((i) => ({ uuid: uuid(), name: `n${i}`, address: `10.0.1.1${i}:3306` })),
+        clusterStatus: 'Primary',
+        localState: 'Synced',
+        ready: true,
+        connected: true,
+        clusterSize: 4,
+        stateUuid: uuid(),
+        confId: 12,
+        lastCommitted: 123456,
+        nodeUuid: uuid(),
+        members: [1, 2, 3, 4].map((i) => ({ uuid: uuid(), name: `n${i}`, address: `10.0.1.1${i}:3306` })),
         lastPrimary: { viewId: `${uuid()}:12`, members: [uuid(), uuid(), uuid(), uuid()] },
       },
     });

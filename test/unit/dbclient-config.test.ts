@@ -13,12 +13,7 @@ describe('dbclient from the site config', () => {
   it('knows every dbserver with its DC priority and serial, and the site timings', () => {
     const c = dbclientConfigOf(cfg, client(cfg));
     expect(c.arbitrator).toBe('arbitrator:1');
-    expect(c.servers.map((s) => `${s.id}@${s.dc}/${s.dcPriority}#${s.serial}`)).toEqual([
-      'dbserver:1@dc-east/1#1',
-      'dbserver:2@dc-east/1#2',
-      'dbserver:3@dc-west/2#3',
-      'dbserver:4@dc-west/2#4',
-    ]);
+    expect(c.servers.map((s) => `${s.id}@${s.dc}/${s.dcPriority}#${s.serial}`)).toEqual(['dbserver:1@dc-east/1#1', 'dbserver:2@dc-east/1#2', 'dbserver:3@dc-west/2#3', 'dbserver:4@dc-west/2#4']);
     expect(c.staleAfterMs).toBe(15_000);
     expect(c.lbPollMs).toBe(1_000);
   });

@@ -4,15 +4,7 @@ import { Keyring } from '../../src/protocol/keys.js';
 import type { PartyId } from '../../src/protocol/party.js';
 import type { ClientStatusReport } from '../../src/protocol/verbs.js';
 import type { CommonEffect, CommonEvent } from '../../src/roles/core.js';
-import {
-  createDbclientCore,
-  type DbclientEffect,
-  type DbclientEvent,
-  type DbclientState,
-  initialState,
-  MAX_REPORTED_ENTRIES,
-  PERSIST_WRITER,
-} from '../../src/roles/dbclient/core.js';
+import { createDbclientCore, type DbclientEffect, type DbclientEvent, type DbclientState, initialState, MAX_REPORTED_ENTRIES, PERSIST_WRITER } from '../../src/roles/dbclient/core.js';
 import type { DesiredLb, ObservedServer } from '../../src/roles/dbclient/lb/types.js';
 import { ARB, CFG, directives, msg, NON_PRIMARY, observedFrom, report } from './dbclient-fixtures.js';
 
@@ -61,7 +53,9 @@ class Driver {
   }
 
   observed(): ObservedServer[] {
-    return this.lb ? observedFrom(this.lb, this.sessions) : ALL.flatMap((server) => (['write', 'read'] as const).map((backend) => ({ backend, server, state: 'ready' as const, operational: true, weight: 1, sessions: 0 })));
+    return this.lb
+      ? observedFrom(this.lb, this.sessions)
+      : ALL.flatMap((server) => (['write', 'read'] as const).map((backend) => ({ backend, server, state: 'ready' as const, operational: true, weight: 1, sessions: 0 })));
   }
 
   /** Completes the LB operations in flight, in order, as the executor would. */
@@ -128,7 +122,9 @@ describe('dbclient core: start-up', () => {
   });
 
   it('honours a persisted drain set and writer at once, before the arbitrator is heard', () => {
-    const d = new Driver(initialState({ directives: { body: directives({ epoch: 4, drained: ['dbserver:2'], writer: 'dbserver:1' }), receivedAt: T0 - 60_000 }, writer: { writer: 'dbserver:3', retiring: [] } }));
+    const d = new Driver(
+      initialState({ directives: { body: directives({ epoch: 4, drained: ['dbserver:2'], writer: 'dbserver:1' }), receivedAt: T0 - 60_000 }, writer: { writer: 'dbserver:3', retiring: [] } }),
+    );
     d.step({ kind: 'start' });
     d.settle();
     d.allHealthy();
@@ -400,12 +396,23 @@ describe('dbclient core: the client_status_report fits a datagram', () => {
     const servers = Array.from({ length: 40 }, (_, i) => ({ id: `dbserver:${i + 1}` as PartyId, serial: i + 1, dc: 'east', dcPriority: 1, allowDonorReads: false }));
     const core = createDbclientCore({ ...CFG, servers });
     let s = core.step(initialState(), { kind: 'start' }, T0).state;
-    const observed: ObservedServer[] = servers.flatMap((x) => (['write', 'read'] as const).map((backend) => ({ backend, server: x.id, state: 'maint' as const, operational: true, weight: 1, sessions: 99_999 })));
+    const observed: ObservedServer[] = servers.flatMap((x) =>
+      (['write', 'read'] as const).map((backend) => ({ backend, server: x.id, state: 'maint' as const, operational: true, weight: 1, sessions: 99_999 })),
+    );
     s = { ...s, lb: { ...s.lb, error: 'e'.repeat(300) } };
     const r = core.step(s, { kind: 'lb_observed', observed, applied: null }, T0 + 1);
     const pub = r.effects.find((e) => e.kind === 'publish') as { body: ClientStatusReport };
     expect(pub.body.servers).toHaveLength(MAX_REPORTED_ENTRIES);
-    const env = { site: 'shop-prod', from: 'dbclient:1', to: 'arbitrator:1', verb: 'client_status_report', inc: 1, id: 1, at: T0, body: { ...pub.body, lb: { kind: 'haproxy', reachable: false, error: 'e'.repeat(200) } } };
+    const env = {
+      site: 'shop-prod',
+      from: 'dbclient:1',
+      to: 'arbitrator:1',
+      verb: 'client_status_report',
+      inc: 1,
+      id: 1,
+      at: T0,
+      body: { ...pub.body, lb: { kind: 'haproxy', reachable: false, error: 'e'.repeat(200) } },
+    };
     expect(encodeDatagram(env, new Keyring([{ id: 1, secret: Buffer.alloc(32, 7) }], 1)).length).toBeLessThan(MAX_DATAGRAM_BYTES);
   });
 });

@@ -164,7 +164,7 @@ describe('dbclient daemon', () => {
     expect(t.lb.state('read/dbserver:2')).toBe('drain');
   });
 
-  it("falls back to its own writer rule when the arbitrator is silent, and follows it again once it answers", async () => {
+  it('falls back to its own writer rule when the arbitrator is silent, and follows it again once it answers', async () => {
     const t = setup();
     await t.start();
     t.directives({ epoch: 1, drained: [], paused: false, writer: 'dbserver:2' });

@@ -1,15 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PartyId } from '../../src/protocol/party.js';
-import {
-  chooseWriter,
-  desiredOf,
-  type Health,
-  healthOf,
-  routes,
-  type ServerSpec,
-  type WriterInputs,
-} from '../../src/roles/dbclient/routing.js';
+import { chooseWriter, desiredOf, type Health, healthOf, routes, type ServerSpec, type WriterInputs } from '../../src/roles/dbclient/routing.js';
 import { NON_PRIMARY, report, SERVERS } from './dbclient-fixtures.js';
 
 const STALE = 15_000;
@@ -73,7 +65,7 @@ describe('chooseWriter: one writer for the whole site', () => {
     expect(chooseWriter(inputs({ directed: 'dbserver:3', current: 'dbserver:1' }))).toEqual({ writer: 'dbserver:3', reason: "the arbitrator's choice" });
   });
 
-  it("does not follow the arbitrator to a server that cannot write; it keeps the current writer", () => {
+  it('does not follow the arbitrator to a server that cannot write; it keeps the current writer', () => {
     const c = chooseWriter(inputs({ directed: 'dbserver:3', current: 'dbserver:2', h: { 'dbserver:3': HARD } }));
     expect(c.writer).toBe('dbserver:2');
     expect(c.reason).toMatch(/the arbitrator chose dbserver:3 but dbserver:3 cannot write: non-Primary/);

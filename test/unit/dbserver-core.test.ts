@@ -40,7 +40,9 @@ describe('dbserver core: reports', () => {
     const many = Array.from({ length: 64 }, (_, i) => ({ uuid: `6c55c6ce-e740-11f1-8064-5bf51de6${String(i).padStart(4, '0')}`, name: `n${i}`, address: `10.0.1.${i}:3306` }));
     const eff = d.observe(primaryOf(['n1'], 9, { clusterSize: 64, members: many, lastPrimary: { viewId: `3 ${U.n1} 9`, members: many.map((m) => m.uuid) } }));
     const pub = eff.find((f) => f.kind === 'publish');
-    expect(pub && pub.kind === 'publish' && encodeDatagram({ site: 's', from: 'dbserver:1', to: 'arbitrator:1', verb: 'db_status_report', inc: 1, id: 1, at: 0, body: pub.body }, testKeyring()).length).toBeLessThan(8192);
+    expect(
+      pub && pub.kind === 'publish' && encodeDatagram({ site: 's', from: 'dbserver:1', to: 'arbitrator:1', verb: 'db_status_report', inc: 1, id: 1, at: 0, body: pub.body }, testKeyring()).length,
+    ).toBeLessThan(8192);
     expect(reports(eff)[0]?.wsrep?.members).toEqual([]);
     expect(reports(eff)[0]?.error).toMatch(/more than 32 members/);
   });
@@ -165,7 +167,7 @@ describe('dbserver core: reports', () => {
     expect(d.state.followUpsLeft).toBe(0);
   });
 
-  it('uses a push\'s members only when they describe the reading\'s own view', () => {
+  it("uses a push's members only when they describe the reading's own view", () => {
     const d = started();
     d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({})));
     const [rep] = reports(d.observe(nonPrimaryHalf(), 'none'));
@@ -291,7 +293,7 @@ describe('dbserver core: make_primary', () => {
     expect(d.state.decisions.at(-1)).toMatchObject({ outcome: 'carried_out', reason: 'Primary after 2 pc.bootstrap attempt(s)' });
   });
 
-  it('gives up when the decision\'s validity ends', () => {
+  it("gives up when the decision's validity ends", () => {
     const { d } = toNonPrimaryWithDecision(1000);
     d.observe(nonPrimaryHalf());
     d.step({ kind: 'bootstrap_done', decisionId: 'd-1', attempt: 1, ok: false, error: 'EAGAIN' });
@@ -335,7 +337,10 @@ describe('dbserver core: safety over random schedules', () => {
   const wsreps = [nonPrimaryHalf(), primaryOf(['n1', 'n2'], 6), primaryOf(['n1', 'n2', 'n3', 'n4'], 5), nonPrimaryHalf({ clusterSize: 1, members: [member('n1')] }), null];
   // Weighted towards the states that lead to a bootstrap, so that the property is exercised.
   const action = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ k: fc.constant('observe' as const), w: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: wsreps.length - 1 })), server: fc.constantFrom(true, true, true, false) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({ k: fc.constant('observe' as const), w: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: wsreps.length - 1 })), server: fc.constantFrom(true, true, true, false) }),
+    },
     fc.record({ k: fc.constant('decide' as const), id: fc.integer({ min: 1, max: 3 }), stale: fc.constantFrom(false, false, true) }),
     { weight: 2, arbitrary: fc.record({ k: fc.constant('done' as const), ok: fc.boolean() }) },
     fc.record({ k: fc.constant('timer' as const), name: fc.constantFrom('report', 'follow_up', 'bootstrap_retry', 'decision_deadline') }),

@@ -3,15 +3,7 @@ import type { PartyId } from '../../src/protocol/party.js';
 import type { BodyOf, MakePrimary, Member, Verb, WsrepStatus } from '../../src/protocol/verbs.js';
 import { viewOf } from '../../src/protocol/view.js';
 import type { CommonEvent } from '../../src/roles/core.js';
-import {
-  type DbserverEffect,
-  type DbserverEvent,
-  type DbserverSettings,
-  type DbserverState,
-  dbserverCore,
-  DEFAULT_TUNING,
-  initialState,
-} from '../../src/roles/dbserver/core.js';
+import { type DbserverEffect, type DbserverEvent, type DbserverSettings, type DbserverState, dbserverCore, DEFAULT_TUNING, initialState } from '../../src/roles/dbserver/core.js';
 import type { Reading } from '../../src/roles/dbserver/reading.js';
 
 export const STATE_UUID = '6c5624f0-e740-11f1-badd-cb4543f021a3';
@@ -134,5 +126,15 @@ export class Driver {
 }
 
 export function kinds(effects: readonly Effect[]): string[] {
-  return effects.map((f) => (f.kind === 'publish' ? `publish:${f.to}` : f.kind === 'log' ? `log:${f.event}` : f.kind === 'persist' ? `persist:${f.key}` : f.kind === 'timer' || f.kind === 'cancel_timer' ? `${f.kind}:${f.name}` : f.kind));
+  return effects.map((f) =>
+    f.kind === 'publish'
+      ? `publish:${f.to}`
+      : f.kind === 'log'
+        ? `log:${f.event}`
+        : f.kind === 'persist'
+          ? `persist:${f.key}`
+          : f.kind === 'timer' || f.kind === 'cancel_timer'
+            ? `${f.kind}:${f.name}`
+            : f.kind,
+  );
 }

@@ -65,7 +65,7 @@ describe('Galera state files', () => {
 });
 
 describe('wsrep status from SHOW GLOBAL STATUS and WSREP_MEMBERSHIP', () => {
-  it('translates a non-Primary snapshot exactly (no conf id, the server\'s members in index order)', () => {
+  it("translates a non-Primary snapshot exactly (no conf id, the server's members in index order)", () => {
     const v = statusVars(NON_PRIMARY_ROWS);
     const members = membershipOf(MEMBERSHIP_ROWS);
     expect(members.map((m) => m.name)).toEqual(['n1', 'n2']);
@@ -105,7 +105,7 @@ describe('wsrep_notify_cmd arguments', () => {
     expect(wsrepNotify.safeParse(body).success).toBe(true);
   });
 
-  it('parses the 8-argument form (disconnected, no --members) and garbd\'s empty address', () => {
+  it("parses the 8-argument form (disconnected, no --members) and garbd's empty address", () => {
     const { body, problems } = parseNotifyArgs(['--status', 'disconnected', '--uuid', '05763165-e715-11f1-83d3-8b96d15d5227', '--primary', 'no', '--index', '-1']);
     expect(problems).toEqual([]);
     expect(body).toMatchObject({ status: 'disconnected', primary: false, index: -1, members: null });
@@ -126,7 +126,7 @@ describe('wsrep_notify_cmd arguments', () => {
 describe('the hook file', () => {
   const ok = { site: 'lab', keyFile: '/etc/minder/hook/site.key', keyId: 1, dbservers: [{ id: 'dbserver:2', host: '127.0.0.12', port: 17002, datadir: '/var/lib/mysql' }] };
 
-  it('is read and checked, with the dbserver\'s serial as the hook\'s', () => {
+  it("is read and checked, with the dbserver's serial as the hook's", () => {
     const s = parseHookSettings(JSON.stringify(ok), 'notify.json');
     expect(s.ackWaitMs).toBe(300);
     expect(s.dbservers[0]).toMatchObject({ id: 'dbserver:2', serial: 2 });
@@ -135,7 +135,7 @@ describe('the hook file', () => {
     expect(() => parseHookSettings('{', 'f')).toThrow(/not JSON/);
   });
 
-  it('picks the dbserver whose datadir is the hook\'s working directory when it lists several', () => {
+  it("picks the dbserver whose datadir is the hook's working directory when it lists several", () => {
     const two = parseHookSettings(JSON.stringify({ ...ok, dbservers: [ok.dbservers[0], { id: 'dbserver:3', host: '127.0.0.13', port: 17003, datadir: '/lab/n3/data/' }] }), 'f');
     const real = (p: string) => p.replace(/\/+$/, '');
     expect(pickTarget(two, '/lab/n3/data', real).id).toBe('dbserver:3');

@@ -22,13 +22,33 @@ const VERBS_FAST = Object.keys(FAST) as FastVerb[];
 
 const uuid = (i: number) => `0575a93c-e715-11f1-9f0d-6a3f8c1b2d4${i}`;
 const members = [1, 2, 3, 4].map((i) => ({ uuid: uuid(i), name: `db-${i}`, address: `10.0.1.1${i}:3306` }));
-const wsrep = { clusterStatus: 'Primary', localState: 'Synced', ready: true, connected: true, clusterSize: 4, stateUuid: uuid(0), confId: 17, lastCommitted: 123_456_789, nodeUuid: uuid(1), members, lastPrimary: { viewId: `${uuid(1)}:17`, members: members.map((m) => m.uuid) } };
+const wsrep = {
+  clusterStatus: 'Primary',
+  localState: 'Synced',
+  ready: true,
+  connected: true,
+  clusterSize: 4,
+  stateUuid: uuid(0),
+  confId: 17,
+  lastCommitted: 123_456_789,
+  nodeUuid: uuid(1),
+  members,
+  lastPrimary: { viewId: `${uuid(1)}:17`, members: members.map((m) => m.uuid) },
+};
 
 /** Realistic valid bodies of each verb, with their nullable parts both null and filled. */
 const VALID: Record<FastVerb, unknown[]> = {
   db_status_report: [
     { observedAt: 1_700_000_000_000, dc: 'dc-east', mariadb: 'up', recovered: null, decision: null, error: null, wsrep },
-    { observedAt: 0, dc: 'd', mariadb: 'up', recovered: null, decision: { id: 'd-1', outcome: 'refused', reason: 'view moved on', at: 5 }, error: 'x', wsrep: { ...wsrep, clusterStatus: 'non-Primary', confId: null, lastCommitted: -1, members: [], lastPrimary: null } },
+    {
+      observedAt: 0,
+      dc: 'd',
+      mariadb: 'up',
+      recovered: null,
+      decision: { id: 'd-1', outcome: 'refused', reason: 'view moved on', at: 5 },
+      error: 'x',
+      wsrep: { ...wsrep, clusterStatus: 'non-Primary', confId: null, lastCommitted: -1, members: [], lastPrimary: null },
+    },
     { observedAt: 3, dc: 'dc2', mariadb: 'down', recovered: { uuid: uuid(0), seqno: 42, safeToBootstrap: false }, decision: null, error: 'mariadbd is not running', wsrep: null },
   ],
   make_primary: [
@@ -40,8 +60,20 @@ const VALID: Record<FastVerb, unknown[]> = {
     { epoch: 0, drained: [], paused: true, writer: null },
   ],
   client_status_report: [
-    { observedAt: 1, epochApplied: 42, lb: { kind: 'haproxy', reachable: true, error: null }, writer: 'dbserver:1', servers: [1, 2, 3, 4].flatMap((i) => (['write', 'read'] as const).map((backend) => ({ server: `dbserver:${i}`, backend, state: 'ready', operational: true, weight: 1, sessions: 12 }))) },
-    { observedAt: 1, epochApplied: 0, lb: { kind: 'glb', reachable: false, error: 'no socket' }, writer: null, servers: [{ server: 'dbserver:2', backend: 'read', state: 'maint', operational: false, weight: 256, sessions: 0 }] },
+    {
+      observedAt: 1,
+      epochApplied: 42,
+      lb: { kind: 'haproxy', reachable: true, error: null },
+      writer: 'dbserver:1',
+      servers: [1, 2, 3, 4].flatMap((i) => (['write', 'read'] as const).map((backend) => ({ server: `dbserver:${i}`, backend, state: 'ready', operational: true, weight: 1, sessions: 12 }))),
+    },
+    {
+      observedAt: 1,
+      epochApplied: 0,
+      lb: { kind: 'glb', reachable: false, error: 'no socket' },
+      writer: null,
+      servers: [{ server: 'dbserver:2', backend: 'read', state: 'maint', operational: false, weight: 256, sessions: 0 }],
+    },
   ],
   wsrep_notify: [
     { status: 'synced', uuid: uuid(0), primary: true, index: 0, members, argv: ['--status', 'synced'] },
@@ -61,9 +93,34 @@ const LENGTHS = [0, 1, 16, 31, 32, 33, 63, 64, 65, 99, 100, 101, 199, 200, 201, 
 const NUMBERS: unknown[] = [0, -0, 1, -1, -2, 1.5, 255, 256, 257, 999, 1000, 1001, 2 ** 53 - 1, 2 ** 53, -(2 ** 53), Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
 const STRINGS: unknown[] = [
   ...LENGTHS.flatMap((n) => [ascii(n), emoji(Math.ceil(n / 2)), emoji(n)]),
-  'Primary', 'non-Primary', 'Disconnected', 'up', 'down', 'write', 'read', 'ready', 'drain', 'maint', 'unknown', 'haproxy', 'glb',
-  'pending', 'carried_out', 'refused', 'failed', 'constructor', '__proto__', 'toString',
-  'dbserver:1', 'dbserver:0', 'dbserver:999999', 'dbserver:1000000', 'DBSERVER:1', 'dbserver:1\n', ' dbserver:1', 'a_b:12',
+  'Primary',
+  'non-Primary',
+  'Disconnected',
+  'up',
+  'down',
+  'write',
+  'read',
+  'ready',
+  'drain',
+  'maint',
+  'unknown',
+  'haproxy',
+  'glb',
+  'pending',
+  'carried_out',
+  'refused',
+  'failed',
+  'constructor',
+  '__proto__',
+  'toString',
+  'dbserver:1',
+  'dbserver:0',
+  'dbserver:999999',
+  'dbserver:1000000',
+  'DBSERVER:1',
+  'dbserver:1\n',
+  ' dbserver:1',
+  'a_b:12',
 ];
 const OTHERS: unknown[] = [null, undefined, true, false, [], [1], ['dbserver:1'], [null], {}, { a: 1 }, new Uint8Array(2), new Date(0), new Map()];
 const NASTY: unknown[] = [...NUMBERS, ...STRINGS, ...OTHERS];
@@ -87,14 +144,18 @@ function edit(root: unknown, path: Path, f: (parent: Record<string | number, unk
 
 /** Stands for "a limit of the same type as the value replaced" in a 'set' mutation. */
 const LIKE = Symbol('like');
-type Mutation =
-  | { t: 'set'; at: number; value: unknown; pick: number }
-  | { t: 'delete'; at: number }
-  | { t: 'extra'; at: number; key: string; value: unknown }
-  | { t: 'grow'; at: number; to: number };
+type Mutation = { t: 'set'; at: number; value: unknown; pick: number } | { t: 'delete'; at: number } | { t: 'extra'; at: number; key: string; value: unknown } | { t: 'grow'; at: number; to: number };
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   // A value like the one it replaces (a limit of the same type) most of the time, else anything.
-  { weight: 6, arbitrary: fc.record({ t: fc.constant('set' as const), at: fc.nat(), value: fc.oneof({ weight: 6, arbitrary: fc.constant(LIKE) }, { weight: 3, arbitrary: fc.constantFrom(...NASTY) }, { weight: 1, arbitrary: fc.anything() }), pick: fc.nat() }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      t: fc.constant('set' as const),
+      at: fc.nat(),
+      value: fc.oneof({ weight: 6, arbitrary: fc.constant(LIKE) }, { weight: 3, arbitrary: fc.constantFrom(...NASTY) }, { weight: 1, arbitrary: fc.anything() }),
+      pick: fc.nat(),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('delete' as const), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('extra' as const), at: fc.nat(), key: fc.constantFrom('extra', 'members', '__proto__', 'constructor'), value: fc.constantFrom(...NASTY) }) },
   // Arrays to their limits and past them (members 64, servers 128, argv 32).
@@ -103,11 +164,14 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
 
 function mutate(body: unknown, m: Mutation): unknown {
   const all = paths(body);
-  const containers = [[] as Path, ...all.filter((p) => {
-    let cur: unknown = body;
-    for (const k of p) cur = (cur as Record<string | number, unknown>)[k];
-    return typeof cur === 'object' && cur !== null;
-  })];
+  const containers = [
+    [] as Path,
+    ...all.filter((p) => {
+      let cur: unknown = body;
+      for (const k of p) cur = (cur as Record<string | number, unknown>)[k];
+      return typeof cur === 'object' && cur !== null;
+    }),
+  ];
   switch (m.t) {
     case 'set': {
       const p = all[m.at % Math.max(1, all.length)];
@@ -174,23 +238,37 @@ describe('fast body checks', () => {
     it(`${verb}: every value of a valid body replaced by every limit and odd value, one at a time`, () => {
       for (const body of VALID[verb]) {
         for (const p of paths(body)) {
-          for (const value of NASTY) holdsTo(verb, edit(body, p, (o, k) => void (o[k] = value)));
-          holdsTo(verb, edit(body, p, (o, k) => void (Array.isArray(o) ? o.splice(k as number, 1) : delete o[k])));
+          for (const value of NASTY)
+            holdsTo(
+              verb,
+              edit(body, p, (o, k) => void (o[k] = value)),
+            );
+          holdsTo(
+            verb,
+            edit(body, p, (o, k) => void (Array.isArray(o) ? o.splice(k as number, 1) : delete o[k])),
+          );
         }
       }
     });
 
     it(`${verb}: never accepts what the schema refuses, never returns other data (randomly mutated bodies)`, () => {
       fc.assert(
-        fc.property(fc.constantFrom(...VALID[verb]), fc.oneof({ weight: 3, arbitrary: fc.tuple(mutationArb) }, { weight: 1, arbitrary: fc.array(mutationArb, { minLength: 2, maxLength: 3 }) }), (body, ms) => {
-          holdsTo(verb, ms.reduce(mutate, body));
-        }),
+        fc.property(
+          fc.constantFrom(...VALID[verb]),
+          fc.oneof({ weight: 3, arbitrary: fc.tuple(mutationArb) }, { weight: 1, arbitrary: fc.array(mutationArb, { minLength: 2, maxLength: 3 }) }),
+          (body, ms) => {
+            holdsTo(verb, ms.reduce(mutate, body));
+          },
+        ),
         { numRuns: 1000 },
       );
     });
 
     it(`${verb}: agrees with the schema on arbitrary values`, () => {
-      fc.assert(fc.property(fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withTypedArray: true, withSparseArray: true }), (v) => holdsTo(verb, v)), { numRuns: 500 });
+      fc.assert(
+        fc.property(fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withTypedArray: true, withSparseArray: true }), (v) => holdsTo(verb, v)),
+        { numRuns: 500 },
+      );
     });
   }
 

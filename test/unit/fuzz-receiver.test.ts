@@ -18,7 +18,7 @@ describe('receiver fuzz', () => {
     rx.onMessage(() => void delivered++);
     const feed = (buf: Uint8Array, from = ADDRESSES['dbserver:1'] as { address: string; port: number }) =>
       (rx as unknown as { receive(b: Buffer, f: { address: string; port: number }): void }).receive(Buffer.from(buf), from);
-    const secret = (site.keyring.sendingKey().secret);
+    const secret = site.keyring.sendingKey().secret;
     const sign = (payload: Uint8Array, keyId = 1) => {
       const head = Buffer.from([0x47, 0x4d, 1, keyId]);
       const body = Buffer.concat([head, Buffer.from(payload)]);
@@ -30,7 +30,10 @@ describe('receiver fuzz', () => {
     let fed = 0;
 
     // 1. Pure noise, including the empty datagram and oversized ones.
-    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 9000 }), (b) => void (feed(b), fed++)), { numRuns: 30_000, seed: 1 });
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 9000 }), (b) => void (feed(b), fed++)),
+      { numRuns: 30_000, seed: 1 },
+    );
     for (let n = 8193; n < 9193; n++) {
       feed(Buffer.alloc(n, n & 0xff));
       fed++;
@@ -50,7 +53,10 @@ describe('receiver fuzz', () => {
     );
     // 3. Correctly signed with the site key, but garbage inside: random msgpack values and
     //    envelopes with wrong fields (an insider's or a buggy peer's datagrams).
-    fc.assert(fc.property(fc.anything(), (v) => void (feed(sign(pack(v))), fed++)), { numRuns: 20_000, seed: 3 });
+    fc.assert(
+      fc.property(fc.anything(), (v) => void (feed(sign(pack(v))), fed++)),
+      { numRuns: 20_000, seed: 3 },
+    );
     const envelopes = fc.record({
       site: fc.oneof(fc.constant(SITE), fc.string()),
       from: fc.constantFrom('dbserver:1', 'dbserver:2', 'dbclient:1', 'command:1', 'wsrep_notify_cmd:1', 'dbserver:9', 'nobody', ''),
@@ -61,7 +67,10 @@ describe('receiver fuzz', () => {
       at: fc.constantFrom(now, now, 0, now + 3_600_000),
       body: fc.oneof(fc.anything(), fc.constant({ epoch: -1 }), fc.constant({ observedAt: now, dc: 'dc1', mariadb: 'sideways' })),
     });
-    fc.assert(fc.property(envelopes, (e) => void (feed(sign(pack(e))), fed++)), { numRuns: 20_000, seed: 4 });
+    fc.assert(
+      fc.property(envelopes, (e) => void (feed(sign(pack(e))), fed++)),
+      { numRuns: 20_000, seed: 4 },
+    );
     // 4. A valid datagram from the wrong address, and replays of it.
     for (let i = 0; i < 1000; i++) {
       feed(valid, { address: '10.9.9.9', port: 4801 });
@@ -78,7 +87,21 @@ describe('receiver fuzz', () => {
     expect(fed).toBeGreaterThanOrEqual(100_000);
     expect(delivered).toBe(1);
     expect(dropped).toBe(fed);
-    for (const r of ['too_short', 'oversized', 'bad_magic', 'bad_signature', 'malformed', 'wrong_site', 'wrong_receiver', 'unknown_sender', 'wrong_address', 'verb_not_allowed', 'bad_body', 'stale_timestamp', 'replay'] as const) {
+    for (const r of [
+      'too_short',
+      'oversized',
+      'bad_magic',
+      'bad_signature',
+      'malformed',
+      'wrong_site',
+      'wrong_receiver',
+      'unknown_sender',
+      'wrong_address',
+      'verb_not_allowed',
+      'bad_body',
+      'stale_timestamp',
+      'replay',
+    ] as const) {
       expect(stats.drops[r], r).toBeGreaterThan(0);
     }
   });

@@ -20,7 +20,8 @@ const ring = new Keyring([key], 7);
 // The protocol's own Packr settings (src/protocol/datagram.ts), for the value-level checks.
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: 'number' });
 
-const text = (max: number) => fc.oneof(fc.string({ maxLength: max }), fc.string({ unit: 'grapheme', maxLength: max }), fc.constantFrom('', 'a'.repeat(31), 'a'.repeat(32), 'é'.repeat(16), 'x'.repeat(255), 'x'.repeat(256)));
+const text = (max: number) =>
+  fc.oneof(fc.string({ maxLength: max }), fc.string({ unit: 'grapheme', maxLength: max }), fc.constantFrom('', 'a'.repeat(31), 'a'.repeat(32), 'é'.repeat(16), 'x'.repeat(255), 'x'.repeat(256)));
 const member = fc.record({ uuid: text(64), name: text(64), address: text(64) });
 const notifyBody = fc.record({
   status: text(32),
@@ -57,7 +58,11 @@ const plain = fc.letrec((tie) => ({
     fc.maxSafeInteger(),
     text(300),
     fc.array(tie('value'), { maxLength: 20 }),
-    fc.dictionary(text(20).filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 20 }),
+    fc.dictionary(
+      text(20).filter((k) => k !== '__proto__'),
+      tie('value'),
+      { maxKeys: 20 },
+    ),
   ),
 })).value;
 

@@ -7,15 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GlbAdapter } from '../../src/roles/dbclient/lb/glb.js';
-import {
-  type GlbDestination,
-  glbAdminState,
-  isInfoComplete,
-  normaliseAddress,
-  parseChangeReply,
-  parseRouterInfo,
-  planDestination,
-} from '../../src/roles/dbclient/lb/glb-protocol.js';
+import { type GlbDestination, glbAdminState, isInfoComplete, normaliseAddress, parseChangeReply, parseRouterInfo, planDestination } from '../../src/roles/dbclient/lb/glb-protocol.js';
 import { type DesiredLb, type DesiredServer, LbError } from '../../src/roles/dbclient/lb/types.js';
 import { GlbStandin } from '../support/glb-standin.js';
 
@@ -253,10 +245,7 @@ describe('GlbAdapter against the glb stand-in', () => {
     const out = await adapter.apply(want);
     expect(out.commands).toEqual(['10.0.0.1:3306:1', '10.0.0.2:3306:-1']);
     expect(out.changed).toBe(1);
-    expect(out.errors).toEqual([
-      expect.stringMatching(/^LB_PROTOCOL: glbd refused '10\.0\.0\.2:3306:-1'/),
-      expect.stringMatching(/^LB_UNKNOWN_SERVER: party dbserver:7 has no glbd destination/),
-    ]);
+    expect(out.errors).toEqual([expect.stringMatching(/^LB_PROTOCOL: glbd refused '10\.0\.0\.2:3306:-1'/), expect.stringMatching(/^LB_UNKNOWN_SERVER: party dbserver:7 has no glbd destination/)]);
     expect(out.failures?.map((f) => f.code)).toEqual(['LB_PROTOCOL', 'LB_UNKNOWN_SERVER']);
 
     const bad = await adapter.apply({ write: [d('dbserver:1', 'ready', { weight: 2.5 })], read: [] });

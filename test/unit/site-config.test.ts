@@ -37,7 +37,11 @@ describe('site config', () => {
   });
 
   it('a config without a timings block gets every default timing (zod 4 default() would leave it empty)', () => {
-    const cfg = parseSiteConfig(mutate((d) => void delete d.timings), 'no-timings', dir);
+    const cfg = parseSiteConfig(
+      mutate((d) => void delete d.timings),
+      'no-timings',
+      dir,
+    );
     expect(cfg.timings).toEqual({ reportInterval: 5000, ackTimeout: 3000, failoverPeriod: 10_000, staleAfter: 15_000, maxClockSkew: 60_000, makePrimaryValidFor: 30_000, configRefresh: 60_000 });
   });
 
@@ -50,7 +54,11 @@ describe('site config', () => {
     ['bad duration', (d) => void ((d.timings as Record<string, unknown>).failoverPeriod = '10 seconds'), /^timings\.failoverPeriod: "10 seconds" is not a duration/],
     ['unknown field', (d) => void ((d.parties[1] as Record<string, unknown>).wieght = 2), /^parties\[1\]: .*wieght/],
     ['two arbitrators', (d) => void d.parties.push({ id: 'arbitrator:2', host: '10.0.9.6', port: 4800 }), /exactly one arbitrator, found 2/],
-    ['lb names an unknown dbserver', (d) => void (((d.parties[5] as { loadBalancer: { servers: Record<string, string> } }).loadBalancer.servers)['dbserver:7'] = 'x'), /parties\[5\]\.loadBalancer\.servers\.dbserver:7: not a dbserver/],
+    [
+      'lb names an unknown dbserver',
+      (d) => void ((d.parties[5] as { loadBalancer: { servers: Record<string, string> } }).loadBalancer.servers['dbserver:7'] = 'x'),
+      /parties\[5\]\.loadBalancer\.servers\.dbserver:7: not a dbserver/,
+    ],
     ['tied DC priorities', (d) => void ((d.dataCentres as Record<string, { priority: number }>)['dc-west'] = { priority: 1 }), /dataCentres\.dc-east\.priority: 1 is also dc-west's/],
     ['send key not listed', (d) => void ((d.keys as Record<string, unknown>).send = 2), /^keys\.send: key id 2 is not among keys\.files/],
     ['staleAfter not above the interval', (d) => void ((d.timings as Record<string, unknown>).staleAfter = '5s'), /^timings\.staleAfter: must be longer/],
@@ -59,7 +67,10 @@ describe('site config', () => {
     it(`names the field for: ${what}`, () => {
       const problems = problemsOf(mutate(fn));
       expect(problems.length).toBeGreaterThan(0);
-      expect(problems.some((p) => re.test(p)), problems.join('\n')).toBe(true);
+      expect(
+        problems.some((p) => re.test(p)),
+        problems.join('\n'),
+      ).toBe(true);
       for (const p of problems) expect(p).not.toContain('\n');
     });
   }
@@ -72,15 +83,23 @@ describe('site config', () => {
     const key = join(dir, 'site.key');
     writeFileSync(key, `${'ab'.repeat(32)}\n`, { mode: 0o644 });
     chmodSync(key, 0o644);
-    const cfg = parseSiteConfig(mutate((d) => void ((d.keys as { files: Array<{ path: string }> }).files[0] = { id: 1, path: key } as never)), 's', dir);
+    const cfg = parseSiteConfig(
+      mutate((d) => void ((d.keys as { files: Array<{ path: string }> }).files[0] = { id: 1, path: key } as never)),
+      's',
+      dir,
+    );
     expect(() => loadKeyring(cfg)).toThrow(/readable by group or others \(mode 0644\); run: chmod 600/);
     chmodSync(key, 0o600);
     expect(loadKeyring(cfg).ids()).toEqual([1]);
-    const missing = parseSiteConfig(mutate((d) => void ((d.keys as { files: Array<{ path: string }> }).files[0] = { id: 1, path: join(dir, 'nope.key') } as never)), 's', dir);
+    const missing = parseSiteConfig(
+      mutate((d) => void ((d.keys as { files: Array<{ path: string }> }).files[0] = { id: 1, path: join(dir, 'nope.key') } as never)),
+      's',
+      dir,
+    );
     expect(() => loadKeyring(missing)).toThrow(/nope\.key cannot be read: ENOENT/);
   });
 
-  it('finds this host\'s party by address, or explains why it cannot', () => {
+  it("finds this host's party by address, or explains why it cannot", () => {
     const cfg = parseSiteConfig(example, 'example', dir);
     expect(resolveSelf(cfg, undefined, new Set(['10.0.1.12'])).id).toBe('dbserver:2');
     expect(() => resolveSelf(cfg, undefined, new Set(['192.0.2.1']))).toThrow(/no party .* --as/);

@@ -15,8 +15,18 @@ afterEach(async () => {
 
 async function office(self: PartyId, port: number, dir: Record<string, { address: string; port: number }>, ring: Keyring) {
   const po = new PostOffice({
-    self, site: 'udp-test', keyring: ring, transport: await UdpTransport.bind('127.0.0.1', port), clock: realClock, rng: mathRng,
-    incarnation: 1, directory: (id) => dir[id], ackTimeoutMs: 200, staleAfterMs: 5000, maxClockSkewMs: 60_000, logger: silentLogger(),
+    self,
+    site: 'udp-test',
+    keyring: ring,
+    transport: await UdpTransport.bind('127.0.0.1', port),
+    clock: realClock,
+    rng: mathRng,
+    incarnation: 1,
+    directory: (id) => dir[id],
+    ackTimeoutMs: 200,
+    staleAfterMs: 5000,
+    maxClockSkewMs: 60_000,
+    logger: silentLogger(),
   });
   offices.push(po);
   return po;
@@ -55,7 +65,10 @@ describe('UDP transport', () => {
     literalFirstLookup('127.0.2.7', 4, (err, address, family) => void (err ?? got.push([address, family])));
     literalFirstLookup('::1', 6, (err, address, family) => void (err ?? got.push([address, family])));
     // Synchronous: both answered before this line.
-    expect(got).toEqual([['127.0.2.7', 4], ['::1', 6]]);
+    expect(got).toEqual([
+      ['127.0.2.7', 4],
+      ['::1', 6],
+    ]);
     const byName = await new Promise<[string, number]>((resolve, reject) => literalFirstLookup('localhost', 4, (err, address, family) => (err ? reject(err) : resolve([address, family]))));
     expect(byName).toEqual(['127.0.0.1', 4]);
   });

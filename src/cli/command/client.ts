@@ -52,7 +52,6 @@ export interface ClientOptions {
   tries?: number;
 }
 
-
 /**
  * The operator's side of the channel: a transient party (`command:N`) with its own post office.
  * Operator verbs are not acked by the protocol: the client resends the same request (same

@@ -16,7 +16,11 @@ export function historyFile(env: NodeJS.ProcessEnv = process.env): string {
 function loadHistory(path: string): string[] {
   try {
     // readline wants the newest first.
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').slice(-HISTORY_SIZE).reverse();
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-HISTORY_SIZE)
+      .reverse();
   } catch {
     return [];
   }
@@ -58,10 +62,12 @@ export async function interactive(session: Session, input: NodeJS.ReadableStream
   rl.prompt();
   let busy = Promise.resolve();
   let closed = false;
-  const done = new Promise<void>((resolve) => rl.on('close', () => {
-    closed = true;
-    resolve();
-  }));
+  const done = new Promise<void>((resolve) =>
+    rl.on('close', () => {
+      closed = true;
+      resolve();
+    }),
+  );
   rl.on('line', (line) => {
     // One request at a time, in the order typed.
     busy = busy.then(async () => {

@@ -14,13 +14,23 @@ function age(ms: number | null): string {
 }
 
 function when(at: number | null): string {
-  return at === null ? '-' : new Date(at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return at === null
+    ? '-'
+    : new Date(at)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
 }
 
 function table(rows: string[][]): string[] {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function row(p: PartySummary): string[] {
@@ -50,7 +60,11 @@ export function renderStatus(doc: StatusSummary): string {
   }
   if (a.coldStart) out.push('COLD START: every mariadbd is down; bootstrap the node with the highest recovered seqno by hand (docs/operations.md)');
   const lp = a.lastPrimary;
-  out.push(lp ? `last primary component: conf ${lp.confId ?? '?'}, ${lp.members.length} members (${lp.members.map((m) => m.party ?? m.name ?? m.uuid.slice(0, 8)).join(', ')}), seen ${age(lp.ageMs)} ago` : 'last primary component: not seen yet');
+  out.push(
+    lp
+      ? `last primary component: conf ${lp.confId ?? '?'}, ${lp.members.length} members (${lp.members.map((m) => m.party ?? m.name ?? m.uuid.slice(0, 8)).join(', ')}), seen ${age(lp.ageMs)} ago`
+      : 'last primary component: not seen yet',
+  );
   out.push('');
   const rows = [['DC', 'PARTY', 'ROLE', 'CLUSTER', 'STATE', 'SEQNO', 'DRAINED', 'AGE', 'SESSIONS'], ...doc.parties.map(row)];
   rows.push([a.dc ?? '-', a.party, 'arbitrator', '-', a.paused ? 'PAUSED' : 'active', '-', '-', '0.0s', '-']);

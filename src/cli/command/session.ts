@@ -35,7 +35,9 @@ export function operatorName(env: NodeJS.ProcessEnv = process.env): string {
 export function siteNames(cfg: SiteConfig): SiteNames {
   return {
     dbservers: partiesOfType<DbserverParty>(cfg, 'dbserver').map((p) => ({ id: p.id, nodeName: p.nodeName })),
-    dcs: Object.entries(cfg.dataCentres).sort((a, b) => a[1].priority - b[1].priority).map(([n]) => n),
+    dcs: Object.entries(cfg.dataCentres)
+      .sort((a, b) => a[1].priority - b[1].priority)
+      .map(([n]) => n),
   };
 }
 

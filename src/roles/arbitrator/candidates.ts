@@ -121,10 +121,18 @@ export function structuralProblem(c: Candidate, state: ArbitratorState, fresh: r
   if (!c.lastPrimaryAgreed) return { code: 'last_primary_differs', view: v, text: `view ${v}: its members report different last primary components` };
   if (!c.lastPrimary) return { code: 'no_last_primary', view: v, text: `view ${v}: its last primary component is unknown (no gvwstate.dat): only the operator can promote it` };
   if (c.weightInLast === null || c.weightOfLast === null) {
-    return { code: 'unknown_weight', view: v, text: `view ${v}: member${c.unknownUuids.length > 1 ? 's' : ''} ${c.unknownUuids.map(shortUuid).join(', ')} of the last primary component cannot be weighed (never seen in a report)` };
+    return {
+      code: 'unknown_weight',
+      view: v,
+      text: `view ${v}: member${c.unknownUuids.length > 1 ? 's' : ''} ${c.unknownUuids.map(shortUuid).join(', ')} of the last primary component cannot be weighed (never seen in a report)`,
+    };
   }
   if (c.weightOfLast <= 0 || c.weightInLast * 2 < c.weightOfLast) {
-    return { code: 'below_half', view: v, text: `view ${v} holds weight ${c.weightInLast} of the last primary component's ${c.weightOfLast}, below half: only the operator can promote it (promote --force)` };
+    return {
+      code: 'below_half',
+      view: v,
+      text: `view ${v} holds weight ${c.weightInLast} of the last primary component's ${c.weightOfLast}, below half: only the operator can promote it (promote --force)`,
+    };
   }
   return null;
 }

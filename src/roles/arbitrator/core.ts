@@ -52,7 +52,13 @@ function onStart(state: ArbitratorState, now: number): Result {
   const pending = s.records.decisions.filter((x) => x.outcome === 'pending').length;
   const text = `epoch ${d.epoch}, writer ${d.writer ?? 'none'}, drained ${d.drained.join(', ') || 'none'}, ${s.records.decisions.length} decision(s) on record (${pending} pending)${d.paused ? ', PAUSED' : ''}`;
   const effects: CommonEffect[] = [
-    { kind: 'log', level: d.paused ? 'warn' : 'info', event: 'arbitrator_ready', msg: `arbitrator ready: ${text}`, data: { epoch: d.epoch, paused: d.paused, decisions: s.records.decisions.length, pending } },
+    {
+      kind: 'log',
+      level: d.paused ? 'warn' : 'info',
+      event: 'arbitrator_ready',
+      msg: `arbitrator ready: ${text}`,
+      data: { epoch: d.epoch, paused: d.paused, decisions: s.records.decisions.length, pending },
+    },
     // A crash may have come between the persist of a decision and its send: finish it.
     ...republishPending(s),
     // Receivers that restarted meanwhile get the standing directives again (same epoch: no change).

@@ -26,9 +26,7 @@ export function primaryNote(fresh: readonly FreshNode[]): string | null {
 function nothingToJudge(state: ArbitratorState, now: number): Reason {
   const all = state.settings.dbservers.map((d) => state.reports[d.id]).filter((h) => h && isFresh(state, h.receivedAt, now));
   if (all.length && all.every((h) => h?.body.mariadb === 'down')) {
-    const seqnos = state.settings.dbservers
-      .map((d) => `${d.id}=${state.reports[d.id]?.body.recovered?.seqno ?? '?'}`)
-      .join(', ');
+    const seqnos = state.settings.dbservers.map((d) => `${d.id}=${state.reports[d.id]?.body.recovered?.seqno ?? '?'}`).join(', ');
     return { code: 'cold_start', view: null, text: `every mariadbd reporting is down (cold start; recovered seqnos ${seqnos}): bootstrap is left to the operator` };
   }
   if (all.length === 0) return { code: 'no_reports', view: null, text: 'no fresh report from any dbserver' };
@@ -104,7 +102,11 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
       reasons.push({ code: 'decision_in_flight', view: null, text: `${inFlight.id} (make_primary to ${inFlight.target}) is still being carried out` });
     } else if (d.paused) {
       for (const c of qualifying) {
-        reasons.push({ code: 'paused', view: c.label, text: `view ${c.label} qualifies, but automatic promotion is paused${d.pausedBy ? ` by ${d.pausedBy}` : ''}${d.pausedReason ? ` (${d.pausedReason})` : ''}` });
+        reasons.push({
+          code: 'paused',
+          view: c.label,
+          text: `view ${c.label} qualifies, but automatic promotion is paused${d.pausedBy ? ` by ${d.pausedBy}` : ''}${d.pausedReason ? ` (${d.pausedReason})` : ''}`,
+        });
       }
     } else {
       const [best, ...rest] = [...qualifying].sort(compareCandidates) as [Candidate, ...Candidate[]];
@@ -113,7 +115,11 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
       const better = waiting.filter((w) => w.leftMs <= tieWindowMs(s) && compareCandidates(w.c, best) < 0).sort((a, b) => compareCandidates(a.c, b.c))[0];
       if (better) {
         wakeInMs = Math.min(wakeInMs, better.leftMs);
-        reasons.push({ code: 'tie_wait', view: best.label, text: `view ${best.label} qualifies; waiting ${seconds(better.leftMs)} for view ${better.c.label}, preferred (DC priority, then seqno), whose failover period ends then` });
+        reasons.push({
+          code: 'tie_wait',
+          view: best.label,
+          text: `view ${best.label} qualifies; waiting ${seconds(better.leftMs)} for view ${better.c.label}, preferred (DC priority, then seqno), whose failover period ends then`,
+        });
       } else {
         const waited = settled.has(best.key)
           ? `a settled split (every other member of its last primary component is heard, down or non-Primary in a complete view; it outweighs every other dbserver), non-Primary for ${seconds(now - (watched[best.key] ?? now))}`

@@ -34,7 +34,13 @@ export function changeDirectives(state: ArbitratorState, now: number, patch: Par
     effects: [
       { kind: 'persist', key: RECORD_KEYS.directives, value: directives },
       ...publishDirectives(s),
-      { kind: 'log', level: 'info', event, msg: `${text} (epoch ${directives.epoch})`, data: { epoch: directives.epoch, drained: directives.drained, paused: directives.paused, writer: directives.writer, ...data } },
+      {
+        kind: 'log',
+        level: 'info',
+        event,
+        msg: `${text} (epoch ${directives.epoch})`,
+        data: { epoch: directives.epoch, drained: directives.drained, paused: directives.paused, writer: directives.writer, ...data },
+      },
     ],
   };
 }

@@ -59,8 +59,20 @@ export function handleOperator(state: ArbitratorState, msg: Inbound, now: number
   const message = clip(out.message);
   const replies = [...out.state.replies, { for: from, requestId: body.requestId, at: now, ok: out.ok, message }].slice(-MAX_CACHED_REPLIES);
   const log: CommonEffect = out.ok
-    ? { kind: 'log', level: 'info', event: `operator_${msg.verb}`, msg: `${msg.verb} by ${body.operator} via ${from}: ${message}`, data: { operator: body.operator, from, reason: body.reason, requestId: body.requestId } }
-    : { kind: 'log', level: 'warn', event: 'operator_refused', msg: `refused ${msg.verb} by ${body.operator} via ${from}: ${message}`, data: { verb: msg.verb, operator: body.operator, from, reason: body.reason, requestId: body.requestId } };
+    ? {
+        kind: 'log',
+        level: 'info',
+        event: `operator_${msg.verb}`,
+        msg: `${msg.verb} by ${body.operator} via ${from}: ${message}`,
+        data: { operator: body.operator, from, reason: body.reason, requestId: body.requestId },
+      }
+    : {
+        kind: 'log',
+        level: 'warn',
+        event: 'operator_refused',
+        msg: `refused ${msg.verb} by ${body.operator} via ${from}: ${message}`,
+        data: { verb: msg.verb, operator: body.operator, from, reason: body.reason, requestId: body.requestId },
+      };
   const state2 = out.ok ? out.state : { ...out.state, journal: [...out.state.journal, { at: now, event: 'operator_refused', text: `${msg.verb} by ${body.operator}: ${message}` }].slice(-50) };
   return { state: { ...state2, replies }, effects: [...out.effects, log, reply(from, body.requestId, out.ok, message)] };
 }
@@ -83,7 +95,10 @@ function drain(state: ArbitratorState, b: BodyOf<'drain'>, now: number): Operato
   }
   const writer = d.writer === info.id ? chooseWriter(state, now, [info.id]) : d.writer;
   const handoff = d.writer === info.id ? `; writer handed to ${writer ?? 'nobody (no other node serves)'}` : '';
-  const r = changeDirectives(state, now, { drained: [...d.drained, info.id], writer }, 'drained', `${info.id} drained ${by(b.operator, b.reason)}${handoff}`, { operator: b.operator, reason: b.reason });
+  const r = changeDirectives(state, now, { drained: [...d.drained, info.id], writer }, 'drained', `${info.id} drained ${by(b.operator, b.reason)}${handoff}`, {
+    operator: b.operator,
+    reason: b.reason,
+  });
   return { ...r, ok: true, message: `${info.id} drained: no new connections, existing ones finish (epoch ${r.state.records.directives.epoch})${handoff}` };
 }
 
@@ -102,14 +117,24 @@ function undrain(state: ArbitratorState, b: BodyOf<'undrain'>, now: number): Ope
 function pause(state: ArbitratorState, b: BodyOf<'pause'>, now: number): OperatorOutcome {
   const d = state.records.directives;
   if (d.paused) return { state, effects: [], ok: true, message: `already paused${d.pausedBy ? ` by ${d.pausedBy}` : ''} (epoch ${d.epoch})` };
-  const r = changeDirectives(state, now, { paused: true, pausedBy: b.operator || null, pausedReason: b.reason || null, pausedAt: now }, 'paused', `automatic promotion PAUSED ${by(b.operator, b.reason)}`, { operator: b.operator, reason: b.reason });
+  const r = changeDirectives(
+    state,
+    now,
+    { paused: true, pausedBy: b.operator || null, pausedReason: b.reason || null, pausedAt: now },
+    'paused',
+    `automatic promotion PAUSED ${by(b.operator, b.reason)}`,
+    { operator: b.operator, reason: b.reason },
+  );
   return { ...r, ok: true, message: `paused: nothing is promoted automatically until resume (epoch ${r.state.records.directives.epoch})` };
 }
 
 function resume(state: ArbitratorState, b: BodyOf<'resume'>, now: number): OperatorOutcome {
   const d = state.records.directives;
   if (!d.paused) return { state, effects: [], ok: true, message: `not paused (epoch ${d.epoch})` };
-  const r = changeDirectives(state, now, { paused: false, pausedBy: null, pausedReason: null, pausedAt: null }, 'resumed', `automatic promotion resumed ${by(b.operator, b.reason)}`, { operator: b.operator, reason: b.reason });
+  const r = changeDirectives(state, now, { paused: false, pausedBy: null, pausedReason: null, pausedAt: null }, 'resumed', `automatic promotion resumed ${by(b.operator, b.reason)}`, {
+    operator: b.operator,
+    reason: b.reason,
+  });
   return { ...r, ok: true, message: `resumed: automatic promotion is on (epoch ${r.state.records.directives.epoch})` };
 }
 

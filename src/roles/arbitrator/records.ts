@@ -109,7 +109,9 @@ export function loadArbitratorRecords(get: (key: string) => unknown): Arbitrator
     const r = schema.safeParse(raw);
     if (!r.success) {
       const i = r.error.issues[0];
-      throw new ArbitratorRecordError(`the arbitrator's record ${key} is damaged (${i ? `${i.path.join('.')} ${i.message}` : 'invalid'}); refusing to start without it, since it may hold a promotion already made`);
+      throw new ArbitratorRecordError(
+        `the arbitrator's record ${key} is damaged (${i ? `${i.path.join('.')} ${i.message}` : 'invalid'}); refusing to start without it, since it may hold a promotion already made`,
+      );
     }
     return r.data;
   };

@@ -145,7 +145,9 @@ function learnUuids(state: ArbitratorState, from: PartyId, body: DbStatusReport,
     if (nodes[uuid]?.party === party) continue;
     nodes[uuid] = { party, seenAt: now };
     changed = true;
-    const mine = Object.entries(nodes).filter(([, v]) => v.party === party).sort((a, b) => a[1].seenAt - b[1].seenAt);
+    const mine = Object.entries(nodes)
+      .filter(([, v]) => v.party === party)
+      .sort((a, b) => a[1].seenAt - b[1].seenAt);
     for (const [old] of mine.slice(0, Math.max(0, mine.length - MAX_UUIDS_PER_PARTY))) delete nodes[old];
   }
   if (!changed) return { state, effects: [] };
@@ -163,7 +165,11 @@ function trackLastPrimary(state: ArbitratorState, from: PartyId, body: DbStatusR
   // ring, before every variable has moved) may lack the conf id or the members: not a component.
   if (w.confId === null || w.members.length === 0) return { state, effects: [] };
   const cur = state.records.lastPrimary;
-  const memberKey = (ms: readonly { uuid: string }[]) => ms.map((m) => m.uuid).sort().join(',');
+  const memberKey = (ms: readonly { uuid: string }[]) =>
+    ms
+      .map((m) => m.uuid)
+      .sort()
+      .join(',');
   if (cur && cur.stateUuid === w.stateUuid && cur.confId === w.confId && memberKey(cur.members) === memberKey(w.members)) {
     return { state, effects: [] };
   }
@@ -185,7 +191,13 @@ function trackLastPrimary(state: ArbitratorState, from: PartyId, body: DbStatusR
     state: s,
     effects: [
       { kind: 'persist', key: RECORD_KEYS.lastPrimary, value: record },
-      { kind: 'log', level: 'info', event: 'primary_component_seen', msg: `primary component conf ${w.confId ?? '?'} of ${record.members.length}: ${names}`, data: { confId: w.confId, stateUuid: w.stateUuid, members: record.members.map((m) => m.party ?? m.uuid), from } },
+      {
+        kind: 'log',
+        level: 'info',
+        event: 'primary_component_seen',
+        msg: `primary component conf ${w.confId ?? '?'} of ${record.members.length}: ${names}`,
+        data: { confId: w.confId, stateUuid: w.stateUuid, members: record.members.map((m) => m.party ?? m.uuid), from },
+      },
     ],
   };
 }

@@ -108,7 +108,10 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
       lastPrimary: r.lastPrimary ? { ...r.lastPrimary, members: r.lastPrimary.members.map((m) => ({ ...m })), ageMs: now - r.lastPrimary.seenAt } : null,
       evaluation: ev ? { at: ev.at, decided: ev.decided, reasons: ev.reasons.map((x) => ({ code: x.code, view: x.view, text: x.text })) } : null,
       decisions,
-      journal: state.journal.slice(-SUMMARY_JOURNAL).reverse().map((j) => ({ ...j })),
+      journal: state.journal
+        .slice(-SUMMARY_JOURNAL)
+        .reverse()
+        .map((j) => ({ ...j })),
       coldStart,
     },
     parties,

@@ -2,17 +2,7 @@ import { isPartyId, type PartyId } from '../../protocol/party.js';
 import type { BodyOf, ClientStatusReport, Directives, LbServer } from '../../protocol/verbs.js';
 import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
 import type { DesiredLb, ObservedServer } from './lb/types.js';
-import {
-  chooseWriter,
-  desiredOf,
-  type Health,
-  healthOf,
-  type HeldReport,
-  type Route,
-  type Routes,
-  routes,
-  type ServerSpec,
-} from './routing.js';
+import { chooseWriter, desiredOf, type Health, healthOf, type HeldReport, type Route, type Routes, routes, type ServerSpec } from './routing.js';
 
 /**
  * The dbclient's decision core: from the dbservers' reports (received directly, so routing goes
@@ -54,8 +44,7 @@ export type DbclientEvent =
 
 export type DbclientEffect =
   /** Make the load balancer match `desired` (idempotent), then read it back. */
-  | { kind: 'apply_lb'; desired: DesiredLb; reason: string }
-  | { kind: 'observe_lb' };
+  { kind: 'apply_lb'; desired: DesiredLb; reason: string } | { kind: 'observe_lb' };
 
 export interface HeldDirectives {
   body: Directives;
@@ -190,14 +179,16 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
         if (p && p.state === r.state && p.shutdownSessions === r.shutdownSessions) continue;
         // The write backend's maint for non-writers is routine; its changes are logged as writer changes.
         if (backend === 'write' && r.state === 'maint' && !r.shutdownSessions && (p === undefined || p.state !== 'ready')) continue;
-        out.push(log(r.state === 'ready' ? 'info' : 'warn', 'route_changed', describeRoute(backend, r, p), {
-          server: r.server,
-          backend,
-          from: p?.state ?? null,
-          to: r.state,
-          shutdownSessions: r.shutdownSessions,
-          reason: r.reason,
-        }));
+        out.push(
+          log(r.state === 'ready' ? 'info' : 'warn', 'route_changed', describeRoute(backend, r, p), {
+            server: r.server,
+            backend,
+            from: p?.state ?? null,
+            to: r.state,
+            shutdownSessions: r.shutdownSessions,
+            reason: r.reason,
+          }),
+        );
       }
     }
     return out;
@@ -217,12 +208,17 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
       const handOver = old !== null && health.get(old)?.kind !== 'hard_out' && known.has(old);
       if (handOver && !retiring.includes(old)) retiring = [...retiring, old];
       effects.push(
-        log(choice.writer === null ? 'error' : 'warn', 'writer_changed', `writer ${old ?? 'none'} → ${choice.writer ?? 'none'}: ${choice.reason}${handOver ? `; ${old} hands over: its write sessions finish, no new ones` : ''}`, {
-          from: old,
-          to: choice.writer,
-          reason: choice.reason,
-          handOver,
-        }),
+        log(
+          choice.writer === null ? 'error' : 'warn',
+          'writer_changed',
+          `writer ${old ?? 'none'} → ${choice.writer ?? 'none'}: ${choice.reason}${handOver ? `; ${old} hands over: its write sessions finish, no new ones` : ''}`,
+          {
+            from: old,
+            to: choice.writer,
+            reason: choice.reason,
+            handOver,
+          },
+        ),
       );
     }
     if (choice.writer !== s.writer || retiring.join() !== s.retiring.join()) {
@@ -280,14 +276,17 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
   }
 
   function statusReport(s: DbclientState, now: number): ClientStatusReport {
-    const servers: LbServer[] = (s.lb.observed ?? []).filter((o) => isPartyId(o.server)).slice(0, MAX_REPORTED_ENTRIES).map((o) => ({
-      server: o.server,
-      backend: o.backend,
-      state: o.state,
-      operational: o.operational,
-      weight: Math.max(0, Math.min(256, Math.round(o.weight))),
-      sessions: Math.max(0, Math.round(o.sessions)),
-    }));
+    const servers: LbServer[] = (s.lb.observed ?? [])
+      .filter((o) => isPartyId(o.server))
+      .slice(0, MAX_REPORTED_ENTRIES)
+      .map((o) => ({
+        server: o.server,
+        backend: o.backend,
+        state: o.state,
+        operational: o.operational,
+        weight: Math.max(0, Math.min(256, Math.round(o.weight))),
+        sessions: Math.max(0, Math.round(o.sessions)),
+      }));
     return {
       observedAt: now,
       epochApplied: s.epochApplied,

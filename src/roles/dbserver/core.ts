@@ -91,9 +91,7 @@ export type DbserverEvent =
    */
   | { kind: 'reconfigured'; changes: string[] };
 
-export type DbserverEffect =
-  | { kind: 'read_status'; seq: number; reason: string }
-  | { kind: 'bootstrap'; decisionId: string; attempt: number };
+export type DbserverEffect = { kind: 'read_status'; seq: number; reason: string } | { kind: 'bootstrap'; decisionId: string; attempt: number };
 
 type Effect = CommonEffect | DbserverEffect;
 type Event = CommonEvent | DbserverEvent;
@@ -286,7 +284,7 @@ function judgeDecision(st: Step, r: Reading): void {
       return;
     }
     if (p.phase === 'backoff') return;
-    const why = tried ? 'my view changed after pc.bootstrap' : 'my view differs from the decision\'s';
+    const why = tried ? 'my view changed after pc.bootstrap' : "my view differs from the decision's";
     st.conclude(tried ? 'failed' : 'refused', `${why}: mine ${viewKey(mine)}`, id, { mine: viewKey(mine), decision: viewKey(p.decision.view) });
     return;
   }
@@ -367,7 +365,12 @@ function onBootstrapDone(st: Step, e: Extract<DbserverEvent, { kind: 'bootstrap_
     st.log('debug', 'bootstrap_result_ignored', `pc.bootstrap result for ${e.decisionId} attempt ${e.attempt} no longer awaited`);
     return;
   }
-  if (!e.ok) st.log('warn', 'pc_bootstrap_error', `pc.bootstrap for ${e.decisionId} failed: ${e.error ?? 'unknown error'}; will verify and retry`, { decisionId: e.decisionId, attempt: e.attempt, error: e.error });
+  if (!e.ok)
+    st.log('warn', 'pc_bootstrap_error', `pc.bootstrap for ${e.decisionId} failed: ${e.error ?? 'unknown error'}; will verify and retry`, {
+      decisionId: e.decisionId,
+      attempt: e.attempt,
+      error: e.error,
+    });
   st.setPending({ ...p, phase: 'verifying', minSeq: st.s.nextSeq, lastError: e.ok ? null : e.error });
   st.read('verify_bootstrap');
 }
@@ -400,7 +403,8 @@ function onTimer(st: Step, name: string): void {
       const p = st.s.pending;
       if (!p) return;
       // A SET GLOBAL or its verifying reading is still under way: that reading concludes it.
-      if (p.phase === 'backoff') st.conclude('failed', `still non-Primary when its validity ended, after ${p.attempts} attempt(s)${p.lastError ? ` (last: ${p.lastError})` : ''}`, p.decision.decisionId);
+      if (p.phase === 'backoff')
+        st.conclude('failed', `still non-Primary when its validity ended, after ${p.attempts} attempt(s)${p.lastError ? ` (last: ${p.lastError})` : ''}`, p.decision.decisionId);
       else if (p.phase === 'checking' && p.attempts === 0) st.conclude('refused', 'its validity ended before a fresh reading', p.decision.decisionId);
       return;
     }

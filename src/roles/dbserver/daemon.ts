@@ -104,9 +104,7 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
             return;
           }
           case 'bootstrap':
-            void reader.bootstrap().then((error) =>
-              dispatch({ kind: 'bootstrap_done', decisionId: effect.decisionId, attempt: effect.attempt, ok: error === null, error }),
-            );
+            void reader.bootstrap().then((error) => dispatch({ kind: 'bootstrap_done', decisionId: effect.decisionId, attempt: effect.attempt, ok: error === null, error }));
             return;
         }
       },

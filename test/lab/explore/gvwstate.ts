@@ -5,9 +5,19 @@ import { join } from 'node:path';
 import { startGaleraLab, isNonPrimary, isSyncedPrimary, type GaleraLab } from '../galera-lab.js';
 
 const KEYS = [
-  'wsrep_cluster_status', 'wsrep_local_state_comment', 'wsrep_ready', 'wsrep_connected', 'wsrep_cluster_size',
-  'wsrep_gcomm_uuid', 'wsrep_cluster_conf_id', 'wsrep_incoming_addresses', 'wsrep_local_index',
-  'wsrep_cluster_state_uuid', 'wsrep_local_state_uuid', 'wsrep_last_committed', 'wsrep_cluster_weight',
+  'wsrep_cluster_status',
+  'wsrep_local_state_comment',
+  'wsrep_ready',
+  'wsrep_connected',
+  'wsrep_cluster_size',
+  'wsrep_gcomm_uuid',
+  'wsrep_cluster_conf_id',
+  'wsrep_incoming_addresses',
+  'wsrep_local_index',
+  'wsrep_cluster_state_uuid',
+  'wsrep_local_state_uuid',
+  'wsrep_last_committed',
+  'wsrep_cluster_weight',
 ];
 const t0 = Date.now();
 const ts = (): string => `+${((Date.now() - t0) / 1000).toFixed(2)}s`;
@@ -28,17 +38,24 @@ async function allMs(lab: GaleraLab, ns: string[], pred: Parameters<GaleraLab['w
   return Date.now() - t;
 }
 function watchGvw(lab: GaleraLab): FSWatcher[] {
-  return names.map((n) => watch(lab.node(n).datadir, (ev, f) => {
-    if (f !== null && f.startsWith('gvwstate')) {
-      const p = join(lab.node(n).datadir, 'gvwstate.dat');
-      const v = existsSync(p) ? (readFileSync(p, 'utf8').match(/view_id: .*/)?.[0] ?? '?') + ' members=' + (readFileSync(p, 'utf8').match(/member:/g)?.length ?? 0) : 'absent';
-      log(`  [watch ${n}] ${ev} ${f} -> ${v}`);
-    }
-  }));
+  return names.map((n) =>
+    watch(lab.node(n).datadir, (ev, f) => {
+      if (f !== null && f.startsWith('gvwstate')) {
+        const p = join(lab.node(n).datadir, 'gvwstate.dat');
+        const v = existsSync(p) ? (readFileSync(p, 'utf8').match(/view_id: .*/)?.[0] ?? '?') + ' members=' + (readFileSync(p, 'utf8').match(/member:/g)?.length ?? 0) : 'absent';
+        log(`  [watch ${n}] ${ev} ${f} -> ${v}`);
+      }
+    }),
+  );
 }
 
 const lab = await startGaleraLab({
-  nodes: [{ name: 'n1', dc: 'dc1' }, { name: 'n2', dc: 'dc1' }, { name: 'n3', dc: 'dc2' }, { name: 'n4', dc: 'dc2' }],
+  nodes: [
+    { name: 'n1', dc: 'dc1' },
+    { name: 'n2', dc: 'dc1' },
+    { name: 'n3', dc: 'dc2' },
+    { name: 'n4', dc: 'dc2' },
+  ],
   wsrepStatusFile: true,
 });
 const watchers: FSWatcher[] = [];
@@ -50,16 +67,35 @@ try {
   log('grastate n1 while running', lab.grastate('n1'));
 
   log('--- WSREP_MEMBERSHIP before plugin');
-  try { log(await lab.query('n1', 'SELECT * FROM information_schema.WSREP_MEMBERSHIP')); } catch (e) { log('ERR', (e as Error).message); }
+  try {
+    log(await lab.query('n1', 'SELECT * FROM information_schema.WSREP_MEMBERSHIP'));
+  } catch (e) {
+    log('ERR', (e as Error).message);
+  }
   log(await lab.query('n1', "SELECT PLUGIN_NAME, PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME LIKE 'WSREP%'"));
   const ti = Date.now();
-  try { await lab.exec('n1', "INSTALL SONAME 'wsrep_info'"); log('INSTALL SONAME ok in ms', Date.now() - ti); } catch (e) { log('INSTALL ERR', (e as Error).message); }
+  try {
+    await lab.exec('n1', "INSTALL SONAME 'wsrep_info'");
+    log('INSTALL SONAME ok in ms', Date.now() - ti);
+  } catch (e) {
+    log('INSTALL ERR', (e as Error).message);
+  }
   for (const n of names) {
-    try { log(n, 'plugins', await lab.query(n, "SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_NAME LIKE 'WSREP%'")); } catch (e) { log(n, 'ERR', (e as Error).message); }
+    try {
+      log(n, 'plugins', await lab.query(n, "SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_NAME LIKE 'WSREP%'"));
+    } catch (e) {
+      log(n, 'ERR', (e as Error).message);
+    }
   }
   log(await lab.query('n1', 'SELECT * FROM information_schema.WSREP_MEMBERSHIP'));
   log(await lab.query('n1', 'SELECT * FROM information_schema.WSREP_STATUS'));
-  for (const n of ['n2', 'n3', 'n4']) { try { await lab.exec(n, "INSTALL SONAME 'wsrep_info'"); } catch (e) { log(n, 'INSTALL ERR', (e as Error).message); } }
+  for (const n of ['n2', 'n3', 'n4']) {
+    try {
+      await lab.exec(n, "INSTALL SONAME 'wsrep_info'");
+    } catch (e) {
+      log(n, 'INSTALL ERR', (e as Error).message);
+    }
+  }
 
   log('--- graceful stop n4');
   let t = Date.now();
@@ -87,9 +123,18 @@ try {
   for (const n of names) await show(lab, n);
   for (const n of names) log(`gvwstate ${n} during 2+2 cut:\n${gvw(lab, n)}`);
   for (const n of ['n1', 'n3']) {
-    try { log(n, 'WSREP_MEMBERSHIP', await lab.query(n, 'SELECT * FROM information_schema.WSREP_MEMBERSHIP')); } catch (e) { log(n, 'ERR', (e as Error).message); }
+    try {
+      log(n, 'WSREP_MEMBERSHIP', await lab.query(n, 'SELECT * FROM information_schema.WSREP_MEMBERSHIP'));
+    } catch (e) {
+      log(n, 'ERR', (e as Error).message);
+    }
   }
-  try { await lab.query('n3', 'SELECT 1'); log('n3 SELECT ok'); } catch (e) { log('n3 SELECT ERR', (e as Error).message); }
+  try {
+    await lab.query('n3', 'SELECT 1');
+    log('n3 SELECT ok');
+  } catch (e) {
+    log('n3 SELECT ERR', (e as Error).message);
+  }
   log('status file n3:', readFileSync(lab.node('n3').statusFile ?? '', 'utf8').slice(0, 600));
 
   log('--- pc.bootstrap on n1');

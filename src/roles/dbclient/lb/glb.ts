@@ -19,17 +19,7 @@ import {
 } from './glb-protocol.js';
 import { SerialQueue } from './serial.js';
 import { type Endpoint, SocketRequester, describeEndpoint } from './socket-request.js';
-import {
-  type ApplyOutcome,
-  type DesiredLb,
-  type DesiredServer,
-  type LbLogger,
-  type LoadBalancerAdapter,
-  type LogicalBackend,
-  type ObservedServer,
-  LbError,
-  outcome,
-} from './types.js';
+import { type ApplyOutcome, type DesiredLb, type DesiredServer, type LbLogger, type LoadBalancerAdapter, type LogicalBackend, type ObservedServer, LbError, outcome } from './types.js';
 
 export interface GlbAdapterOptions {
   /**
@@ -52,10 +42,7 @@ const MAX_REPLY_BYTES = 64 * 1024;
 const PEER = 'glbd control';
 
 const optionsSchema = z.object({
-  control: z.union([
-    z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
-    z.object({ path: z.string().min(1) }).strict(),
-  ]),
+  control: z.union([z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(), z.object({ path: z.string().min(1) }).strict()]),
   servers: z.record(
     z.string().min(1),
     z.string().refine((a) => normaliseAddress(a) !== null, 'must be IPv4 IP:PORT, as glbd prints destinations'),
@@ -86,9 +73,7 @@ export class GlbAdapter implements LoadBalancerAdapter {
     const parsed = optionsSchema.safeParse(options);
     if (!parsed.success) throw new TypeError(`invalid GlbAdapter options: ${z.prettifyError(parsed.error)}`);
     this.endpoint = parsed.data.control;
-    this.servers = new Map(
-      Object.entries(parsed.data.servers).map(([party, addr]) => [party, normaliseAddress(addr) ?? addr]),
-    );
+    this.servers = new Map(Object.entries(parsed.data.servers).map(([party, addr]) => [party, normaliseAddress(addr) ?? addr]));
     this.pool = parsed.data.pool ?? 'write';
     this.timeoutMs = parsed.data.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.logger = options.logger;

@@ -3,30 +3,10 @@
 // (which resets servers to the config file's states) is repaired by the next apply.
 
 import { z } from 'zod';
-import {
-  HAPROXY_NAME,
-  type ServerNow,
-  classifyReply,
-  effectiveAdminState,
-  isOperational,
-  isValidWeight,
-  parseServersState,
-  parseStatCsv,
-  planServer,
-} from './haproxy-parse.js';
+import { HAPROXY_NAME, type ServerNow, classifyReply, effectiveAdminState, isOperational, isValidWeight, parseServersState, parseStatCsv, planServer } from './haproxy-parse.js';
 import { SerialQueue } from './serial.js';
 import { SocketRequester } from './socket-request.js';
-import {
-  type ApplyOutcome,
-  type DesiredLb,
-  type DesiredServer,
-  type LbLogger,
-  type LoadBalancerAdapter,
-  type LogicalBackend,
-  type ObservedServer,
-  LbError,
-  outcome,
-} from './types.js';
+import { type ApplyOutcome, type DesiredLb, type DesiredServer, type LbLogger, type LoadBalancerAdapter, type LogicalBackend, type ObservedServer, LbError, outcome } from './types.js';
 
 export interface HaproxyAdapterOptions {
   socketPath: string;
@@ -185,13 +165,7 @@ export class HaproxyAdapter implements LoadBalancerAdapter {
   }
 
   /** Commands for one desired server, or none (with the reason added to `failures`). */
-  private planFor(
-    backend: string,
-    now: BackendNow,
-    want: DesiredServer,
-    seen: Set<string>,
-    failures: LbError[],
-  ): string[] {
+  private planFor(backend: string, now: BackendNow, want: DesiredServer, seen: Set<string>, failures: LbError[]): string[] {
     const fail = (code: LbError['code'], msg: string): string[] => {
       failures.push(new LbError(code, msg));
       this.logger?.warn({ backend, party: want.server, code }, msg);

@@ -29,18 +29,7 @@ export interface RequestSpec {
 }
 
 // Errors that mean "nobody is there to answer", as opposed to a peer that answered badly.
-const UNREACHABLE_ERRNOS = new Set([
-  'ENOENT',
-  'ECONNREFUSED',
-  'EACCES',
-  'ENOTSOCK',
-  'ECONNRESET',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'ETIMEDOUT',
-]);
+const UNREACHABLE_ERRNOS = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
 
 function errnoOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
