@@ -164,7 +164,30 @@ export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void
     logger,
   });
   const type = (parsePartyId(self) as { type: 'arbitrator' | 'dbserver' | 'dbclient' }).type;
-  let role: RunningRole;
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let stopping = false;
+  let exitCode: number = EXIT.OK;
+  let fatalBeforeStart: { exitCode: number; message: string } | null = null;
+  let role: RunningRole | undefined;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    source.stop();
+    await role?.stop();
+    const stats = post.stats();
+    await post.close();
+    state.close();
+    logger.info({ event: 'stopped', exitCode, accepted: stats.accepted, sent: stats.sent, resent: stats.resent, drops: stats.drops, roleErrors: stats.roleErrors }, `${self} stopped`);
+    resolveDone(exitCode);
+  };
+  const fatal = (code: number, message: string) => {
+    if (stopping) return;
+    exitCode = code;
+    logger.fatal({ event: 'party_failed', exitCode: code, reason: message }, `${self} stops: ${message}`);
+    if (role === undefined) fatalBeforeStart = { exitCode: code, message };
+    else void stop();
+  };
   try {
     role = await (await roleStarter(type))({
       self,
@@ -178,6 +201,7 @@ export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void
       logger,
       configSource: loaded.describe,
       liveConfig: source,
+      fatal,
     });
   } catch (err) {
     source.stop();
@@ -197,20 +221,8 @@ export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void
     },
     `${self} started: ${role.describe()}`,
   );
-  source.start();
-  let resolveDone: (code: number) => void = () => {};
-  const done = new Promise<number>((r) => (resolveDone = r));
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    source.stop();
-    await role.stop();
-    const stats = post.stats();
-    await post.close();
-    state.close();
-    logger.info({ event: 'stopped', accepted: stats.accepted, sent: stats.sent, resent: stats.resent, drops: stats.drops }, `${self} stopped`);
-    resolveDone(EXIT.OK);
-  };
+  // An effect may have failed in the role's first step (its start).
+  if (fatalBeforeStart !== null) void stop();
+  else source.start();
   return { stop, done };
 }

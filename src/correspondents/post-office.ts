@@ -50,6 +50,11 @@ export interface PostOfficeStats {
   sent: number;
   resent: number;
   drops: Record<DropReason, number>;
+  /**
+   * Accepted datagrams whose handling failed inside this party (a bug, or a failed effect the
+   * RoleHost did not catch): never counted as the sender's fault (drops), always logged.
+   */
+  roleErrors: number;
 }
 
 const MAX_TRANSIENT_PEERS = 1024;
@@ -84,7 +89,7 @@ export class PostOffice {
 
   constructor(private readonly o: PostOfficeOptions) {
     const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
-    this.counters = { accepted: 0, sent: 0, resent: 0, drops };
+    this.counters = { accepted: 0, sent: 0, resent: 0, drops, roleErrors: 0 };
     const me = parsePartyId(o.self);
     if (!me) throw new Error(`a post office for ${o.self}: not a party name`);
     this.selfType = me.type;
@@ -172,16 +177,34 @@ export class PostOffice {
 
   private receive(buf: Buffer, rawFrom: Address): void {
     if (this.closed) return;
+    let inbound: Inbound | null;
     try {
-      this.accept(buf, normalise(rawFrom));
+      inbound = this.accept(buf, normalise(rawFrom));
     } catch (err) {
       if (err instanceof ProtocolError) this.drop(err.reason, err.message, rawFrom);
       // Nothing a peer sends may take the daemon down; an unexpected error is a malformed input.
       else this.drop('malformed', `unexpected: ${(err as Error).message}`, rawFrom);
+      return;
+    }
+    // The role's handling is outside the edge's try: what fails there is this party's fault,
+    // never the peer's (a failed persist counted as a malformed datagram hid it, issue 11 path 7).
+    if (inbound) this.deliver(inbound);
+  }
+
+  private deliver(m: Inbound): void {
+    try {
+      this.messageHandler(m);
+    } catch (err) {
+      this.counters.roleErrors++;
+      this.o.logger.error(
+        { event: 'role_error', verb: m.verb, from: m.from, err: (err as Error).message, stack: (err as Error).stack },
+        `handling ${m.verb} from ${m.from} failed inside this party (not the sender's fault): ${(err as Error).message}`,
+      );
     }
   }
 
-  private accept(buf: Buffer, from: Address): void {
+  /** Checks a datagram at the edge: the message for the role, null when it was only an ack. */
+  private accept(buf: Buffer, from: Address): Inbound | null {
     const { envelope: env } = decodeDatagram(buf, this.o.keyring);
     if (env.site !== this.o.site) throw new ProtocolError('wrong_site', `site ${env.site}`);
     if (env.to !== this.o.self) throw new ProtocolError('wrong_receiver', `addressed to ${env.to}`);
@@ -209,13 +232,13 @@ export class PostOffice {
       const a = parsed.data as BodyOf<'ack'>;
       c.ackReceived(a.verb, a.inc, a.id);
       this.counters.accepted++;
-      return;
+      return null;
     }
     const judgement = c.judge(env.verb, env.inc, env.id, true);
     if (spec.acked) this.sendAck(sender, env);
     if (judgement !== 'new') throw new ProtocolError('replay', `${judgement} ${env.verb} (${env.inc}, ${env.id}) from ${sender}`);
     this.counters.accepted++;
-    this.messageHandler({ from: sender, verb: env.verb, body: parsed.data, envelope: env, address: from } as Inbound);
+    return { from: sender, verb: env.verb, body: parsed.data, envelope: env, address: from } as Inbound;
   }
 
   /** Whether the sender is a listed (long-lived) party; throws when it may not write from there. */

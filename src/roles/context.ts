@@ -23,6 +23,12 @@ export interface RoleContext {
    * applied while running. `config` above reads `liveConfig.current()` each time it is read.
    */
   liveConfig?: LiveConfig;
+  /**
+   * Stops the whole party with this exit code (the role's host already stopped itself): an
+   * effect failed, e.g. a persist (EXIT.STATE), and running on would act on a state it did not
+   * keep. `minder run` stops and exits; systemd restarts it. Absent in tests and the simulator.
+   */
+  fatal?: (exitCode: number, message: string) => void;
 }
 
 export interface RunningRole {

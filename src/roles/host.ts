@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../correspondents/clock.js';
 import type { PostOffice } from '../correspondents/post-office.js';
+import { EXIT } from '../cli/exit-codes.js';
 import type { CommonEffect, CommonEvent, RoleCore } from './core.js';
 
 /** Where `persist` effects go: the party's SQLite file in the daemon, a map in the simulator. */
@@ -21,11 +22,39 @@ export interface RoleHostOptions<S, E, F> {
   execute: EffectExecutor<F>;
   /** Called after every step with the new state (metrics, status, the simulator's checks). */
   observe?: (state: S, event: CommonEvent | E) => void;
+  /**
+   * Called once when an effect fails (see RoleHost): the host has stopped, and the party must
+   * stop too with `exitCode` (the daemon exits; systemd restarts it).
+   */
+  onFatal?: (failure: RoleFailure) => void;
+}
+
+/** An effect that could not be carried out: the party stops rather than run on a state it did not keep. */
+export interface RoleFailure {
+  /** EXIT.STATE for a failed persist (the state file), EXIT.FAILURE for any other effect. */
+  exitCode: number;
+  effect: string;
+  message: string;
+}
+
+/** Counted in `errors()`: what went wrong inside this party, never a peer's fault. */
+export interface RoleErrors {
+  /** Steps whose core threw (a bug): the event was dropped, the state kept as it was. */
+  coreThrew: number;
+  /** The effect failure that stopped the host, if one did. */
+  fatal: RoleFailure | null;
 }
 
 /**
  * Runs a decision core: events are handled one at a time, in arrival order, never re-entered;
  * effects are carried out in the order the core returned them, so "persist, then send" holds.
+ *
+ * When an effect fails (docs/safety.md, "Failures inside a party"): nothing after it in that
+ * step is carried out — a later effect may depend on it, as a make_primary depends on the
+ * persist of its decision — and the host stops for good and calls `onFatal`: a failed persist
+ * stops the party with the state exit code, so a decision it holds only in memory can never be
+ * sent. A core that throws (a bug) loses that one event: nothing of it is carried out, the state
+ * stays as it was, and it is logged at error level. Neither is ever a peer's fault.
  */
 export class RoleHost<S, E, F extends { kind: string }> {
   private state: S;
@@ -33,6 +62,7 @@ export class RoleHost<S, E, F extends { kind: string }> {
   private running = false;
   private readonly timers = new Map<string, TimerHandle>();
   private stopped = false;
+  private readonly errs: RoleErrors = { coreThrew: 0, fatal: null };
 
   constructor(private readonly o: RoleHostOptions<S, E, F>) {
     this.state = o.initial;
@@ -60,6 +90,10 @@ export class RoleHost<S, E, F extends { kind: string }> {
     }
   }
 
+  errors(): RoleErrors {
+    return { ...this.errs };
+  }
+
   stop(): void {
     this.stopped = true;
     for (const t of this.timers.values()) t.cancel();
@@ -68,13 +102,43 @@ export class RoleHost<S, E, F extends { kind: string }> {
   }
 
   private handle(event: CommonEvent | E): void {
-    const { state, effects } = this.o.core.step(this.state, event, this.o.clock.now());
-    this.state = state;
-    for (const eff of effects) {
+    let result: ReturnType<RoleCore<S, E, F>['step']>;
+    try {
+      result = this.o.core.step(this.state, event, this.o.clock.now());
+    } catch (err) {
+      this.errs.coreThrew++;
+      const kind = (event as { kind?: string }).kind ?? '?';
+      this.o.logger.error({ event: 'core_threw', on: kind, err: (err as Error).message, stack: (err as Error).stack }, `the decision core failed on a ${kind} event (a bug): the event is dropped, nothing of it was carried out`);
+      return;
+    }
+    this.state = result.state;
+    for (const eff of result.effects) {
       if (this.stopped) return;
-      this.carryOut(eff);
+      try {
+        this.carryOut(eff);
+      } catch (err) {
+        this.fail(eff, err);
+        return;
+      }
     }
     this.o.observe?.(this.state, event);
+  }
+
+  private fail(eff: CommonEffect | F, err: unknown): void {
+    const e = eff as CommonEffect;
+    const what = e.kind === 'persist' ? `persist of ${e.key}` : e.kind === 'publish' ? `publish of ${e.verb} to ${e.to}` : e.kind;
+    const failure: RoleFailure = {
+      exitCode: e.kind === 'persist' ? EXIT.STATE : EXIT.FAILURE,
+      effect: what,
+      message: `${what} failed: ${(err as Error).message ?? String(err)}`,
+    };
+    this.errs.fatal = failure;
+    this.stop();
+    this.o.logger.fatal(
+      { event: 'effect_failed', effect: what, exitCode: failure.exitCode, err: (err as Error).message, stack: (err as Error).stack },
+      `${failure.message}; stopping this party before anything that depends on it is sent (exit ${failure.exitCode}, to be restarted)`,
+    );
+    this.o.onFatal?.(failure);
   }
 
   private carryOut(eff: CommonEffect | F): void {

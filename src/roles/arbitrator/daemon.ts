@@ -51,6 +51,7 @@ export async function startArbitrator(ctx: RoleContext): Promise<RunningRole> {
     clock: ctx.clock,
     durable,
     logger: ctx.logger,
+    onFatal: (f) => ctx.fatal?.(f.exitCode, f.message),
     execute: () => {},
   });
   ctx.post.watch([...settings.dbservers.map((d) => d.id), ...settings.dbclients]);

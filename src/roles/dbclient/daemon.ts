@@ -123,6 +123,7 @@ export async function startDbclient(ctx: RoleContext, options: { adapter?: LoadB
       clock: ctx.clock,
       durable: ctx.state,
       logger: ctx.logger,
+      onFatal: (f) => ctx.fatal?.(f.exitCode, f.message),
       execute,
     });
   };

@@ -96,6 +96,7 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
       clock: ctx.clock,
       durable: ctx.state,
       logger: ctx.logger,
+      onFatal: (f) => ctx.fatal?.(f.exitCode, f.message),
       execute: (effect) => {
         switch (effect.kind) {
           case 'read_status': {
