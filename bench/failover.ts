@@ -91,7 +91,7 @@ async function oneRound(lab: SplitLab, i: number): Promise<Round> {
     30_000,
     () => {
       const s = statusOf(lab.site);
-      return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary' && p.db.localState === 'Synced');
+      return s?.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary' && p.db.localState === 'Synced');
     },
     300,
   );
@@ -108,7 +108,7 @@ export async function measureFailover(rounds: number): Promise<FailoverResult> {
       30_000,
       () => {
         const s = statusOf(lab.site);
-        return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary');
+        return s?.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary');
       },
       300,
     );

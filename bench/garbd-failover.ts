@@ -132,7 +132,7 @@ async function arbitratorSeesOneCluster(lab: SplitLab): Promise<void> {
     60_000,
     () => {
       const s = statusOf(lab.site);
-      return s !== null && s.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary' && p.db.localState === 'Synced');
+      return s?.parties.filter((p) => p.db).every((p) => p.fresh && p.db?.cluster === 'Primary' && p.db.localState === 'Synced');
     },
     300,
   );

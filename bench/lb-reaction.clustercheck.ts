@@ -21,12 +21,12 @@ export class Clustercheck {
   readonly maintenance = new Set<string>();
   checks = 0;
 
-  private constructor(private readonly targets: CheckTarget[]) {}
+  private constructor() {}
 
   static async start(targets: CheckTarget[], port: number): Promise<Clustercheck> {
-    const cc = new Clustercheck(targets);
+    const cc = new Clustercheck();
     for (const t of targets) {
-      const srv = createServer((req, res) => {
+      const srv = createServer((_req, res) => {
         void cc.answer(t).then(([code, text]) => {
           res.writeHead(code, { 'content-type': 'text/plain', connection: 'close' });
           res.end(`${text}\r\n`);

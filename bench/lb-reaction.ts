@@ -256,7 +256,7 @@ async function allBackIn(variants: Variant[]): Promise<void> {
     async () => {
       for (const v of variants) {
         const view = (await backendView(v.lab(), READ)).get(VICTIM);
-        if (!view || view.admin !== 'ready' || !view.up) return false;
+        if (view?.admin !== 'ready' || !view.up) return false;
       }
       return true;
     },

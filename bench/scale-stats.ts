@@ -54,7 +54,9 @@ export function machine(): Machine {
     memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     mariadb: version('mariadbd', ['--version'], /Ver\s+(\S+)/),
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template
     galera: version('dpkg-query', ['-W', '-f=${Version}', 'galera-4'], /(\S+)/),
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template
     garbd: version('dpkg-query', ['-W', '-f=${Version}', 'galera-arbitrator-4'], /(\S+)/),
     haproxy: version('haproxy', ['-v'], /version\s+(\S+)/),
     loadavg: loadavg(),

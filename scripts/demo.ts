@@ -177,7 +177,7 @@ async function main(): Promise<void> {
       async () => {
         for (const n of stack.galera.nodes()) {
           const s = await stack.galera.status(n.name, { timeoutMs: 2000 }).catch(() => null);
-          if (!s || s['wsrep_cluster_status'] !== 'Primary' || s['wsrep_cluster_size'] !== '4') return null;
+          if (s?.['wsrep_cluster_status'] !== 'Primary' || s['wsrep_cluster_size'] !== '4') return null;
         }
         return true;
       },

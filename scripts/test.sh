@@ -10,6 +10,8 @@ bash scripts/setup.sh
 which=${1:-all}
 status=0
 if [ "$which" = all ] || [ "$which" = unit ]; then
+  # Format and lint (biome.json): a lint error or an unformatted file fails the run.
+  npx biome ci . || status=$?
   npx vitest run --project unit || status=$?
 fi
 if [ "$which" = all ] || [ "$which" = lab ]; then

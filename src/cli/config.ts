@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import type { Bootstrap } from '../site/bootstrap.js';
 import { DEFAULT_BOOTSTRAP_PATH } from '../site/bootstrap.js';
 import { diffConfigs } from '../site/config-change.js';
-import { normaliseDocument, prepareDocument, type StoredVersion } from '../site/config-document.js';
+import { normaliseDocument, type PreparedDocument, prepareDocument, type StoredVersion } from '../site/config-document.js';
 import { ConfigStore, ConfigStoreError } from '../site/config-store.js';
 import { formatDuration } from '../site/duration.js';
 import { ConfigError, loadKeyring, parseSiteConfig } from '../site/load-config.js';
@@ -89,7 +89,7 @@ const bootstrapOption = {
 
 async function push(file: string, bootArg: string | undefined, by: string | undefined): Promise<void> {
   const boot = loadBootstrapOrExplain(bootstrapPath(bootArg));
-  let prepared;
+  let prepared: PreparedDocument;
   try {
     prepared = prepareDocument(readText(file), file, boot.site);
   } catch (err) {

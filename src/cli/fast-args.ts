@@ -34,7 +34,7 @@ type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
 function strictParse(args: string[], options: Options, positionals: boolean) {
   if (args.includes('--')) return null;
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: positionals, tokens: true });
   } catch {

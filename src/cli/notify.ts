@@ -2,7 +2,7 @@ import { realpathSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { forwardNotify } from '../hook/forward.js';
-import { DEFAULT_ACK_WAIT_MS, DEFAULT_HOOK_FILE, type HookSettings, HookFileError, pickTarget, readHookSettings } from '../hook/hook-file.js';
+import { DEFAULT_ACK_WAIT_MS, DEFAULT_HOOK_FILE, type HookSettings, HookFileError, type HookTarget, pickTarget, readHookSettings } from '../hook/hook-file.js';
 import { parseNotifyArgs } from '../hook/notify-args.js';
 import { localAddresses } from './identity.js';
 import { partiesOfType } from '../site/load-config.js';
@@ -85,7 +85,7 @@ async function runNotify(args: readonly string[]): Promise<void> {
     process.stderr.write(`minder notify: ${err instanceof Error ? err.message : String(err)}; not forwarded\n`);
     return;
   }
-  let target;
+  let target: HookTarget;
   try {
     target = pickTarget(settings, process.cwd(), (p) => realpathSync(p));
   } catch (err) {

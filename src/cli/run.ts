@@ -9,6 +9,7 @@ import { parsePartyId } from '../protocol/party.js';
 import type { RunningRole } from '../roles/context.js';
 import { roleStarter } from '../roles/index.js';
 import { ConfigSource, ConfigSourceError, fileConfigSource, resolveStartConfig, stateFilePath } from '../site/config-source.js';
+import type { Keyring } from '../protocol/keys.js';
 import { checkSecretFiles, loadKeyring } from '../site/load-config.js';
 import type { Party, SiteConfig } from '../site/schema.js';
 import { LocalState, LocalStateError } from '../state/local-state.js';
@@ -119,7 +120,7 @@ export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void
   const loaded = opts.bootstrap !== undefined ? await loadFromDatabase(opts.bootstrap, opts.as) : loadFromFile(opts.config as string, opts.as);
   const { cfg, party } = loaded;
   const self = party.id as PartyId;
-  let keyring;
+  let keyring: Keyring;
   try {
     keyring = loadKeyring(cfg, loaded.source);
     checkSecretFiles(cfg, party, loaded.source);

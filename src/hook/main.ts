@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { forwardNotify } from './forward.js';
 import { realpathSync } from 'node:fs';
-import { DEFAULT_HOOK_FILE, HookFileError, pickTarget, readHookSettings } from './hook-file.js';
+import { DEFAULT_HOOK_FILE, HookFileError, type HookSettings, type HookTarget, pickTarget, readHookSettings } from './hook-file.js';
 import { parseNotifyArgs } from './notify-args.js';
 
 /**
@@ -16,8 +16,8 @@ async function main(argv: string[]): Promise<void> {
   const path = process.env['MINDER_NOTIFY_FILE'] || DEFAULT_HOOK_FILE;
   const { body, problems } = parseNotifyArgs(argv);
   for (const p of problems) process.stderr.write(`minder-notify: ${p}\n`);
-  let settings;
-  let target;
+  let settings: HookSettings;
+  let target: HookTarget;
   try {
     settings = readHookSettings(path);
     target = pickTarget(settings, process.cwd(), (p) => realpathSync(p));

@@ -60,15 +60,21 @@ class Writer {
 }
 
 function pack(w: Writer, v: unknown): void {
-  if (v === null) return w.byte(0xc0);
+  if (v === null) {
+    w.byte(0xc0);
+    return;
+  }
   switch (typeof v) {
     case 'boolean':
-      return w.byte(v ? 0xc3 : 0xc2);
+      w.byte(v ? 0xc3 : 0xc2);
+      return;
     case 'number':
-      return packNumber(w, v);
+      packNumber(w, v);
+      return;
     case 'string':
-      return packString(w, v);
-    case 'object':
+      packString(w, v);
+      return;
+    case 'object': {
       if (Array.isArray(v)) {
         const n = v.length;
         if (n < 0x10) w.byte(0x90 | n);
@@ -98,6 +104,7 @@ function pack(w: Writer, v: unknown): void {
         return;
       }
       throw new WireError(`cannot encode a ${(v as object).constructor.name}`);
+    }
     default:
       throw new WireError(`cannot encode a ${typeof v}`);
   }

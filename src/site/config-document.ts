@@ -37,7 +37,11 @@ function hostPathProblems(raw: unknown): string[] {
   const doc = raw as Record<string, unknown>;
   check(doc['stateDir'], 'stateDir');
   const files = (doc['keys'] as { files?: unknown } | undefined)?.files;
-  if (Array.isArray(files)) files.forEach((f, i) => check((f as Record<string, unknown> | null)?.['path'], `keys.files[${i}].path`));
+  if (Array.isArray(files)) {
+    files.forEach((f, i) => {
+      check((f as Record<string, unknown> | null)?.['path'], `keys.files[${i}].path`);
+    });
+  }
   const parties = doc['parties'];
   if (Array.isArray(parties)) {
     parties.forEach((p, i) => {

@@ -128,7 +128,7 @@ export function loadKeyring(cfg: SiteConfig, source = 'site config'): Keyring {
   }
 }
 
-export function checkSecretFiles(cfg: SiteConfig, self: Party, source = 'site config'): void {
+export function checkSecretFiles(_cfg: SiteConfig, self: Party, source = 'site config'): void {
   if (!self.id.startsWith('dbserver:')) return;
   try {
     assertPrivateFile((self as DbserverParty).mariadb.passwordFile, 'password file');

@@ -128,7 +128,7 @@ describe('minder command through a pseudo-terminal', () => {
       '80',
       `env USER=alice SUDO_USER= MINDER_HISTORY=${join(historyDir, 'history')} ${process.execPath} ${MINDER} command -c ${site.configPath}`,
     );
-    await until('the prompt', (t) => /Type help, or quit\.\nminder> $/m.test(t.trimEnd() + ' '));
+    await until('the prompt', (t) => /Type help, or quit\.\nminder> $/m.test(`${t.trimEnd()} `));
   });
 
   afterAll(async () => {

@@ -283,7 +283,10 @@ describe.skipIf(!availability.ok)(`site config in the database, on a real Galera
       'push',
       file(
         'v18.yaml',
-        site((d) => ((d.timings['failoverPeriod'] = '5s'), withClient(d))),
+        site((d) => {
+          d.timings['failoverPeriod'] = '5s';
+          withClient(d);
+        }),
       ),
     ]);
     const changed = await party.waitFor(event('config_changed'), m);
@@ -295,7 +298,11 @@ describe.skipIf(!availability.ok)(`site config in the database, on a real Galera
       'push',
       file(
         'v19.yaml',
-        site((d) => ((d.timings['failoverPeriod'] = '5s'), withClient(d), ((d.parties[0] as Line)['port'] = 4880))),
+        site((d) => {
+          d.timings['failoverPeriod'] = '5s';
+          withClient(d);
+          (d.parties[0] as Line)['port'] = 4880;
+        }),
       ),
     ]);
     const refused = await party.waitFor(event('config_refused'), m);
@@ -307,7 +314,10 @@ describe.skipIf(!availability.ok)(`site config in the database, on a real Galera
       'push',
       file(
         'v20.yaml',
-        site((d) => ((d.timings['failoverPeriod'] = '6s'), withClient(d))),
+        site((d) => {
+          d.timings['failoverPeriod'] = '6s';
+          withClient(d);
+        }),
       ),
     ]);
     const next = await party.waitFor(event('config_changed'), m);

@@ -11,7 +11,6 @@ const skipReason = availability.ok ? '' : ` — SKIPPED: ${availability.reason}`
 if (!availability.ok) console.warn(`galera-lab.test.ts skipped: ${availability.reason}`);
 
 const ALL = ['n1', 'n2', 'n3', 'n4'];
-const DC1 = ['n1', 'n2'];
 const DC2 = ['n3', 'n4'];
 
 function pidAlive(pid: number): boolean {

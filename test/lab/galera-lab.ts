@@ -743,7 +743,7 @@ export class GaleraLab {
     if (!force) {
       throw new LabError(
         'LAB_UNSAFE_BOOTSTRAP',
-        `${node.spec.name}: grastate.dat has safe_to_bootstrap: 0 (seqno ${String(gs.seqno)}); ` + 'mariadbd would refuse --wsrep-new-cluster. Pass force: true to edit it, as an operator would.',
+        `${node.spec.name}: grastate.dat has safe_to_bootstrap: 0 (seqno ${String(gs.seqno)}); mariadbd would refuse --wsrep-new-cluster. Pass force: true to edit it, as an operator would.`,
       );
     }
     forceSafeToBootstrap(path);

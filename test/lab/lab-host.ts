@@ -56,7 +56,7 @@ export function mysqlAccount(): MysqlAccount | null {
 }
 
 function missing(what: string): LabError {
-  return new LabError('LAB_MISSING_BINARY', `Galera lab: ${what} not found. Install the lab's packages with: ${INSTALL_HINT}` + ' (iptables too, for network cuts)');
+  return new LabError('LAB_MISSING_BINARY', `Galera lab: ${what} not found. Install the lab's packages with: ${INSTALL_HINT} (iptables too, for network cuts)`);
 }
 
 /** Everything a lab needs that can be checked without starting anything. */
@@ -110,10 +110,7 @@ export async function assertPortsFree(host: string, ports: readonly number[]): P
   for (const port of ports) {
     if (await canListen(host, port)) continue;
     const holder = await portHolder(host, port);
-    throw new LabError(
-      'LAB_PORT_BUSY',
-      `Galera lab: ${host}:${port} is already in use (held by: ${holder}). ` + 'A system mariadbd on 127.0.0.1 is fine; stop whatever holds this address (a stale lab?).',
-    );
+    throw new LabError('LAB_PORT_BUSY', `Galera lab: ${host}:${port} is already in use (held by: ${holder}). A system mariadbd on 127.0.0.1 is fine; stop whatever holds this address (a stale lab?).`);
   }
 }
 
@@ -144,7 +141,7 @@ export function ensureMysqlCanExecute(path: string): void {
   if (mysqlCanExecute(path)) return;
   throw new LabError(
     'LAB_NOTIFY_NOT_EXECUTABLE',
-    `notifyCmd ${path} is not executable by the mysql user even after chmod a+rx: ` + 'a directory on its path is probably not traversable by mysql (e.g. under /root)',
+    `notifyCmd ${path} is not executable by the mysql user even after chmod a+rx: a directory on its path is probably not traversable by mysql (e.g. under /root)`,
   );
 }
 

@@ -124,8 +124,8 @@ export class MinderSite {
 
   startAll(): void {
     this.start('arbitrator:1');
-    this.o.nodes.forEach((_, i) => this.start(`dbserver:${i + 1}`));
-    (this.o.dbclients ?? []).forEach((_, i) => this.start(`dbclient:${i + 1}`));
+    for (let i = 1; i <= this.o.nodes.length; i++) this.start(`dbserver:${i}`);
+    for (let i = 1; i <= (this.o.dbclients ?? []).length; i++) this.start(`dbclient:${i}`);
   }
 
   /** SIGTERM, then SIGKILL after a bound. */

@@ -69,9 +69,15 @@ describe('arbitrator daemon', () => {
     expect(role.describe()).toMatch(/arbitrator of site testsite: 4 dbservers, 1 dbclients, epoch 0, 0 decision/);
     const servers = [1, 2, 3, 4].map((i) => h.office(`dbserver:${i}`, `10.0.1.${i}`, 4801, 1));
     const received: Array<{ to: number; id: string }> = [];
-    servers.forEach((po, i) => po.onMessage((m) => m.verb === 'make_primary' && received.push({ to: i + 1, id: (m.body as { decisionId: string }).decisionId })));
+    servers.forEach((po, i) => {
+      po.onMessage((m) => {
+        if (m.verb === 'make_primary') received.push({ to: i + 1, id: (m.body as { decisionId: string }).decisionId });
+      });
+    });
     const names = ['n1', 'n2', 'n3', 'n4'] as const;
-    servers.forEach((po, i) => po.publish('arbitrator:1', 'db_status_report', report(primary(names[i] as (typeof names)[number]))));
+    servers.forEach((po, i) => {
+      po.publish('arbitrator:1', 'db_status_report', report(primary(names[i] as (typeof names)[number])));
+    });
     h.clock.advance(1000);
     for (let t = 0; t < 14; t++) {
       servers.forEach((po, i) => {

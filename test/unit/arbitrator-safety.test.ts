@@ -144,8 +144,12 @@ describe('arbitrator: automatic promotion after a 2+2 cut', () => {
   it('with equal DC weight and seqno, takes the smallest view key (deterministic)', () => {
     const runs = [0, 1].map((order) => {
       const d = started();
-      const a = () => ['n1', 'n3'].forEach((n) => d.report(n as 'n1' | 'n3', nonPrimary(n as 'n1' | 'n3', ['n1', 'n3'])));
-      const b = () => ['n2', 'n4'].forEach((n) => d.report(n as 'n2' | 'n4', nonPrimary(n as 'n2' | 'n4', ['n2', 'n4'])));
+      const a = () => {
+        for (const n of ['n1', 'n3'] as const) d.report(n, nonPrimary(n, ['n1', 'n3']));
+      };
+      const b = () => {
+        for (const n of ['n2', 'n4'] as const) d.report(n, nonPrimary(n, ['n2', 'n4']));
+      };
       if (order === 0) {
         a();
         b();

@@ -26,7 +26,10 @@ describe('site config change classification', () => {
   it('applies new timings live, and says what changed in their own units', () => {
     const v = classifyChange(
       base,
-      cfg((d) => ((d.timings['ackTimeout'] = '2s'), (d.timings['failoverPeriod'] = '12s'))),
+      cfg((d) => {
+        d.timings['ackTimeout'] = '2s';
+        d.timings['failoverPeriod'] = '12s';
+      }),
       ARB,
     );
     expect(v.kind).toBe('apply');
@@ -65,7 +68,7 @@ describe('site config change classification', () => {
   it('refuses a config that removes self, and says to stop the party', () => {
     const without = cfg((d) => {
       d.parties = d.parties.filter((p) => p['id'] !== 'dbserver:2');
-      for (const p of d.parties) delete ((p['loadBalancer'] as { servers?: Record<string, string> } | undefined)?.servers ?? {})['dbserver:2'];
+      for (const p of d.parties) delete (p['loadBalancer'] as { servers?: Record<string, string> } | undefined)?.servers?.['dbserver:2'];
     });
     const v = classifyChange(base, without, DB2);
     expect(v.kind).toBe('refuse');
@@ -134,7 +137,11 @@ describe('site config change classification', () => {
   it('gives every reason when several apply, and refuses even when applicable changes come with them', () => {
     const v = classifyChange(
       base,
-      cfg((d) => ((d['site'] = 'other'), (party(d, 'arbitrator:1')['port'] = 1), (d.timings['ackTimeout'] = '1s'))),
+      cfg((d) => {
+        d['site'] = 'other';
+        party(d, 'arbitrator:1')['port'] = 1;
+        d.timings['ackTimeout'] = '1s';
+      }),
       ARB,
     );
     expect(v.kind).toBe('refuse');

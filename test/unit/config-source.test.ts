@@ -58,7 +58,10 @@ function deps(fetcher: FakeFetcher, o: { as?: string; addresses?: Set<string>; d
 
 const V1 = stored(edited(), 1);
 const V2_TIMINGS = stored(
-  edited((d) => ((d.timings['ackTimeout'] = '2s'), (d.timings['configRefresh'] = '10s'))),
+  edited((d) => {
+    d.timings['ackTimeout'] = '2s';
+    d.timings['configRefresh'] = '10s';
+  }),
   2,
 );
 

@@ -121,6 +121,7 @@ describe('the hook datagram code (src/hook/wire.ts) is byte-for-byte the protoco
   });
 
   it('uses the protocol constants', () => {
+    // biome-ignore lint/performance/noDynamicNamespaceImportAccess: the test compares every shared constant by name
     for (const k of ['MAGIC0', 'MAGIC1', 'WIRE_VERSION', 'HEADER_BYTES', 'TAG_BYTES', 'MAX_DATAGRAM_BYTES'] as const) expect(wire[k], k).toBe(protocol[k]);
   });
 });

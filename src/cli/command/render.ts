@@ -24,7 +24,11 @@ function when(at: number | null): string {
 
 function table(rows: string[][]): string[] {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  for (const r of rows) {
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  }
   return rows.map((r) =>
     r
       .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))

@@ -4,6 +4,7 @@ import { realClock } from '../../correspondents/clock.js';
 import { UdpTransport, UdpTransportError } from '../../correspondents/udp-transport.js';
 import { createLogger } from '../../log.js';
 import { isPartyId, type PartyId, partyType } from '../../protocol/party.js';
+import type { Keyring } from '../../protocol/keys.js';
 import { ConfigError, loadKeyring, partiesOfType } from '../../site/load-config.js';
 import type { DbserverParty, SiteConfig } from '../../site/schema.js';
 import { mathRng } from '../../util/rng.js';
@@ -47,7 +48,7 @@ export async function openSession(opts: { config: string; as: string; tries?: nu
     throw new CliError(EXIT.USAGE, `--as ${opts.as}: the operator's channel speaks as command:N (e.g. command:1)`);
   }
   const cfg = loadOrExplain(opts.config);
-  let keyring;
+  let keyring: Keyring;
   try {
     keyring = loadKeyring(cfg, opts.config);
   } catch (err) {

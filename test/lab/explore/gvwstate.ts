@@ -40,9 +40,9 @@ async function allMs(lab: GaleraLab, ns: string[], pred: Parameters<GaleraLab['w
 function watchGvw(lab: GaleraLab): FSWatcher[] {
   return names.map((n) =>
     watch(lab.node(n).datadir, (ev, f) => {
-      if (f !== null && f.startsWith('gvwstate')) {
+      if (f?.startsWith('gvwstate')) {
         const p = join(lab.node(n).datadir, 'gvwstate.dat');
-        const v = existsSync(p) ? (readFileSync(p, 'utf8').match(/view_id: .*/)?.[0] ?? '?') + ' members=' + (readFileSync(p, 'utf8').match(/member:/g)?.length ?? 0) : 'absent';
+        const v = existsSync(p) ? `${readFileSync(p, 'utf8').match(/view_id: .*/)?.[0] ?? '?'} members=${readFileSync(p, 'utf8').match(/member:/g)?.length ?? 0}` : 'absent';
         log(`  [watch ${n}] ${ev} ${f} -> ${v}`);
       }
     }),

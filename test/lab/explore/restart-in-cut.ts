@@ -13,7 +13,7 @@ const plugins = async (lab: GaleraLab, n: string): Promise<string> => {
   try {
     return JSON.stringify(await lab.query(n, "SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_NAME LIKE 'WSREP_%'"));
   } catch (e) {
-    return 'ERR ' + (e as Error).message;
+    return `ERR ${(e as Error).message}`;
   }
 };
 const lab = await startGaleraLab({
@@ -74,7 +74,7 @@ try {
         last = cur;
       }
     } catch (e) {
-      const cur = 'ERR ' + (e as Error).message;
+      const cur = `ERR ${(e as Error).message}`;
       if (cur !== last) {
         log(cur);
         last = cur;

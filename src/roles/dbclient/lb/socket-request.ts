@@ -101,7 +101,7 @@ export class SocketRequester {
         return;
       }
       chunks.push(chunk);
-      if (spec.isComplete && spec.isComplete(Buffer.concat(chunks).toString('utf8'))) finish(null);
+      if (spec.isComplete?.(Buffer.concat(chunks).toString('utf8'))) finish(null);
     });
     socket.once('end', () => {
       if (!spec.isComplete) {
