@@ -108,7 +108,10 @@ export class RoleHost<S, E, F extends { kind: string }> {
     } catch (err) {
       this.errs.coreThrew++;
       const kind = (event as { kind?: string }).kind ?? '?';
-      this.o.logger.error({ event: 'core_threw', on: kind, err: (err as Error).message, stack: (err as Error).stack }, `the decision core failed on a ${kind} event (a bug): the event is dropped, nothing of it was carried out`);
+      this.o.logger.error(
+        { event: 'core_threw', on: kind, err: (err as Error).message, stack: (err as Error).stack },
+        `the decision core failed on a ${kind} event (a bug): the event is dropped, nothing of it was carried out`,
+      );
       return;
     }
     this.state = result.state;

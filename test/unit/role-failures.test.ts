@@ -37,8 +37,18 @@ function harness() {
   const keyring = new Keyring([{ id: 1, secret: Buffer.alloc(32, 5) }], 1);
   const office = (self: 'arbitrator:1' | `dbserver:${number}`, address: string, port: number) =>
     new PostOffice({
-      self, site: cfg.site, keyring, transport: net.endpoint(address, port), clock, rng: seededRng(2), incarnation: 1,
-      directory: directoryOf(cfg), ackTimeoutMs: 3000, staleAfterMs: 15_000, maxClockSkewMs: 60_000, logger: silentLogger(),
+      self,
+      site: cfg.site,
+      keyring,
+      transport: net.endpoint(address, port),
+      clock,
+      rng: seededRng(2),
+      incarnation: 1,
+      directory: directoryOf(cfg),
+      ackTimeoutMs: 3000,
+      staleAfterMs: 15_000,
+      maxClockSkewMs: 60_000,
+      logger: silentLogger(),
     });
   const state = LocalState.open(join(dir, 'arbitrator-1.sqlite'));
   const put = state.put.bind(state);
@@ -50,12 +60,23 @@ function harness() {
   const fatal: Array<{ code: number; message: string }> = [];
   const post = office('arbitrator:1', '10.0.0.1', 4800);
   const ctx: RoleContext = {
-    self: 'arbitrator:1', party: cfg.parties[0] as ArbitratorParty, config: cfg, post, clock, state,
-    logger: silentLogger(), configSource: 'test', fatal: (code, message) => fatal.push({ code, message }),
+    self: 'arbitrator:1',
+    party: cfg.parties[0] as ArbitratorParty,
+    config: cfg,
+    post,
+    clock,
+    state,
+    logger: silentLogger(),
+    configSource: 'test',
+    fatal: (code, message) => fatal.push({ code, message }),
   };
   const servers = [1, 2, 3, 4].map((i) => office(`dbserver:${i}`, `10.0.1.${i}`, 4801));
   const makePrimary: number[] = [];
-  servers.forEach((po, i) => po.onMessage((m) => m.verb === 'make_primary' && makePrimary.push(i + 1)));
+  servers.forEach((po, i) => {
+    po.onMessage((m) => {
+      if (m.verb === 'make_primary') makePrimary.push(i + 1);
+    });
+  });
   const names: Node[] = ['n1', 'n2', 'n3', 'n4'];
   const say = (i: number, w: ReturnType<typeof primary>) => servers[i]?.publish('arbitrator:1', 'db_status_report', report(w, { observedAt: clock.now() }));
   const close = async () => {
@@ -70,10 +91,10 @@ describe('a failure inside the party (issue 11 path 7)', () => {
   it('schedule persist_fails_on_a_report: not a malformed datagram; the party stops with exit 3 and no make_primary leaves', async () => {
     const h = harness();
     await startArbitrator(h.ctx);
-    h.names.forEach((n, i) => h.say(i, primary(n)));
+    for (const [i, n] of h.names.entries()) h.say(i, primary(n));
     h.clock.advance(1000);
     // The settled 2+2 cut: dc1 is decided on the report that completes the picture.
-    h.names.forEach((n, i) => h.say(i, nonPrimary(n, i < 2 ? ['n1', 'n2'] : ['n3', 'n4'])));
+    for (const [i, n] of h.names.entries()) h.say(i, nonPrimary(n, i < 2 ? ['n1', 'n2'] : ['n3', 'n4']));
     h.clock.advance(5000);
     expect(h.post.stats().drops.malformed).toBe(0);
     expect(h.post.stats().accepted).toBeGreaterThan(0);
@@ -86,7 +107,7 @@ describe('a failure inside the party (issue 11 path 7)', () => {
   it('schedule persist_fails_on_a_timer: the evaluate timer does not throw out of the clock; exit 3, no make_primary', async () => {
     const h = harness();
     await startArbitrator(h.ctx);
-    h.names.forEach((n, i) => h.say(i, primary(n)));
+    for (const [i, n] of h.names.entries()) h.say(i, primary(n));
     h.clock.advance(1000);
     // Only dc1 is heard after the cut: not a settled split, so it is decided when the failover
     // period ends, on the evaluate timer.
@@ -109,7 +130,7 @@ describe('a failure inside the party (issue 11 path 7)', () => {
 });
 
 describe('a core that throws (a bug)', () => {
-  it('loses that one event, is not counted as the sender\'s malformed datagram, and the party goes on', async () => {
+  it("loses that one event, is not counted as the sender's malformed datagram, and the party goes on", async () => {
     const h = harness();
     let calls = 0;
     const host = new RoleHost<number, never, never>({
@@ -121,7 +142,12 @@ describe('a core that throws (a bug)', () => {
           return { state: s + 1, effects: [] };
         },
       },
-      initial: 0, post: h.post, clock: h.clock, durable: { put() {} }, logger: silentLogger(), execute: () => {},
+      initial: 0,
+      post: h.post,
+      clock: h.clock,
+      durable: { put() {} },
+      logger: silentLogger(),
+      execute: () => {},
     });
     host.start();
     h.say(0, primary('n1'));
