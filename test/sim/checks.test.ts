@@ -4,7 +4,17 @@ import type { MakePrimary } from '../../src/protocol/verbs.js';
 import { viewOf } from '../../src/protocol/view.js';
 import { Checker } from './checks.js';
 import { GaleraModel } from './galera-model.js';
-import { credulousDbserver, drainBlindDbclient, forgetfulArbitrator, muteArbitrator, pauseDeafArbitrator, recklessArbitrator, twoWriterDbclient } from './mutants.js';
+import {
+  credulousDbserver,
+  drainBlindDbclient,
+  forgetfulArbitrator,
+  impatientArbitrator,
+  muteArbitrator,
+  pauseDeafArbitrator,
+  recklessArbitrator,
+  twoWriterDbclient,
+  wrongDcArbitrator,
+} from './mutants.js';
 import { type RunOptions, type RunResult, runSeed } from './run.js';
 import type { EpisodeKind } from './schedule.js';
 import { siteFor, TIMINGS, TOPOLOGIES } from './site.js';
@@ -56,6 +66,15 @@ describe('simulator checks catch broken cores', () => {
 
   it('a dbclient blind to the drain set sends a drained node new connections', () => {
     expect(kinds(firstFailure(drainBlindDbclient, 'precut_liveness', 200))).toContain('drained_node_ready');
+  });
+
+  it('an arbitrator that never waits out the failover period promotes a half that is not a settled split at once', () => {
+    // Rule 2: before this check, nothing failed when the settled split was forced on (dc2 won 472 of 1,203 ties).
+    expect(kinds(firstFailure(impatientArbitrator, 'precut_liveness', 30))).toContain('failover_period_skipped');
+  });
+
+  it('an arbitrator that prefers the wrong DC promotes the other half of a tie it saw whole', () => {
+    expect(kinds(firstFailure(wrongDcArbitrator, 'precut_liveness', 30))).toContain('tie_not_preferred');
   });
 
   it('a dbclient that keeps every healthy server in the write backend asks for two writers', () => {

@@ -1,7 +1,7 @@
 import type { Inbound } from '../../src/correspondents/post-office.js';
 import type { PartyId } from '../../src/protocol/party.js';
-import type { BodyOf, Directives, MakePrimary, ViewRef } from '../../src/protocol/verbs.js';
-import { sameView, viewKey } from '../../src/protocol/view.js';
+import type { BodyOf, DbStatusReport, Directives, MakePrimary, ViewRef } from '../../src/protocol/verbs.js';
+import { sameView, viewKey, viewOf } from '../../src/protocol/view.js';
 import type { DesiredLb } from '../../src/roles/dbclient/lb/types.js';
 import type { BootstrapResult, GaleraModel } from './galera-model.js';
 import type { SimSite } from './site.js';
@@ -24,9 +24,34 @@ export interface Violation {
  * - a dbclient that applied directives draining a node never asks its load balancer to send
  *   that node new connections (state 'ready' in either backend), and never asks for two
  *   writers at once;
- * - no core throws.
+ * - no core throws;
+ * - rule 2: an automatic promotion of a candidate that can never be a settled split (it does not
+ *   outweigh the rest of the site in DC order) comes at least a failover period after the
+ *   arbitrator had it complete (`failover_period_skipped`);
+ * - rule 7: when both halves of an even cut are complete, fresh and non-Primary in what the
+ *   arbitrator has received, with the same last primary component and no other member of it,
+ *   and the preferred half is eligible (at least half of it, no decision yet, nothing Primary,
+ *   not paused), an automatic promotion goes to the preferred half (`tie_not_preferred`);
+ * - with `absoluteValidity`, no pc.bootstrap for a decision later than its validity after it
+ *   was decided, clock skew bound included (`bootstrap_after_expiry`).
  * Liveness is checked by the run (run.ts), not here.
  */
+
+/** What the arbitrator last received from one dbserver, with the simulated times. */
+interface Heard {
+  at: number;
+  /** When the reading was taken, in simulated time (observedAt less the sender's clock offset). */
+  observedAt: number;
+  body: DbStatusReport;
+  key: string | null;
+}
+
+export interface CheckOptions {
+  /** Each party's clock offset from the simulated time now. */
+  offset(party: PartyId): number;
+  /** Turn on the checks whose guards may not have landed (see schedule.ts CI_FAULTS). */
+  absoluteValidity: boolean;
+}
 export class Checker {
   readonly violations: Violation[] = [];
   private readonly bootstrapsByLastPc = new Map<string, string>();
@@ -43,12 +68,27 @@ export class Checker {
   readonly promoted: Array<{ at: number; members: readonly string[] }> = [];
   readonly counts = { bootstraps: 0, decisions: 0, forcedDecisions: 0, lbApplies: 0, drainChecks: 0 };
 
+  /** The arbitrator's latest received report per dbserver, and since when each view has been complete in them. */
+  private readonly heard = new Map<PartyId, Heard>();
+  private readonly completeSince = new Map<string, number>();
+  private readonly firstSent = new Map<string, number>();
+  private readonly decidedLastPcs = new Set<string>();
+  private readonly uuidToNode: Map<string, string>;
+  /** Config weight per dbserver, and DC index in priority order. */
+  private readonly dcOrder: string[];
+
   constructor(
     private readonly site: SimSite,
     private readonly model: GaleraModel,
     private readonly trace: Trace,
     private readonly elapsed: () => number,
-  ) {}
+    private readonly opts: CheckOptions = { offset: () => 0, absoluteValidity: false },
+  ) {
+    this.uuidToNode = new Map(site.nodes.map((n) => [n.uuid, n.name]));
+    this.dcOrder = Object.entries(site.config.dataCentres)
+      .sort((a, b) => a[1].priority - b[1].priority)
+      .map(([dc]) => dc);
+  }
 
   /** The operator's pause as the arbitrator last acknowledged it. */
   get operatorPaused(): boolean {
@@ -91,6 +131,16 @@ export class Checker {
     if (!sameView(mine, decision.view)) {
       this.violation('bootstrap_wrong_view', `${self} (${node}) ran pc.bootstrap for ${decision.decisionId} in view ${viewKey(mine)}, the decision names ${viewKey(decision.view)}`);
     }
+    const sent = this.firstSent.get(decisionId);
+    if (this.opts.absoluteValidity && sent !== undefined) {
+      const skew = this.site.config.timings.maxClockSkew;
+      const late = this.elapsed() - sent - decision.validForMs - 2 * skew - 1000;
+      if (late > 0)
+        this.violation(
+          'bootstrap_after_expiry',
+          `${self} ran pc.bootstrap for ${decisionId} ${this.elapsed() - sent} ms after it was decided: valid for ${decision.validForMs} ms, clock skew bound ${skew} ms`,
+        );
+    }
   }
 
   afterBootstrap(self: PartyId, r: BootstrapResult, decisionId: string): void {
@@ -107,6 +157,7 @@ export class Checker {
 
   /** Every message the arbitrator's post office hands it, before the core sees it. */
   arbitratorInbound(m: Inbound): void {
+    if (m.verb === 'db_status_report') this.reportHeard(m.from, m.body as DbStatusReport);
     if (m.verb === 'pause' || m.verb === 'resume') {
       const id = (m.body as { requestId: string }).requestId;
       if (!this.repliedOps.has(id)) this.pendingOps.set(id, m.verb);
@@ -133,13 +184,141 @@ export class Checker {
     const mp = body as MakePrimary;
     if (this.decisionsSeen.has(mp.decisionId)) return;
     this.decisionsSeen.add(mp.decisionId);
+    this.firstSent.set(mp.decisionId, this.elapsed());
     this.counts.decisions++;
+    const firstForLastPc = mp.view.lastPrimaryViewId === null || !this.decidedLastPcs.has(mp.view.lastPrimaryViewId);
+    if (mp.view.lastPrimaryViewId !== null) this.decidedLastPcs.add(mp.view.lastPrimaryViewId);
     if (mp.forced) {
       this.counts.forcedDecisions++;
       return;
     }
     if (this.paused && !this.operatorPromoting) this.violation('promoted_while_paused', `automatic ${mp.decisionId} to ${to} while the operator's pause stands`);
     this.checkHalf(to, mp);
+    if (!this.operatorPromoting) {
+      this.checkFailoverWait(to, mp);
+      if (firstForLastPc) this.checkTie(to, mp);
+    }
+  }
+
+  private reportHeard(from: PartyId, body: DbStatusReport): void {
+    const w = body.wsrep;
+    const key = w && w.clusterStatus !== 'Primary' ? viewKey(viewOf(w)) : null;
+    const prev = this.heard.get(from);
+    const observedAt = body.observedAt - this.opts.offset(from);
+    this.heard.set(from, { at: this.elapsed(), observedAt, body, key });
+    if (prev?.key === key && prev?.body.wsrep?.nodeUuid === w?.nodeUuid) return;
+    // Which views are complete now: every member uuid has a latest report showing that view.
+    const byUuid = new Map<string, string | null>();
+    for (const h of this.heard.values()) if (h.body.wsrep) byUuid.set(h.body.wsrep.nodeUuid, h.key);
+    const now = new Set<string>();
+    for (const h of this.heard.values()) {
+      const hw = h.body.wsrep;
+      if (!h.key || !hw || now.has(h.key)) continue;
+      if (hw.members.every((mb) => byUuid.get(mb.uuid) === h.key)) now.add(h.key);
+    }
+    for (const k of [...this.completeSince.keys()]) if (!now.has(k)) this.completeSince.delete(k);
+    for (const k of now) if (!this.completeSince.has(k)) this.completeSince.set(k, this.elapsed());
+  }
+
+  /** Config weight of these member uuids per DC, in priority order. */
+  private dcWeights(uuids: readonly string[]): number[] {
+    const inView = new Set(uuids.map((u) => this.nodeOfUuid(u)));
+    return this.dcOrder.map((dc) => this.site.dbservers.filter((s) => this.site.dcOf.get(s) === dc && inView.has(this.site.nodeOf.get(s) ?? '')).reduce((sum, s) => sum + this.configWeight(s), 0));
+  }
+
+  private nodeOfUuid(u: string): string | undefined {
+    // A restarted node's uuid differs in its incarnation group only (galera-model.ts uuid()).
+    const direct = this.uuidToNode.get(u);
+    if (direct) return direct;
+    const head = u.split('-')[0];
+    return this.site.nodes.find((n) => n.uuid.split('-')[0] === head)?.name;
+  }
+
+  private configWeight(s: PartyId): number {
+    const name = this.site.nodeOf.get(s);
+    return this.site.nodes.find((n) => n.name === name)?.weight ?? 0;
+  }
+
+  /** Does a view with these members outweigh every other dbserver of the site, strictly, in DC order? */
+  private outweighsRest(uuids: readonly string[]): boolean {
+    const mine = this.dcWeights(uuids);
+    const inView = new Set(uuids.map((u) => this.nodeOfUuid(u)));
+    const rest = this.dcOrder.map((dc) =>
+      this.site.dbservers.filter((s) => this.site.dcOf.get(s) === dc && !inView.has(this.site.nodeOf.get(s) ?? '')).reduce((sum, s) => sum + this.configWeight(s), 0),
+    );
+    return lexCompare(mine, rest) > 0;
+  }
+
+  /** Rule 2: a candidate that can never be a settled split waits out the failover period. */
+  private checkFailoverWait(to: PartyId, mp: MakePrimary): void {
+    if (this.site.nodes.some((n) => n.pcWeight !== undefined)) return; // weights unlike the config: the arbitrator's own business
+    if (this.outweighsRest(mp.view.members)) return;
+    const since = this.completeSince.get(viewKey(mp.view));
+    if (since === undefined) return; // not complete in what it received (an older report kept?): nothing to judge
+    const waited = this.elapsed() - since;
+    const fp = this.site.config.timings.failoverPeriod;
+    if (waited < fp - 1) {
+      this.violation(
+        'failover_period_skipped',
+        `automatic ${mp.decisionId} to ${to} for a view complete for only ${waited} ms (failover period ${fp} ms), which does not outweigh the rest of the site`,
+      );
+    }
+  }
+
+  /**
+   * Rule 7 at an even cut: when the preferred half was complete, fresh and eligible too, the
+   * promotion goes to it. Judged on what the arbitrator received, with margins for clock skew.
+   */
+  private checkTie(to: PartyId, mp: MakePrimary): void {
+    if (this.site.nodes.some((n) => n.pcWeight !== undefined)) return;
+    const lp = mp.view.lastPrimaryViewId;
+    if (lp === null) return;
+    const t = this.site.config.timings;
+    const now = this.elapsed();
+    // Fresh with room to spare: a reading taken within staleAfter less twice the skew any clock may have.
+    const freshWithin = t.staleAfter - 2 * this.maxOffset() - t.ackTimeout;
+    if (freshWithin <= 0) return;
+    const latest = [...this.heard.values()];
+    if (latest.some((h) => h.body.wsrep?.clusterStatus === 'Primary' && now - h.at <= t.staleAfter)) return;
+    const cKey = viewKey(mp.view);
+    const cMembers = new Set(mp.view.members);
+    for (const [key, since] of this.completeSince) {
+      if (key === cKey || since > now) continue;
+      const reps = latest.filter((h) => h.key === key);
+      const first = reps[0]?.body.wsrep;
+      if (!first || reps.some((h) => now - h.observedAt > freshWithin || h.body.mariadb !== 'up')) continue;
+      if (first.lastPrimary?.viewId !== lp) continue;
+      const dMembers = first.members.map((x) => x.uuid);
+      if (dMembers.some((u) => cMembers.has(u))) continue;
+      // An even cut: every member of the last primary component, with the uuid it had, is in C or D.
+      const all = new Set([...cMembers, ...dMembers]);
+      if (!first.lastPrimary.members.every((u) => all.has(u)) || first.lastPrimary.members.length !== all.size) continue;
+      if (!reps.every((h) => h.body.wsrep?.lastPrimary?.viewId === lp)) continue;
+      const pcW = first.lastPrimary.members.reduce((sum, u) => sum + this.weightOfUuid(u), 0);
+      const dW = dMembers.reduce((sum, u) => sum + this.weightOfUuid(u), 0);
+      if (dW * 2 < pcW) continue;
+      if (lexCompare(this.dcWeights(dMembers), this.dcWeights(mp.view.members)) <= 0) continue;
+      this.violation(
+        'tie_not_preferred',
+        `automatic ${mp.decisionId} to ${to} for ${this.describeUuids(mp.view.members)} while the preferred half ${this.describeUuids(dMembers)} was complete since ${since} ms, fresh and eligible`,
+      );
+      return;
+    }
+  }
+
+  private weightOfUuid(u: string): number {
+    const name = this.nodeOfUuid(u);
+    return this.site.nodes.find((n) => n.name === name)?.weight ?? 0;
+  }
+
+  private describeUuids(us: readonly string[]): string {
+    return `{${us.map((u) => this.nodeOfUuid(u) ?? u).join(',')}}`;
+  }
+
+  private maxOffset(): number {
+    let m = 0;
+    for (const id of [...this.site.dbservers, ...this.site.dbclients, 'arbitrator:1' as PartyId]) m = Math.max(m, Math.abs(this.opts.offset(id)));
+    return m;
   }
 
   /** Rule 3 against the model's own record of the last primary component the view names. */
@@ -183,4 +362,12 @@ export class Checker {
       }
     }
   }
+}
+
+function lexCompare(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }

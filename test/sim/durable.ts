@@ -27,6 +27,14 @@ export class DurableMap implements Durable {
     return [...this.kv.keys()];
   }
 
+  /** A copy of the whole file, incarnation counter included (a backup, a cloned VM). */
+  copy(): DurableMap {
+    const c = new DurableMap();
+    for (const [k, v] of this.kv) c.kv.set(k, v);
+    c.incarnation = this.incarnation;
+    return c;
+  }
+
   /** Grown and kept at every start, before the first send, as LocalState does. */
   nextIncarnation(): number {
     return ++this.incarnation;

@@ -115,14 +115,97 @@ describe('Galera model: the quorum rule', () => {
     expect(m.primaryViews().map((v) => v.members)).toEqual([['n2', 'n3']]);
   });
 
-  it('a piece that regains more than half of its LastPC becomes Primary by itself', () => {
+  it('non-Primary pieces re-form a Primary only with EVERY member of the newest LastPC, not a majority (pc_proto.cpp is_prim)', () => {
     const m = new GaleraModel(nodes(3), 'u');
     m.cut(['n1'], ['n2', 'n3']);
     m.cut(['n2'], ['n3']);
-    m.reconfigure(); // 1-1-1
+    m.reconfigure(); // 1-1-1: every node non-Primary, LastPC {1,2,3}
     m.heal(['n1'], ['n2']);
     m.reconfigure();
-    expect([status(m, 'n1'), size(m, 'n1'), status(m, 'n3')]).toEqual(['Primary', 2, 'non-Primary']);
+    // 2 of 3 would be a majority; the old model made it Primary. Galera needs n3 too.
+    expect([status(m, 'n1'), size(m, 'n1'), status(m, 'n3')]).toEqual(['non-Primary', 2, 'non-Primary']);
+    m.heal();
+    m.reconfigure();
+    expect(m.names.map((n) => status(m, n))).toEqual(['Primary', 'Primary', 'Primary']);
+  });
+
+  it('a 2+2 cut healed but for one node stays non-Primary; after a bootstrap, the rest of the old LastPC never re-forms by itself', () => {
+    const m = new GaleraModel(nodes(4), 'u');
+    m.cut(['n1', 'n2'], ['n3', 'n4']);
+    m.reconfigure();
+    // The read-then-bootstrap window of docs/safety.md: C={n1,n2} decided, n2 moves to the other half first.
+    m.heal(['n2'], ['n3', 'n4']);
+    m.cut(['n1'], ['n2']);
+    m.reconfigure();
+    expect([status(m, 'n2'), size(m, 'n2')]).toEqual(['non-Primary', 3]); // 3 of 4, but n1 is missing
+    expect(m.pcBootstrap('n1').kind).toBe('bootstrapped');
+    expect(m.primaryViews().map((v) => v.members)).toEqual([['n1']]);
+  });
+
+  it('a Primary component keeps quorum with more than half of its own weight, counted with the real pc.weight', () => {
+    const specs = nodes(4);
+    (specs[2] as ModelNodeSpec).pcWeight = 2; // the config says 1
+    const m = new GaleraModel(specs, 'u');
+    m.cut(['n1', 'n2'], ['n3', 'n4']);
+    m.reconfigure();
+    expect(m.names.map((n) => status(m, n))).toEqual(['non-Primary', 'non-Primary', 'Primary', 'Primary']);
+    m.setPcWeight('n3', 1);
+    expect(m.pcWeight('n3')).toBe(1);
+  });
+
+  it('pc.bootstrap is ignored during a view change (only in S_NON_PRIM), as on a Primary', () => {
+    const m = new GaleraModel(nodes(4), 'u');
+    m.cut(['n1', 'n2'], ['n3', 'n4']);
+    m.reconfigure();
+    m.heal();
+    expect(m.beginChange()).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect(m.pcBootstrap('n1')).toEqual({ kind: 'ignored', reason: 'view_change' });
+    m.reconfigure();
+    expect(m.isChanging('n1')).toBe(false);
+    expect(status(m, 'n1')).toBe('Primary');
+  });
+
+  it('a restarted node (pc.recovery) has a bumped incarnation in its uuid, remembers its LastPC and counts as present by the fixed part', () => {
+    const m = new GaleraModel(nodes(3), 'u');
+    const old = m.reading('n3')?.nodeUuid;
+    const lastPc = m.reading('n3')?.lastPrimary;
+    m.kill('n3');
+    m.reconfigure(); // {1,2} keep 2 of 3
+    m.cut(['n1'], ['n2']);
+    m.reconfigure(); // 1 of {1,2}: both non-Primary, LastPC {1,2}
+    expect(m.primaryViews()).toHaveLength(0);
+    m.restart('n3');
+    const r = m.reading('n3');
+    expect(r?.nodeUuid).not.toBe(old);
+    expect(r?.nodeUuid.split('-')[0]).toBe(old?.split('-')[0]);
+    expect(r?.lastPrimary).toEqual(lastPc);
+    expect([r?.clusterStatus, r?.clusterSize]).toEqual(['non-Primary', 1]);
+    m.reconfigure(); // n3 meets n1 and n2 (n1|n2 still cut, n3 relays): the newest LastPC {1,2} is all there
+    expect(m.names.map((n) => status(m, n))).toEqual(['Primary', 'Primary', 'Primary']);
+    expect(m.reading('n1')?.members.find((x) => x.name === 'n3')?.uuid).toBe(r?.nodeUuid);
+  });
+
+  it('a whole cluster restarted re-forms its Primary only when exactly the restored view is back (pc.recovery)', () => {
+    const m = new GaleraModel(nodes(3), 'u');
+    for (const n of m.names) m.kill(n);
+    m.restart('n1');
+    m.restart('n2');
+    m.reconfigure();
+    expect(m.primaryViews()).toHaveLength(0);
+    m.restart('n3');
+    m.reconfigure();
+    expect(m.names.map((n) => status(m, n))).toEqual(['Primary', 'Primary', 'Primary']);
+  });
+
+  it('SHOW STATUS may lag the group layer: a frozen reading shows the old view until shown', () => {
+    const m = new GaleraModel(nodes(4), 'u');
+    m.freezeShown('n1');
+    m.cut(['n1', 'n2'], ['n3', 'n4']);
+    m.reconfigure();
+    expect([status(m, 'n1'), size(m, 'n1')]).toEqual(['Primary', 4]);
+    expect(m.view('n1')?.primary).toBe(false);
+    m.show('n1');
+    expect([status(m, 'n1'), size(m, 'n1')]).toEqual(['non-Primary', 2]);
   });
 
   it('an asymmetric cut breaks one link; the others still relay, so the view stays whole', () => {

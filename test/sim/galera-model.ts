@@ -1,29 +1,46 @@
 import type { Member, WsrepStatus } from '../../src/protocol/verbs.js';
 
 /**
- * A small model of Galera's primary-component rule (LAB.md, gcomm's pc_proto), enough to judge
- * the arbitrator: nodes with weights, each node's current view, its last primary component as
- * gvwstate.dat keeps it, and seqnos, over DB links that can be cut and healed.
+ * A small model of Galera's primary-component rule as gcomm/src/pc_proto.cpp implements it,
+ * enough to judge the arbitrator: nodes with weights, each node's current view, its last primary
+ * component as gvwstate.dat keeps it, and seqnos, over DB links that can be cut and healed.
  *
- * What the model says, and what it leaves out (docs/simulator.md):
+ * What the model says, and what it leaves out (docs/simulator.md, "The Galera model"):
  * - Nodes that can talk form one view. "Can talk" is the symmetric closure of the links: a link
  *   counts only when both directions are up, and talking is transitive (gmcast relays), so an
  *   asymmetric cut breaks the link it cuts and nothing else.
  * - Views change only when the harness calls `reconfigure()`, after a detection delay: until
- *   then a cut-off majority still says Primary with its old size, as the lab shows.
- * - A piece holding members of one Primary view V is Primary iff it holds > half of V's weight;
- *   the others join it (IST). A piece with no Primary member is Primary iff it holds > half of
- *   the newest LastPC its members remember. Pieces with members of two Primary views (a split
- *   brain, which the checks forbid anyway) do not merge.
+ *   then a cut-off majority still says Primary with its old size, as the lab shows. The harness
+ *   may open the change first (`beginChange`): gcomm is then between views, and pc.bootstrap is
+ *   ignored there (set_param: only in S_NON_PRIM; handle_trans_install drops a bootstrap install).
+ * - A piece holding members of one Primary view V stays Primary iff they hold more than half of
+ *   V's weight (have_quorum, checked in handle_trans); the others join it (IST).
+ * - A piece with no Primary member re-forms a Primary by itself only when EVERY member of the
+ *   newest last primary component its members remember is present (is_prim: the intersection of
+ *   the greatest last-prim view and the present members must be the whole greatest view), not a
+ *   majority. Members are matched on the uuid's fixed part, so a node restarted with
+ *   pc.recovery (a bumped incarnation in its uuid) counts as present. When every such member was
+ *   restarted (their own last_prim is then non-primary), it takes the pc.recovery path instead
+ *   (deliver_view with rst_view_): exactly the restored view's members, all with that same view.
+ * - Pieces with members of two Primary views (a split brain, which the checks forbid anyway) do
+ *   not merge.
  * - `pcBootstrap` makes a non-Primary view Primary with itself as the new LastPC, and is ignored
- *   on a Primary view, as `pc.bootstrap=YES` is.
- * - A killed node stays down (cold start is out of scope); graceful leaves are not modelled.
+ *   on a Primary view and during a view change, as `pc.bootstrap=YES` is.
+ * - Weights are each node's real pc.weight (`pcWeight`), which may differ from the site config's.
+ * - What SHOW STATUS shows (`reading`) may lag the group layer per node (`showLater`): the
+ *   server processes a view after the write-sets queued before it.
+ * - A killed node can be restarted (`restart`): pc.recovery restores its gvwstate.dat, its uuid's
+ *   incarnation is bumped, it starts alone and non-Primary and is seen at the next reconfigure.
+ *   Graceful leaves (view.left() in have_quorum) are not modelled: every stop is a crash.
  */
 
 export interface ModelNodeSpec {
   name: string;
   uuid: string;
+  /** The weight the site config says. */
   weight: number;
+  /** The node's real pc.weight when it differs from the config's (a misconfiguration the arbitrator must see). */
+  pcWeight?: number;
   /** Galera's incoming address, as reported in members. */
   address: string;
 }
@@ -35,10 +52,17 @@ export interface ModelView {
   readonly primary: boolean;
 }
 
-/** A primary component as gvwstate.dat keeps it. */
+/** A primary component as gvwstate.dat keeps it: the members by name and by the uuids they had then. */
 export interface LastPc {
   readonly id: number;
   readonly members: readonly string[];
+  readonly uuids: readonly string[];
+}
+
+interface Shown {
+  view: ModelView;
+  lastPc: LastPc | null;
+  uuid: string;
 }
 
 interface NodeState {
@@ -47,11 +71,21 @@ interface NodeState {
   view: ModelView | null;
   lastPc: LastPc | null;
   seqno: number;
+  /** Bumped by every restart: gcomm's uuid incarnation (pc.recovery). */
+  incarnation: number;
+  /** Restarted with pc.recovery and in no primary component since (its last_prim is non-primary). */
+  restored: boolean;
+  /** gcomm is between views (trans, state exchange, install): pc.bootstrap is ignored. */
+  changing: boolean;
+  /** What SHOW STATUS shows; null: the same as the group layer (no lag). */
+  shown: Shown | null;
+  /** pc.weight set at run time; undefined: the spec's. */
+  weight?: number;
 }
 
 export type ViewChange = { kind: 'view'; view: ModelView; reason: string } | { kind: 'no_merge'; members: readonly string[]; primaries: readonly number[] };
 
-export type BootstrapResult = { kind: 'bootstrapped'; view: ModelView; from: ModelView; lastPc: LastPc | null } | { kind: 'ignored'; reason: 'primary' | 'down' };
+export type BootstrapResult = { kind: 'bootstrapped'; view: ModelView; from: ModelView; lastPc: LastPc | null } | { kind: 'ignored'; reason: 'primary' | 'down' | 'view_change' };
 
 export class GaleraModel {
   private readonly nodes = new Map<string, NodeState>();
@@ -69,12 +103,12 @@ export class GaleraModel {
     if (specs.length === 0) throw new Error('a Galera model needs at least one node');
     for (const s of specs) {
       if (this.nodes.has(s.name)) throw new Error(`node ${s.name} twice`);
-      this.nodes.set(s.name, { spec: s, up: true, view: null, lastPc: null, seqno: 0 });
+      this.nodes.set(s.name, { spec: s, up: true, view: null, lastPc: null, seqno: 0, incarnation: 0, restored: false, changing: false, shown: null });
     }
     this.order = specs.map((s) => s.name).sort();
     // The cluster starts healthy: one Primary component of every node, as after a bootstrap.
     const view = this.newView(this.order, true);
-    const pc = { id: view.id, members: view.members };
+    const pc = this.lastPcOf(view);
     this.pcs.set(this.pcViewId(pc), pc);
     for (const n of this.nodes.values()) {
       n.view = view;
@@ -106,10 +140,34 @@ export class GaleraModel {
     return this.node(name).up;
   }
 
+  /** The real weight (pc.weight) of these members: what Galera counts. */
   weight(members: Iterable<string>): number {
     let w = 0;
-    for (const m of members) w += this.node(m).spec.weight;
+    for (const m of members) w += this.pcWeight(m);
     return w;
+  }
+
+  pcWeight(name: string): number {
+    const n = this.node(name);
+    return n.weight ?? n.spec.pcWeight ?? n.spec.weight;
+  }
+
+  /** SET GLOBAL wsrep_provider_options='pc.weight=N' (an install with F_WEIGHT_CHANGE); the config is not changed. */
+  setPcWeight(name: string, weight: number): void {
+    this.node(name).weight = weight;
+  }
+
+  /** The node's gcomm uuid now: the config's uuid with the incarnation (bumped by every restart) in its third group. */
+  uuid(name: string): string {
+    const n = this.node(name);
+    if (n.incarnation === 0) return n.spec.uuid;
+    const parts = n.spec.uuid.split('-');
+    parts[2] = (0x4000 + (n.incarnation % 0x1000)).toString(16);
+    return parts.join('-');
+  }
+
+  incarnation(name: string): number {
+    return this.node(name).incarnation;
   }
 
   // --- links ---------------------------------------------------------------------------------
@@ -169,14 +227,39 @@ export class GaleraModel {
 
   // --- what Galera does -------------------------------------------------------------------------
 
+  /** The pieces whose members' views no longer match the links. */
+  private changedPieces(): string[][] {
+    return this.pieces().filter((piece) => {
+      const first = this.node(piece[0] as string).view;
+      return !(first && sameMembers(first.members, piece) && piece.every((m) => this.node(m).view === first));
+    });
+  }
+
+  /**
+   * The group layer starts a view change (evs has agreed a new membership; pc is in trans and
+   * state exchange until `reconfigure`): pc.bootstrap on those nodes is ignored meanwhile.
+   * Returns the nodes that are changing.
+   */
+  beginChange(): string[] {
+    const out: string[] = [];
+    for (const piece of this.changedPieces()) {
+      for (const m of piece) {
+        this.node(m).changing = true;
+        out.push(m);
+      }
+    }
+    return out;
+  }
+
+  isChanging(name: string): boolean {
+    return this.node(name).changing;
+  }
+
   /** The group communication layer has noticed the current links: install the views they give. */
   reconfigure(): ViewChange[] {
     const changes: ViewChange[] = [];
-    for (const piece of this.pieces()) {
-      const first = this.node(piece[0] as string).view;
-      if (first && sameMembers(first.members, piece) && piece.every((m) => this.node(m).view === first)) continue;
-      changes.push(...this.formPiece(piece));
-    }
+    for (const piece of this.changedPieces()) changes.push(...this.formPiece(piece));
+    for (const n of this.nodes.values()) n.changing = false;
     return changes;
   }
 
@@ -208,12 +291,27 @@ export class GaleraModel {
       // Joiners catch up from the primary part by IST.
       return [this.install(piece, quorum, quorum ? this.maxSeqno(inPrim) : null, reason)];
     }
+    return [this.install(piece, ...this.rebootstrap(piece))];
+  }
+
+  /**
+   * is_prim() with no member from a Primary view, and the pc.recovery path of deliver_view():
+   * re-forming a Primary needs every member of the newest last primary component present.
+   */
+  private rebootstrap(piece: readonly string[]): [boolean, number | null, string] {
     const last = this.newestLastPc(piece);
-    if (!last) return [this.install(piece, false, null, 'no member remembers a primary component')];
-    const inLast = piece.filter((m) => last.members.includes(m));
-    const quorum = this.weight(inLast) * 2 > this.weight(last.members);
-    const reason = `${quorum ? 'holds' : 'holds only'} ${this.weight(inLast)} of ${this.weight(last.members)} of last primary ${last.id}`;
-    return [this.install(piece, quorum, quorum ? this.maxSeqno(inLast) : null, reason)];
+    if (!last) return [false, null, 'no member remembers a primary component'];
+    const present = new Set(piece);
+    const missing = last.members.filter((m) => !present.has(m));
+    if (missing.length > 0) return [false, null, `${missing.join(',')} of last primary ${last.id} missing (is_prim needs every member)`];
+    const live = piece.filter((m) => last.members.includes(m) && !this.node(m).restored);
+    if (live.length === 0) {
+      // Every member of it restarted: only the restored view itself, exactly, with every member restored from it.
+      const exact = sameMembers(last.members, piece) && piece.every((m) => this.node(m).lastPc?.id === last.id);
+      if (!exact) return [false, null, `restored view ${last.id} does not match the members exactly (pc.recovery)`];
+      return [true, this.maxSeqno(piece), `every member of restored view ${last.id} is back (pc.recovery)`];
+    }
+    return [true, this.maxSeqno(piece), `every member of last primary ${last.id} is present: re-bootstrapped (is_prim)`];
   }
 
   /** `SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'` on one node. */
@@ -221,6 +319,7 @@ export class GaleraModel {
     const n = this.node(name);
     if (!n.up || !n.view) return { kind: 'ignored', reason: 'down' };
     if (n.view.primary) return { kind: 'ignored', reason: 'primary' };
+    if (n.changing) return { kind: 'ignored', reason: 'view_change' };
     const from = n.view;
     const lastPc = n.lastPc;
     const members = [...from.members];
@@ -228,11 +327,41 @@ export class GaleraModel {
     return { kind: 'bootstrapped', view: (ch as { view: ModelView }).view, from, lastPc };
   }
 
-  /** mariadbd dies and stays down; the others notice at the next reconfigure. */
+  /** mariadbd dies; the others notice at the next reconfigure. */
   kill(name: string): void {
     const n = this.node(name);
     n.up = false;
     n.view = null;
+    n.changing = false;
+    n.shown = null;
+  }
+
+  /**
+   * mariadbd starts again with pc.recovery: gvwstate.dat gives back its last primary component,
+   * its uuid's incarnation is bumped, and it is alone and non-Primary until the next reconfigure.
+   */
+  restart(name: string): ViewChange | null {
+    const n = this.node(name);
+    if (n.up) return null;
+    n.up = true;
+    n.incarnation++;
+    n.restored = n.lastPc !== null;
+    return this.install([name], false, null, `restarted (pc.recovery, incarnation ${n.incarnation})`);
+  }
+
+  /**
+   * What SHOW STATUS shows now lags the group layer for this node (until `show`): the view it
+   * shows is frozen as it is now.
+   */
+  freezeShown(name: string): void {
+    const n = this.node(name);
+    if (n.shown || !n.view) return;
+    n.shown = { view: n.view, lastPc: n.lastPc, uuid: this.uuid(name) };
+  }
+
+  /** The server has processed its views: SHOW STATUS shows the group layer's state again. */
+  show(name: string): void {
+    this.node(name).shown = null;
   }
 
   /** Every Primary view commits `writes` transactions: their members' seqnos advance together. */
@@ -259,7 +388,8 @@ export class GaleraModel {
   reading(name: string): WsrepStatus | null {
     const n = this.node(name);
     if (!n.up || !n.view) return null;
-    const v = n.view;
+    const v = n.shown?.view ?? n.view;
+    const lastPc = n.shown ? n.shown.lastPc : n.lastPc;
     return {
       clusterStatus: v.primary ? 'Primary' : 'non-Primary',
       localState: v.primary ? 'Synced' : 'Initialized',
@@ -269,9 +399,9 @@ export class GaleraModel {
       stateUuid: this.stateUuid,
       confId: v.primary ? v.id : null,
       lastCommitted: n.seqno,
-      nodeUuid: n.spec.uuid,
+      nodeUuid: n.shown?.uuid ?? this.uuid(name),
       members: v.members.map((m) => this.member(m)),
-      lastPrimary: n.lastPc ? { viewId: this.pcViewId(n.lastPc), members: n.lastPc.members.map((m) => this.node(m).spec.uuid) } : null,
+      lastPrimary: lastPc ? { viewId: this.pcViewId(lastPc), members: [...lastPc.uuids] } : null,
     };
   }
 
@@ -282,8 +412,7 @@ export class GaleraModel {
 
   /** gvwstate.dat writes `view_id: <type> <representative uuid> <seq>`. */
   pcViewId(pc: LastPc): string {
-    const rep = pc.members[0];
-    return `3 ${rep ? this.node(rep).spec.uuid : '-'} ${pc.id}`;
+    return `3 ${pc.uuids[0] ?? '-'} ${pc.id}`;
   }
 
   describe(): string {
@@ -300,7 +429,11 @@ export class GaleraModel {
 
   private member(name: string): Member {
     const s = this.node(name).spec;
-    return { uuid: s.uuid, name: s.name, address: s.address };
+    return { uuid: this.uuid(name), name: s.name, address: s.address };
+  }
+
+  private lastPcOf(view: ModelView): LastPc {
+    return { id: view.id, members: view.members, uuids: view.members.map((m) => this.uuid(m)) };
   }
 
   private newestLastPc(piece: readonly string[]): LastPc | null {
@@ -322,13 +455,15 @@ export class GaleraModel {
 
   private install(members: readonly string[], primary: boolean, seqno: number | null, reason: string): ViewChange {
     const view = this.newView(members, primary);
-    const pc = { id: view.id, members: view.members };
+    const pc = this.lastPcOf(view);
     if (primary) this.pcs.set(this.pcViewId(pc), pc);
     for (const m of view.members) {
       const n = this.node(m);
       n.view = view;
+      n.changing = false;
       if (primary) {
         n.lastPc = pc;
+        n.restored = false;
         if (seqno !== null) n.seqno = seqno;
       }
     }

@@ -90,3 +90,58 @@ export const twoWriterDbclient: Bindings = {
     },
   })),
 };
+
+/** Rule 2 broken: the arbitrator never waits out the failover period (as if every split were settled). */
+export const impatientArbitrator: Bindings = {
+  ...REAL_BINDINGS,
+  arbitrator: arbitratorBindingWith((core) => ({
+    step: (s, e, now) => core.step({ ...s, settings: { ...s.settings, timings: { ...s.settings.timings, failoverPeriodMs: 0 } } }, e, now),
+  })),
+};
+
+/** Rule 7 broken: the arbitrator prefers the DCs in the reverse order, so dc2 wins the ties. */
+export const wrongDcArbitrator: Bindings = {
+  ...REAL_BINDINGS,
+  arbitrator: arbitratorBindingWith((core) => ({
+    step: (s, e, now) => core.step({ ...s, settings: { ...s.settings, dcOrder: [...s.settings.dcOrder].reverse() } }, e, now),
+  })),
+};
+
+/** Rule 5 broken alone: the arbitrator never notices a Primary component (its decisions it keeps). */
+export const primaryBlindArbitrator: Bindings = {
+  ...REAL_BINDINGS,
+  arbitrator: arbitratorBindingWith((core) => ({
+    step: (s, e, now) => {
+      const reports = Object.fromEntries(Object.entries(s.reports).filter(([, h]) => h.body.wsrep?.clusterStatus !== 'Primary'));
+      return core.step({ ...s, reports }, e, now);
+    },
+  })),
+};
+
+/**
+ * Rule 3 broken: the arbitrator takes every reporter's last primary component to be its current
+ * view, so every candidate holds all of "its" LastPC.
+ */
+export const halfBlindArbitrator: Bindings = {
+  ...REAL_BINDINGS,
+  arbitrator: arbitratorBindingWith((core) => ({
+    step: (s, e, now) => {
+      const reports = Object.fromEntries(
+        Object.entries(s.reports).map(([id, h]) => {
+          const w = h.body.wsrep;
+          if (!w?.lastPrimary) return [id, h];
+          return [id, { ...h, body: { ...h.body, wsrep: { ...w, lastPrimary: { ...w.lastPrimary, members: w.members.map((m) => m.uuid) } } } }];
+        }),
+      );
+      return core.step({ ...s, reports }, e, now);
+    },
+  })),
+};
+
+/** Rule 1's freshness broken: the arbitrator takes reports ten times as old as staleAfter for fresh. */
+export const staleBlindArbitrator: Bindings = {
+  ...REAL_BINDINGS,
+  arbitrator: arbitratorBindingWith((core) => ({
+    step: (s, e, now) => core.step({ ...s, settings: { ...s.settings, timings: { ...s.settings.timings, staleAfterMs: 10 * s.settings.timings.staleAfterMs } } }, e, now),
+  })),
+};

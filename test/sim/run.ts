@@ -5,7 +5,7 @@ import type { Violation } from './checks.js';
 import { REAL_BINDINGS } from './roles.js';
 import { decisionInFlight } from '../../src/roles/arbitrator/decisions.js';
 import type { ArbitratorState } from '../../src/roles/arbitrator/state.js';
-import { type Action, describeAction, EPISODE_KINDS, type EpisodeKind, generateScenario, type LivenessPlan, type Mode, type Scenario, type ScenarioOptions } from './schedule.js';
+import { type Action, describeAction, EPISODE_KINDS, type EpisodeKind, faultsFrom, generateScenario, type LivenessPlan, type Mode, type Scenario, type ScenarioOptions } from './schedule.js';
 import { stamp } from './trace.js';
 import { type Bindings, T0, World } from './world.js';
 
@@ -128,6 +128,37 @@ function apply(w: World, a: Action, sc: Scenario): void {
       // The survivors' links are whole from here on (schedule.ts): only then may the operator force.
       w.healAll();
       return;
+    case 'mariadb_restart':
+      w.restartMariadb(a.server, a.downMs);
+      return;
+    case 'heal_partial':
+      w.healPartial(a.what, a.a, a.b);
+      return;
+    case 'cut_dc3':
+      w.cutDc3(a.from);
+      return;
+    case 'backup_state':
+      w.backupState(a.party, a.name);
+      return;
+    case 'state_loss':
+      w.replaceState(a.party, a.how);
+      w.clock.setTimer(a.downMs, () => w.startParty(a.party));
+      return;
+    case 'twin_start':
+      w.startTwin(ARBITRATOR, a.from);
+      return;
+    case 'twin_stop':
+      w.stopTwin(ARBITRATOR, 'scheduled');
+      return;
+    case 'address_owner':
+      w.setAddressOwner(ARBITRATOR, a.owner);
+      return;
+    case 'clock_step':
+      w.stepClock(a.party, a.ms);
+      return;
+    case 'manual_bootstrap':
+      w.manualBootstrap(a.dc);
+      return;
     case 'settle':
       w.healAll();
       w.setFaults({ ...sc.faults, loss: 0, meanExtraDelayMs: Math.min(sc.faults.meanExtraDelayMs, 50) });
@@ -142,6 +173,19 @@ function apply(w: World, a: Action, sc: Scenario): void {
   }
 }
 
+export function describeScenario(sc: Scenario): string {
+  const extra = [
+    sc.viewChangeMs > 0 ? `view changes open up to ${sc.viewChangeMs} ms` : '',
+    sc.showLagMs > 0 ? `SHOW STATUS up to ${sc.showLagMs} ms behind per node` : '',
+    sc.toctouMs > 0 ? `${sc.toctouMs} ms from the check to pc.bootstrap` : '',
+  ].filter((x) => x !== '');
+  return (
+    `${sc.kind}${sc.initialCut ? ` inside a dc1 | dc2 cut (arbitrator sees ${sc.initialCut.arbitrator})` : ''}, ${sc.site.topology.name}, ${sc.site.timings.name} timings, ${sc.detection.name}, ` +
+    `loss ${sc.faults.loss} dup ${sc.faults.duplicate} delay ${sc.faults.meanExtraDelayMs} ms, EAGAIN ${sc.eagain}, skew ${sc.clockSkewMs} ms` +
+    `${extra.length ? `, ${extra.join(', ')}` : ''}; faults [${sc.faultSet.join(',')}]`
+  );
+}
+
 /** Runs one scenario to its end or to its first violation. Deterministic: same seed, same run. */
 export function runScenario(sc: Scenario, opts: RunOptions = {}): RunResult {
   const w = new World({
@@ -152,14 +196,13 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunResult {
     faults: sc.faults,
     detection: sc.detection,
     eagain: sc.eagain,
-    toctouMs: opts.toctouMs ?? 0,
+    toctouMs: opts.toctouMs ?? sc.toctouMs,
     clockSkewMs: sc.clockSkewMs,
+    viewChangeMs: sc.viewChangeMs,
+    showLagMs: sc.showLagMs,
   });
   if (sc.initialCut) w.startInsideCut(sc.initialCut.arbitrator);
-  w.trace.add(
-    'SCENARIO',
-    `seed ${sc.seed}: ${sc.kind}${sc.initialCut ? ` inside a dc1 | dc2 cut (arbitrator sees ${sc.initialCut.arbitrator})` : ''}, ${sc.site.topology.name}, ${sc.site.timings.name} timings, ${sc.detection.name}, loss ${sc.faults.loss} dup ${sc.faults.duplicate} delay ${sc.faults.meanExtraDelayMs} ms, EAGAIN ${sc.eagain}, skew ${sc.clockSkewMs} ms`,
-  );
+  w.trace.add('SCENARIO', `seed ${sc.seed}: ${describeScenario(sc)}`);
   w.start();
   for (const t of sc.schedule) w.clock.setTimer(t.at, () => apply(w, t.action, sc));
 
@@ -228,17 +271,18 @@ export function runSeed(seed: number, opts: RunOptions = {}): RunResult {
   return runScenario(generateScenario(seed, opts), opts);
 }
 
-export const REPLAY_HINT = (seed: number, mode: Mode = 'episode', kind?: EpisodeKind) =>
-  `SIM_SEED=${seed}${mode === 'campaign' ? ' SIM_MODE=campaign' : ''}${kind ? ` SIM_KIND=${kind}` : ''} npx vitest run --project unit test/sim/replay.test.ts`;
+export const REPLAY_HINT = (seed: number, mode: Mode = 'episode', kind?: EpisodeKind, faults?: readonly string[]) =>
+  `SIM_SEED=${seed}${mode === 'campaign' ? ' SIM_MODE=campaign' : ''}${kind ? ` SIM_KIND=${kind}` : ''}${faults ? ` SIM_FAULTS=${faults.join(',') || 'none'}` : ''} npx vitest run --project unit test/sim/replay.test.ts`;
 
 /** SIM_MODE / SIM_KIND from the environment, checked. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): RunOptions {
   const mode: Mode = env.SIM_MODE === 'campaign' ? 'campaign' : 'episode';
   if (env.SIM_MODE !== undefined && env.SIM_MODE !== '' && env.SIM_MODE !== mode) throw new Error(`SIM_MODE is episode or campaign, not ${env.SIM_MODE}`);
+  const faults = faultsFrom(env.SIM_FAULTS);
   const kind = env.SIM_KIND;
-  if (kind === undefined || kind === '') return { mode };
+  if (kind === undefined || kind === '') return { mode, faults };
   if (!EPISODE_KINDS.includes(kind as EpisodeKind)) throw new Error(`SIM_KIND is one of ${EPISODE_KINDS.join(', ')}, not ${kind}`);
-  return { mode, kind: kind as EpisodeKind };
+  return { mode, kind: kind as EpisodeKind, faults };
 }
 
 /** A failing seed's report: the violation, the schedule, the replay command, the trace tail; full trace to a file. */
@@ -247,8 +291,8 @@ export function failureReport(seed: number, opts: RunOptions = {}, traceFile: st
   const sc = r.scenario;
   const lines = [
     `seed ${seed} FAILED: ${r.violations.map((v) => `${v.kind} at ${stamp(v.at)}: ${v.text}`).join('\n  ') || '(did not fail when replayed with tracing: report this)'}`,
-    `replay: ${REPLAY_HINT(seed, sc.mode, opts.kind)}`,
-    `scenario: ${sc.kind}${sc.initialCut ? ` inside a dc1 | dc2 cut (arbitrator sees ${sc.initialCut.arbitrator})` : ''}, ${sc.site.topology.name}, ${sc.site.timings.name} timings, ${sc.detection.name}, faults ${JSON.stringify(sc.faults)}, eagain ${sc.eagain}, skew ${sc.clockSkewMs}`,
+    `replay: ${REPLAY_HINT(seed, sc.mode, opts.kind, opts.faults)}`,
+    `scenario: ${describeScenario(sc)}`,
     'schedule:',
     ...sc.schedule.map((t) => `  ${stamp(t.at)} ${describeAction(t.action)}`),
   ];
@@ -272,11 +316,14 @@ function main(argv: string[]): void {
   const from = arg('from', 0);
   const chaos = arg('chaos-ms', 0);
   const toctouMs = arg('toctou-ms', 0);
+  // --toctou-ms 0 (the default) leaves each scenario's own delay (fault bootstrap_delay).
   const mode: Mode = argv.includes('--campaign') ? 'campaign' : 'episode';
   const ki = argv.indexOf('--kind');
   const kind = ki >= 0 ? (argv[ki + 1] as EpisodeKind) : undefined;
   if (kind !== undefined && !EPISODE_KINDS.includes(kind)) throw new Error(`--kind is one of ${EPISODE_KINDS.join(', ')}`);
-  const opts: RunOptions = { mode, ...(kind ? { kind } : {}), ...(chaos > 0 ? { chaosMs: chaos } : {}), toctouMs };
+  const fi = argv.indexOf('--faults');
+  const faults = faultsFrom(fi >= 0 ? argv[fi + 1] : process.env.SIM_FAULTS);
+  const opts: RunOptions = { mode, faults, ...(kind ? { kind } : {}), ...(chaos > 0 ? { chaosMs: chaos } : {}), ...(toctouMs > 0 ? { toctouMs } : {}) };
   const started = Date.now();
   const cpu0 = process.cpuUsage();
   const failures: number[] = [];
@@ -300,7 +347,7 @@ function main(argv: string[]): void {
     if (r.livenessMs !== null) latencies.push(r.livenessMs);
     if (!r.ok) {
       failures.push(s);
-      process.stdout.write(`seed ${s}: ${r.violations.map((v) => v.kind).join(', ')}  (${REPLAY_HINT(s, mode, kind)})\n`);
+      process.stdout.write(`seed ${s}: ${r.violations.map((v) => v.kind).join(', ')}  (${REPLAY_HINT(s, mode, kind, faults)})\n`);
     }
     if ((s - from + 1) % 1000 === 0) process.stdout.write(`${s - from + 1} seeds, ${failures.length} failed, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }

@@ -1,7 +1,7 @@
 import type { NetworkFaults } from '../../src/correspondents/memory-network.js';
 import type { PartyId } from '../../src/protocol/party.js';
 import { pick, type Rng, seededRng } from '../../src/util/rng.js';
-import { ARBITRATOR, type Dc, DCS, type SimSite, siteFor, TIMINGS, type TimingsSpec, TOPOLOGIES, type Topology } from './site.js';
+import { ARBITRATOR, type Dc, DCS, MISWEIGHTED_TOPOLOGIES, type SimSite, siteFor, THREE_DC_TOPOLOGIES, TIMINGS, type TimingsSpec, TOPOLOGIES, type Topology } from './site.js';
 import { DETECTION, type DetectionProfile } from './world.js';
 
 /**
@@ -22,6 +22,38 @@ import { DETECTION, type DetectionProfile } from './world.js';
  *   the liveness cut.
  */
 
+/**
+ * The faults issue 11 added, each behind a switch (docs/simulator.md, "Faults"): a fault whose
+ * guard has not landed yet would fail seeds that are not the simulator's to fix, so CI runs
+ * CI_FAULTS and `SIM_FAULTS=all` (or a list) runs the rest.
+ */
+export const FAULTS = [
+  'mariadb_restart',
+  'partial_heal',
+  'skewed_views',
+  'bootstrap_delay',
+  'three_dcs',
+  'real_weights',
+  'arbitrator_state_loss',
+  'duplicate_arbitrator',
+  'clock_steps',
+  'manual_bootstrap',
+  'forced_promote',
+] as const;
+export type Fault = (typeof FAULTS)[number];
+/** The faults the CI seeds run with: those whose guards are in main. */
+export const CI_FAULTS: readonly Fault[] = ['mariadb_restart', 'partial_heal', 'skewed_views', 'bootstrap_delay', 'three_dcs'];
+
+/** SIM_FAULTS: unset or `ci` the CI set, `all`, `none`, or a comma-separated list. */
+export function faultsFrom(text: string | undefined): readonly Fault[] {
+  if (text === undefined || text === '' || text === 'ci') return CI_FAULTS;
+  if (text === 'all') return FAULTS;
+  if (text === 'none') return [];
+  const out = text.split(',').map((x) => x.trim());
+  for (const f of out) if (!FAULTS.includes(f as Fault)) throw new Error(`unknown fault ${f}; one of ${FAULTS.join(', ')}, or all, ci, none`);
+  return out as Fault[];
+}
+
 export type Action =
   | { kind: 'cut_dcs'; arbitrator: 'both' | Dc | 'none' }
   | { kind: 'isolate'; server: PartyId }
@@ -38,7 +70,23 @@ export type Action =
   | { kind: 'faults'; faults: NetworkFaults }
   | { kind: 'lb_outage'; client: PartyId; ms: number }
   | { kind: 'burn'; dc: Dc }
-  | { kind: 'settle' };
+  | { kind: 'settle' }
+  /** mariadbd crashes and starts again after downMs (pc.recovery: a new uuid incarnation). */
+  | { kind: 'mariadb_restart'; server: PartyId; downMs: number }
+  /** Only Galera's links heal, only the minder network, or only the links between two groups. */
+  | { kind: 'heal_partial'; what: 'galera' | 'net' | 'between'; a: PartyId[]; b: PartyId[] }
+  /** dc3's links (Galera and minder) to one main DC or both are cut. */
+  | { kind: 'cut_dc3'; from: 'dc1' | 'dc2' | 'both' }
+  | { kind: 'backup_state'; party: PartyId; name: string }
+  /** The party is stopped, its state file lost ('empty') or replaced by a backup, and it starts again after downMs. */
+  | { kind: 'state_loss'; party: PartyId; how: string; downMs: number }
+  /** A second arbitrator process with the same identity and address, its state a copy of now or of a backup. */
+  | { kind: 'twin_start'; from: string }
+  | { kind: 'twin_stop' }
+  | { kind: 'address_owner'; owner: 'first' | 'twin' | 'either' }
+  | { kind: 'clock_step'; party: PartyId; ms: number }
+  /** The operator runs pc.bootstrap by hand on a node of this DC (docs/operations.md), when no Primary exists. */
+  | { kind: 'manual_bootstrap'; dc: Dc };
 
 export interface Timed {
   /** Simulated ms since the start of the run. */
@@ -82,6 +130,12 @@ export interface Scenario {
   faults: NetworkFaults;
   eagain: number;
   clockSkewMs: number;
+  /** The faults this scenario could draw from. */
+  faultSet: readonly Fault[];
+  /** WorldOptions: the view-change window and the SHOW STATUS lag (skewed_views), the check-to-bootstrap delay (bootstrap_delay). */
+  viewChangeMs: number;
+  showLagMs: number;
+  toctouMs: number;
   schedule: Timed[];
   /** Null in chaos episodes and burn seeds (a burned DC never comes back: there is no 2+2 to cut). */
   liveness: LivenessPlan | null;
@@ -95,13 +149,15 @@ export interface ScenarioOptions {
   kind?: EpisodeKind;
   /** Simulated length of the chaos part; the default scales with the site's failover period. */
   chaosMs?: number;
+  /** The faults a scenario may draw from (default CI_FAULTS). */
+  faults?: readonly Fault[];
 }
 
 const LOSS = [0, 0, 0.01, 0.05, 0.15] as const;
 const DUP = [0, 0.02, 0.1] as const;
 const DELAY = [0, 5, 50, 300] as const;
 
-function faultsFrom(rng: Rng): NetworkFaults {
+function netFaults(rng: Rng): NetworkFaults {
   return { loss: pick(rng, LOSS), duplicate: pick(rng, DUP), meanExtraDelayMs: pick(rng, DELAY), minDelayMs: 0.5 };
 }
 
@@ -116,10 +172,14 @@ function subset<T>(rng: Rng, xs: readonly T[]): T[] {
 
 interface Ctx {
   rng: Rng;
+  /** The switched faults' own stream. */
+  frng: Rng;
   site: SimSite;
   schedule: Timed[];
   at: (ms: number, a: Action) => void;
   everyone: PartyId[];
+  faults: ReadonlySet<Fault>;
+  backups: number;
 }
 
 /**
@@ -132,9 +192,74 @@ function livenessBound(site: SimSite, detectMs: number): number {
   return Math.max(detectMs + t.failoverPeriod, t.staleAfter + t.reportInterval) + 2 * t.reportInterval + 2 * t.ackTimeout + 2000;
 }
 
+/** One of the switched faults (FAULTS) at `now`, if the scenario has any that fit; false if none did. */
+function switchedFault(c: Ctx, now: number, galera: boolean): boolean {
+  const { frng: rng, site, at } = c;
+  const t = site.config.timings;
+  const servers = site.dbservers;
+  const fits = [...c.faults].filter((f) => {
+    if (!galera && (f === 'mariadb_restart' || f === 'partial_heal' || f === 'three_dcs' || f === 'manual_bootstrap')) return false;
+    if (f === 'three_dcs') return site.nodes.length !== site.dbservers.filter((s) => site.dcOf.get(s) !== 'dc3').length;
+    return (
+      f === 'mariadb_restart' || f === 'partial_heal' || f === 'arbitrator_state_loss' || f === 'duplicate_arbitrator' || f === 'clock_steps' || f === 'manual_bootstrap' || f === 'forced_promote'
+    );
+  });
+  if (fits.length === 0) return false;
+  const f = pick(rng, fits);
+  switch (f) {
+    case 'mariadb_restart':
+      at(now, { kind: 'mariadb_restart', server: pick(rng, servers), downMs: between(rng, 200, 3 * t.reportInterval) });
+      return true;
+    case 'partial_heal': {
+      const what = pick(rng, ['galera', 'net', 'between', 'between'] as const);
+      at(now, { kind: 'heal_partial', what, a: what === 'between' ? subset(rng, c.everyone) : [], b: what === 'between' ? subset(rng, c.everyone) : [] });
+      return true;
+    }
+    case 'three_dcs':
+      at(now, { kind: 'cut_dc3', from: pick(rng, ['dc1', 'dc2', 'both'] as const) });
+      return true;
+    case 'arbitrator_state_loss': {
+      // An old copy needs a backup taken earlier; a lost file needs nothing.
+      const old = rng.next() < 0.5;
+      let how = 'empty';
+      if (old) {
+        how = `b${++c.backups}`;
+        at(Math.max(0, now - between(rng, 100, 2 * t.failoverPeriod)), { kind: 'backup_state', party: ARBITRATOR, name: how });
+      }
+      at(now, { kind: 'state_loss', party: ARBITRATOR, how, downMs: between(rng, 100, 2 * t.reportInterval) });
+      return true;
+    }
+    case 'duplicate_arbitrator': {
+      const from = rng.next() < 0.5 ? 'now' : `b${++c.backups}`;
+      if (from !== 'now') at(Math.max(0, now - between(rng, 100, 2 * t.failoverPeriod)), { kind: 'backup_state', party: ARBITRATOR, name: from });
+      at(now, { kind: 'twin_start', from });
+      const flips = Math.floor(rng.next() * 3);
+      for (let i = 1; i <= flips; i++) at(now + between(rng, 100, t.failoverPeriod), { kind: 'address_owner', owner: pick(rng, ['first', 'twin', 'either'] as const) });
+      if (rng.next() < 0.7) at(now + between(rng, t.reportInterval, 2 * t.failoverPeriod), { kind: 'twin_stop' });
+      return true;
+    }
+    case 'clock_steps': {
+      const party = pick(rng, rng.next() < 0.4 ? [ARBITRATOR] : c.everyone);
+      const size = pick(rng, [500, 3000, 20_000, 120_000] as const);
+      at(now, { kind: 'clock_step', party, ms: (rng.next() < 0.5 ? -1 : 1) * between(rng, size / 2, size) });
+      return true;
+    }
+    case 'manual_bootstrap':
+      at(now, { kind: 'manual_bootstrap', dc: pick(rng, DCS) });
+      return true;
+    case 'forced_promote':
+      at(now, { kind: 'promote', target: rng.next() < 0.5 ? pick(rng, DCS) : pick(rng, servers), force: true });
+      return true;
+    default:
+      return false;
+  }
+}
+
 /** One random fault or operator command at `now`; `galera` false keeps the Galera links whole. */
 function randomAction(c: Ctx, now: number, galera: boolean): void {
   const { rng, site, at } = c;
+  // A switched fault beside the usual one, from its own stream: the usual draws stay as they were.
+  if (c.faults.size > 0 && c.frng.next() < 0.3) switchedFault(c, now, galera);
   const t = site.config.timings;
   const servers = site.dbservers;
   const r = rng.next();
@@ -143,7 +268,7 @@ function randomAction(c: Ctx, now: number, galera: boolean): void {
   else if (r < 0.26 && galera) at(now, { kind: 'db_oneway', from: subset(rng, servers), to: subset(rng, servers) });
   else if (r < 0.3) at(now, { kind: 'net_oneway', from: subset(rng, c.everyone), to: subset(rng, c.everyone) });
   else if (r < 0.38) at(now, { kind: 'cut_arbitrator', dc: pick(rng, DCS), direction: pick(rng, ['both', 'both', 'to_arbitrator', 'from_arbitrator'] as const) });
-  else if (r < 0.52) at(now, galera ? { kind: 'heal' } : { kind: 'faults', faults: faultsFrom(rng) });
+  else if (r < 0.52) at(now, galera ? { kind: 'heal' } : { kind: 'faults', faults: netFaults(rng) });
   else if (r < 0.66) {
     const party = pick(rng, rng.next() < 0.4 ? [ARBITRATOR] : c.everyone);
     const down = between(rng, 100, 3 * t.reportInterval);
@@ -153,7 +278,7 @@ function randomAction(c: Ctx, now: number, galera: boolean): void {
   } else if (r < 0.74) at(now, { kind: rng.next() < 0.55 ? 'drain' : 'undrain', node: pick(rng, servers) });
   else if (r < 0.79) at(now, { kind: rng.next() < 0.5 ? 'pause' : 'resume' });
   else if (r < 0.83) at(now, { kind: 'promote', target: rng.next() < 0.5 ? pick(rng, DCS) : pick(rng, servers), force: false });
-  else if (r < 0.9) at(now, { kind: 'faults', faults: faultsFrom(rng) });
+  else if (r < 0.9) at(now, { kind: 'faults', faults: netFaults(rng) });
   else at(now, { kind: 'lb_outage', client: pick(rng, site.dbclients), ms: between(rng, 200, 3 * t.reportInterval) });
 }
 
@@ -214,7 +339,7 @@ function episode(c: Ctx, opts: ScenarioOptions, base: Omit<Scenario, 'kind' | 'i
         c.at(now, { kind: 'crash', party, afterPersist: null });
         c.at(now + between(rng, 50, 2000), { kind: 'restart', party });
       } else if (x < 0.7) c.at(now, { kind: 'drain', node: pick(rng, site.dbservers) });
-      else c.at(now, { kind: 'faults', faults: { ...faultsFrom(rng), loss: 0 } });
+      else c.at(now, { kind: 'faults', faults: { ...netFaults(rng), loss: 0 } });
     }
     const cutCapAt = 3 * t.reportInterval;
     return {
@@ -274,7 +399,7 @@ function episode(c: Ctx, opts: ScenarioOptions, base: Omit<Scenario, 'kind' | 'i
       else if (x < 0.75) {
         c.at(now, { kind: 'pause' });
         c.at(now + between(rng, 10, 500), { kind: 'resume' });
-      } else c.at(now, { kind: 'faults', faults: faultsFrom(rng) });
+      } else c.at(now, { kind: 'faults', faults: netFaults(rng) });
     }
     const earliestCutAt = pre + 600;
     const cutCapAt = earliestCutAt + 5 * t.reportInterval;
@@ -292,7 +417,20 @@ function episode(c: Ctx, opts: ScenarioOptions, base: Omit<Scenario, 'kind' | 'i
 export function generateScenario(seed: number, opts: ScenarioOptions = {}): Scenario {
   const mode = opts.mode ?? 'episode';
   const rng = seededRng(seed);
-  let site = siteFor(pick(rng, TOPOLOGIES), pick(rng, TIMINGS));
+  const faultSet = opts.faults ?? CI_FAULTS;
+  const faults = new Set(faultSet);
+  let topology = pick(rng, TOPOLOGIES);
+  let site = siteFor(topology, pick(rng, TIMINGS));
+  // The switched faults draw from their own stream, so that the CI seeds' shapes and schedules
+  // stay what they were for the faults they had before.
+  const frng = seededRng(seed ^ 0x2545f491);
+  if (faults.has('three_dcs') && frng.next() < 0.1) topology = pick(frng, THREE_DC_TOPOLOGIES);
+  else if (faults.has('real_weights') && frng.next() < 0.1) topology = pick(frng, MISWEIGHTED_TOPOLOGIES);
+  if (topology !== site.topology) site = siteFor(topology, site.timings);
+  const skewed = faults.has('skewed_views') && frng.next() < 0.3;
+  const viewChangeMs = skewed ? pick(frng, [20, 200, 1000] as const) : 0;
+  const showLagMs = skewed ? pick(frng, [5, 50, 500] as const) : 0;
+  const toctouMs = faults.has('bootstrap_delay') && frng.next() < 0.2 ? pick(frng, [2, 20, 200] as const) : 0;
   let detection = pick(rng, DETECTION);
   if (opts.kind === 'stale_half_after_heal') {
     // The shape that shows it: a plain 2+2, the default timings, Galera's short evs timeouts.
@@ -300,18 +438,27 @@ export function generateScenario(seed: number, opts: ScenarioOptions = {}): Scen
     detection = DETECTION[0] as DetectionProfile;
   }
   const t = site.config.timings;
-  const faults = faultsFrom(rng);
+  const net = netFaults(rng);
   const eagain = rng.next() < 0.3 ? 0.25 : 0;
   const clockSkewMs = rng.next() < 0.5 ? 2000 : 0;
-  const c: Ctx = { rng, site, schedule: [], at: (ms, action) => void c.schedule.push({ at: Math.round(ms), action }), everyone: [ARBITRATOR, ...site.dbservers, ...site.dbclients] };
-  const base = { seed, mode, site, detection, faults, eagain, clockSkewMs };
+  const c: Ctx = {
+    rng,
+    frng,
+    site,
+    schedule: [],
+    at: (ms, action) => void c.schedule.push({ at: Math.round(ms), action }),
+    everyone: [ARBITRATOR, ...site.dbservers, ...site.dbclients],
+    faults,
+    backups: 0,
+  };
+  const base = { seed, mode, site, detection, faults: net, eagain, clockSkewMs, faultSet, viewChangeMs, showLagMs, toctouMs };
   if (mode === 'episode') return episode(c, opts, base);
 
   const chaosEnd = opts.chaosMs ?? 3 * t.failoverPeriod + 4 * t.reportInterval;
   const burned = chaos(c, detection, 2 * t.reportInterval, chaosEnd, 0.1);
   const common = { ...base, kind: 'campaign' as const, initialCut: null };
   if (burned) {
-    c.at(chaosEnd, { kind: 'faults', faults: { ...faults, loss: 0 } });
+    c.at(chaosEnd, { kind: 'faults', faults: { ...net, loss: 0 } });
     return { ...common, schedule: sorted(c.schedule), liveness: null, endAt: chaosEnd + 2 * t.failoverPeriod + t.makePrimaryValidFor };
   }
   // Settle; the cut waits until the heal is seen and no decision is in flight (run.ts), at most
@@ -365,5 +512,25 @@ export function describeAction(a: Action): string {
       return 'settle: heal everything, restart every party, the operator abandons its commands and resumes, no more loss';
     case 'heal':
       return 'heal every link';
+    case 'mariadb_restart':
+      return `mariadbd of ${a.server} crashes, starts again after ${a.downMs} ms (pc.recovery)`;
+    case 'heal_partial':
+      return a.what === 'between' ? `heal the links between ${a.a.join(',')} and ${a.b.join(',')} only` : `heal ${a.what === 'galera' ? "Galera's links" : 'the minder network'} only`;
+    case 'cut_dc3':
+      return `cut dc3 from ${a.from === 'both' ? 'dc1 and dc2' : a.from} (Galera and minder)`;
+    case 'backup_state':
+      return `back up ${a.party}'s state file as ${a.name}`;
+    case 'state_loss':
+      return `${a.party}: stopped, its state file ${a.how === 'empty' ? 'lost' : `replaced by backup ${a.how}`}, started after ${a.downMs} ms`;
+    case 'twin_start':
+      return `a duplicate arbitrator starts (same identity and address, state ${a.from === 'now' ? 'a copy of now' : `from backup ${a.from}`})`;
+    case 'twin_stop':
+      return 'the duplicate arbitrator stops';
+    case 'address_owner':
+      return `the arbitrator address now reaches ${a.owner === 'either' ? 'either process' : `the ${a.owner} process`}`;
+    case 'clock_step':
+      return `${a.party}'s clock steps ${a.ms > 0 ? 'forward' : 'back'} ${Math.abs(a.ms)} ms`;
+    case 'manual_bootstrap':
+      return `operator: pc.bootstrap by hand on a node of ${a.dc}, if nothing is Primary`;
   }
 }

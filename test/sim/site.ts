@@ -10,8 +10,9 @@ import type { ModelNodeSpec } from './galera-model.js';
  */
 
 export const SITE = 'simsite';
+/** The two DCs every shape has (the ones a DC cut separates); some shapes add a third, dc3. */
 export const DCS = ['dc1', 'dc2'] as const;
-export type Dc = (typeof DCS)[number];
+export type Dc = (typeof DCS)[number] | 'dc3';
 export const ARBITRATOR: PartyId = 'arbitrator:1';
 export const OPERATOR_HOST = '10.0.9.100';
 
@@ -20,6 +21,10 @@ export interface Topology {
   /** Weights of the DB nodes in dc1 and in dc2, in serial order. */
   dc1: readonly number[];
   dc2: readonly number[];
+  /** A third DC's DB nodes (2+2+1: a tie-breaking node in a third place). */
+  dc3?: readonly number[];
+  /** The nodes' real pc.weight where it differs from the config's `weight`, by DC, in serial order (null: as configured). */
+  pcWeights?: { dc1?: readonly (number | null)[]; dc2?: readonly (number | null)[] };
   /** dbclients: one in dc1, or one in each DC. */
   clients: 1 | 2;
 }
@@ -38,6 +43,22 @@ export const TOPOLOGIES: readonly Topology[] = [
   { name: '3+3', dc1: [1, 1, 1], dc2: [1, 1, 1], clients: 2 },
   { name: '3+2', dc1: [1, 1, 1], dc2: [1, 1], clients: 1 },
   { name: '2+1', dc1: [1, 1], dc2: [1], clients: 1 },
+];
+
+/** Three DCs (fault `three_dcs`): a 2+2 with a tie-breaking node in dc3, and one node per DC. */
+export const THREE_DC_TOPOLOGIES: readonly Topology[] = [
+  { name: '2+2+1', dc1: [1, 1], dc2: [1, 1], dc3: [1], clients: 1 },
+  { name: '1+1+1', dc1: [1], dc2: [1], dc3: [1], clients: 1 },
+];
+
+/**
+ * A node's real pc.weight unlike the config's (fault `real_weights`, issue 11 path 2): the config
+ * says 1 everywhere, one dc2 node really has 2 (dc2 holds 3 of 5 and stays Primary at a DC cut),
+ * or one dc1 node really has 0.
+ */
+export const MISWEIGHTED_TOPOLOGIES: readonly Topology[] = [
+  { name: '2+2, one dc2 node really pc.weight=2', dc1: [1, 1], dc2: [1, 1], pcWeights: { dc2: [2, null] }, clients: 1 },
+  { name: '2+2, one dc1 node really pc.weight=0', dc1: [1, 1], dc2: [1, 1], pcWeights: { dc1: [null, 0] }, clients: 1 },
 ];
 
 export interface TimingsSpec {
@@ -102,8 +123,10 @@ export function buildSite(topology: Topology, timings: TimingsSpec): SimSite {
   const dbservers: PartyId[] = [];
   const dbclients: PartyId[] = [];
   let serial = 0;
-  for (const [d, dc] of DCS.entries()) {
-    const weights = dc === 'dc1' ? topology.dc1 : topology.dc2;
+  const dcs: Dc[] = topology.dc3 ? [...DCS, 'dc3'] : [...DCS];
+  for (const [d, dc] of dcs.entries()) {
+    const weights = dc === 'dc1' ? topology.dc1 : dc === 'dc2' ? topology.dc2 : (topology.dc3 ?? []);
+    const real = dc === 'dc3' ? undefined : topology.pcWeights?.[dc];
     for (const [i, weight] of weights.entries()) {
       serial++;
       const id: PartyId = `dbserver:${serial}`;
@@ -122,7 +145,8 @@ export function buildSite(topology: Topology, timings: TimingsSpec): SimSite {
       dcOf.set(id, dc);
       nodeOf.set(id, name);
       serverOf.set(name, id);
-      nodes.push({ name, uuid: `${serial.toString(16).padStart(8, '0')}-0000-4000-8000-00000000c0de`, weight, address: `${host}:3306` });
+      const pcWeight = real?.[i];
+      nodes.push({ name, uuid: `${serial.toString(16).padStart(8, '0')}-0000-4000-8000-00000000c0de`, weight, ...(pcWeight != null ? { pcWeight } : {}), address: `${host}:3306` });
       dbservers.push(id);
     }
   }
@@ -137,7 +161,9 @@ export function buildSite(topology: Topology, timings: TimingsSpec): SimSite {
   const { name: _n, ...t } = timings;
   const config = siteConfigSchema.parse({
     site: SITE,
-    dataCentres: { dc1: { priority: 1 }, dc2: { priority: 2 }, witness: { priority: 3 } },
+    dataCentres: topology.dc3
+      ? { dc1: { priority: 1 }, dc2: { priority: 2 }, dc3: { priority: 3 }, witness: { priority: 4 } }
+      : { dc1: { priority: 1 }, dc2: { priority: 2 }, witness: { priority: 3 } },
     keys: { send: 1, files: [{ id: 1, path: '/dev/null' }] },
     timings: { ...t, maxClockSkew: '60s' },
     parties,

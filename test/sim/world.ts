@@ -1,5 +1,6 @@
 import { type Clock, SimClock } from '../../src/correspondents/clock.js';
-import { MemoryNetwork, type NetworkFaults } from '../../src/correspondents/memory-network.js';
+import { type MemoryEndpoint, MemoryNetwork, type NetworkFaults } from '../../src/correspondents/memory-network.js';
+import type { Address, Transport } from '../../src/correspondents/transport.js';
 import { type Inbound, PostOffice } from '../../src/correspondents/post-office.js';
 import { Keyring } from '../../src/protocol/keys.js';
 import { type PartyId, partyType } from '../../src/protocol/party.js';
@@ -10,7 +11,7 @@ import type { Reading } from '../../src/roles/dbserver/reading.js';
 import { type Rng, seededRng } from '../../src/util/rng.js';
 import { Checker } from './checks.js';
 import { DurableMap } from './durable.js';
-import { GaleraModel, type ViewChange } from './galera-model.js';
+import { GaleraModel, type ModelView, type ViewChange } from './galera-model.js';
 import { type PostTaps, type RoleBinding, type SimServices, type StartedRole, TappedPostOffice } from './party.js';
 import { SimLoadBalancer } from './sim-lb.js';
 import { ARBITRATOR, type Dc, DCS, OPERATOR_HOST, SITE, type SimSite } from './site.js';
@@ -51,6 +52,15 @@ export interface WorldOptions {
   toctouMs: number;
   /** Each party's clock is off the simulated time by up to this much, either way. */
   clockSkewMs: number;
+  /**
+   * 0: Galera installs a view at once when it notices the links. Otherwise the change is open
+   * (gcomm in trans/state exchange, pc.bootstrap ignored) for up to this many ms first.
+   */
+  viewChangeMs?: number;
+  /** 0: SHOW STATUS shows a new view at once. Otherwise each member shows it up to this many ms later. */
+  showLagMs?: number;
+  /** CheckOptions.absoluteValidity. */
+  absoluteValidity?: boolean;
 }
 
 export const T0 = 1_750_000_000_000;
@@ -61,9 +71,67 @@ interface Live {
   incarnation: number;
 }
 
+/**
+ * One address, one or two processes: a VIP failover or a cloned VM gives a second arbitrator the
+ * same address (issue 11, path 4). Both send from it; what arrives goes to the process that
+ * holds the address now (ARP), or, while both claim it, to either, by the seed.
+ */
+class SharedAddress {
+  private readonly views: Array<{ handler: ((buf: Buffer, from: Address) => void) | null; closed: boolean }> = [];
+  private ep: MemoryEndpoint | null = null;
+  private readonly latest = { first: -1, twin: -1 };
+  /** Which process receives what arrives: the first, the twin, or either by a coin (both claim the address). */
+  owner: 'first' | 'twin' | 'either' = 'first';
+
+  constructor(
+    private readonly net: MemoryNetwork,
+    private readonly address: Address,
+    private readonly rng: Rng,
+  ) {}
+
+  open(kind: 'first' | 'twin'): Transport {
+    if (!this.ep) {
+      this.ep = this.net.endpoint(this.address.address, this.address.port);
+      this.ep.onReceive((buf, from) => this.deliver(buf, from));
+    }
+    const v: { handler: ((buf: Buffer, from: Address) => void) | null; closed: boolean } = { handler: null, closed: false };
+    this.views.push(v);
+    this.latest[kind] = this.views.length - 1;
+    // A process that starts takes the address over (gratuitous ARP, a VIP moving to it).
+    this.owner = kind;
+    const ep = this.ep;
+    return {
+      local: this.address,
+      send: (buf, to) => {
+        if (!v.closed) ep.send(buf, to);
+      },
+      onReceive: (h) => {
+        v.handler = h;
+      },
+      close: async () => {
+        v.closed = true;
+      },
+    };
+  }
+
+  private deliver(buf: Buffer, from: Address): void {
+    const alive = (i: number) => {
+      const v = this.views[i];
+      return v && !v.closed && v.handler ? v : null;
+    };
+    const first = alive(this.latest.first);
+    const twin = alive(this.latest.twin);
+    let target = this.owner === 'first' ? (first ?? twin) : this.owner === 'twin' ? (twin ?? first) : null;
+    if (this.owner === 'either') target = first && twin ? (this.rng.next() < 0.5 ? first : twin) : (first ?? twin);
+    target?.handler?.(buf, from);
+  }
+}
+
 class SimParty {
-  readonly durable = new DurableMap();
+  durable = new DurableMap();
   live: Live | null = null;
+  /** A second process with the same identity and address (a duplicate arbitrator), with its own state. */
+  twin: { durable: DurableMap; live: Live | null } | null = null;
   /** Crash right after the next persist, before the step's later effects (sends) are carried out. */
   crashAfterPersist = false;
   crashes = 0;
@@ -74,6 +142,8 @@ class SimParty {
     readonly clock: Clock,
   ) {}
 }
+
+export const DEFAULT_VIEW_CHANGE_MS = 0;
 
 /**
  * The simulated site: one SimClock, one seeded MemoryNetwork between the party hosts, a Galera
@@ -91,6 +161,11 @@ export class World implements SimServices {
   readonly burned = new Set<PartyId>();
   private readonly parties = new Map<PartyId, SimParty>();
   private readonly lbs = new Map<PartyId, SimLoadBalancer>();
+  /** Each party's clock offset from the simulated time; a clock step changes it. */
+  readonly clockOffset = new Map<PartyId, number>();
+  private readonly shared = new Map<PartyId, SharedAddress>();
+  /** Backups of a party's state file, by name: an old copy restored later. */
+  private readonly backups = new Map<string, DurableMap>();
   private readonly lastHookInc = new Map<string, number>();
   private hookRuns = 0;
   private readonly keyring: Keyring;
@@ -98,6 +173,8 @@ export class World implements SimServices {
   private readonly postRng: Rng;
   /** Network cuts that outlive a heal: a burned DC stays gone. */
   private readonly permanentCuts: Array<{ a: string[]; b: string[] }> = [];
+  /** Every directed host pair the minder network drops now (`from>to`). */
+  private readonly netBlocked = new Set<string>();
   private opCount = 0;
   /** Operator commands still waiting for a reply: a newer command waits for them (see settle). */
   private readonly opsInFlight = new Map<string, () => void>();
@@ -115,14 +192,17 @@ export class World implements SimServices {
     this.net = new MemoryNetwork(this.clock, seededRng(o.seed ^ 0x165667b1), o.faults);
     this.model = new GaleraModel(o.site.nodes, `5eed${(o.seed >>> 0).toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`);
     this.trace = new Trace(o.trace, T0, () => this.clock.now());
-    this.checker = new Checker(o.site, this.model, this.trace, () => this.elapsed());
+    this.checker = new Checker(o.site, this.model, this.trace, () => this.elapsed(), {
+      offset: (id) => this.clockOffset.get(id) ?? 0,
+      absoluteValidity: o.absoluteValidity ?? false,
+    });
     const secret = Buffer.alloc(32);
     for (let i = 0; i < 32; i++) secret[i] = Math.floor(this.rng.next() * 256);
     this.keyring = new Keyring([{ id: 1, secret }], 1);
     const ids: PartyId[] = [ARBITRATOR, ...o.site.dbservers, ...o.site.dbclients];
     for (const id of ids) {
-      const offset = Math.round((this.rng.next() * 2 - 1) * o.clockSkewMs);
-      const clock: Clock = { now: () => Math.floor(this.clock.now()) + offset, setTimer: (ms, fn) => this.clock.setTimer(ms, fn) };
+      this.clockOffset.set(id, Math.round((this.rng.next() * 2 - 1) * o.clockSkewMs));
+      const clock: Clock = { now: () => Math.floor(this.clock.now()) + (this.clockOffset.get(id) ?? 0), setTimer: (ms, fn) => this.clock.setTimer(ms, fn) };
       this.parties.set(id, new SimParty(id, o.bindings[partyType(id) as keyof Bindings], clock));
     }
     for (const c of o.site.dbclients) this.lbs.set(c, new SimLoadBalancer());
@@ -163,7 +243,70 @@ export class World implements SimServices {
   startParty(id: PartyId): void {
     const p = this.party(id);
     if (p.live || this.burned.has(id)) return;
-    const incarnation = p.durable.nextIncarnation();
+    this.launch(
+      p,
+      p.durable,
+      () => p.live,
+      (l) => {
+        p.live = l;
+      },
+      (why) => this.crashParty(id, why),
+      '',
+    );
+  }
+
+  /**
+   * A second process of `id` (the same identity and address, its own copy of the state file as
+   * it was at `from`: 'now', or a backup's name) starts beside the first: a duplicate arbitrator.
+   */
+  startTwin(id: PartyId, from: string): void {
+    const p = this.party(id);
+    if (p.twin?.live || this.burned.has(id)) return;
+    const durable = from === 'now' ? p.durable.copy() : (this.backups.get(from)?.copy() ?? new DurableMap());
+    const twin: { durable: DurableMap; live: Live | null } = { durable, live: null };
+    p.twin = twin;
+    this.launch(
+      p,
+      durable,
+      () => twin.live,
+      (l) => {
+        twin.live = l;
+      },
+      (why) => this.stopTwin(id, why),
+      ' (twin)',
+    );
+  }
+
+  stopTwin(id: PartyId, why: string): void {
+    const p = this.party(id);
+    const live = p.twin?.live;
+    if (!p.twin || !live) return;
+    p.twin.live = null;
+    live.role.stop();
+    void live.post.close();
+    this.trace.add(id, `twin CRASH (${why})`);
+  }
+
+  /** Which process of a party with a twin receives what is sent to their address. */
+  setAddressOwner(id: PartyId, owner: 'first' | 'twin' | 'either'): void {
+    const sh = this.shared.get(id);
+    if (sh) sh.owner = owner;
+    this.trace.add(id, `address now delivered to ${owner === 'either' ? 'either process' : `the ${owner} process`}`);
+  }
+
+  private transportFor(id: PartyId, addr: Address, twin: boolean): Transport {
+    let sh = this.shared.get(id);
+    if (!sh && !twin && partyType(id) !== 'arbitrator') return this.net.endpoint(addr.address, addr.port);
+    if (!sh) {
+      sh = new SharedAddress(this.net, addr, this.rng);
+      this.shared.set(id, sh);
+    }
+    return sh.open(twin ? 'twin' : 'first');
+  }
+
+  private launch(p: SimParty, store: DurableMap, current: () => Live | null, set: (l: Live) => void, crash: (why: string) => void, label: string): void {
+    const id = p.id;
+    const incarnation = store.nextIncarnation();
     const addr = this.site.directory.get(id);
     if (!addr) throw new Error(`${id} has no address`);
     const post = new TappedPostOffice(
@@ -171,7 +314,7 @@ export class World implements SimServices {
         self: id,
         site: SITE,
         keyring: this.keyring,
-        transport: this.net.endpoint(addr.address, addr.port),
+        transport: this.transportFor(id, addr, label !== ''),
         clock: p.clock,
         rng: this.postRng,
         incarnation,
@@ -183,28 +326,27 @@ export class World implements SimServices {
       },
       this.taps,
     );
-    p.durable.afterPut = (key) => {
-      if (!p.crashAfterPersist || !p.live) return;
+    store.afterPut = (key) => {
+      if (label !== '' || !p.crashAfterPersist || !current()) return;
       p.crashAfterPersist = false;
-      this.crashParty(id, `right after persisting ${key}, before the rest of that step`);
+      crash(`right after persisting ${key}, before the rest of that step`);
     };
     const durable = {
       put: (key: string, value: unknown) => {
         try {
-          p.durable.put(key, value);
+          store.put(key, value);
         } catch (err) {
           this.violation('persist_failed', `${id}: ${(err as Error).message}`);
         }
       },
-      get: <T>(key: string) => p.durable.get<T>(key),
+      get: <T>(key: string) => store.get<T>(key),
     };
     const party = this.site.config.parties.find((x) => x.id === id);
     if (!party) throw new Error(`${id} is not in the site config`);
-    this.trace.add(id, `start, incarnation ${incarnation}`);
+    this.trace.add(id, `start${label}, incarnation ${incarnation}`);
     // Live before the role starts, so a crash during its first step finds it.
     const live: Live = { post, role: { stop: () => {}, state: () => undefined }, incarnation };
-    p.live = live;
-    live.role = p.binding({
+    const ctx = {
       self: id,
       site: this.site,
       config: this.site.config,
@@ -215,8 +357,33 @@ export class World implements SimServices {
       logger: this.trace.logger(id),
       incarnation,
       sim: this,
-    });
-    if (p.live !== live) live.role.stop();
+    };
+    set(live);
+    live.role = p.binding(ctx);
+    if (current() !== live) live.role.stop();
+  }
+
+  /**
+   * The party's state file is lost (deleted, the host rebuilt: 'empty', incarnation counter
+   * included) or replaced by an old copy ('backup:<name>'); the party must be down.
+   */
+  replaceState(id: PartyId, how: 'empty' | string): void {
+    const p = this.party(id);
+    if (p.live) this.crashParty(id, 'state file replaced under it');
+    p.durable = how === 'empty' ? new DurableMap() : (this.backups.get(how)?.copy() ?? new DurableMap());
+    this.trace.add(id, how === 'empty' ? 'STATE FILE LOST (a new, empty one at the next start)' : `STATE FILE RESTORED from backup ${how}`);
+  }
+
+  /** A backup of the party's state file as it is now. */
+  backupState(id: PartyId, name: string): void {
+    this.backups.set(name, this.party(id).durable.copy());
+    this.trace.add(id, `state file backed up as ${name}`);
+  }
+
+  /** The party's wall clock steps by `ms` (NTP, an operator, a VM resumed). */
+  stepClock(id: PartyId, ms: number): void {
+    this.clockOffset.set(id, (this.clockOffset.get(id) ?? 0) + ms);
+    this.trace.add(id, `CLOCK STEP ${ms > 0 ? '+' : ''}${ms} ms (now ${this.clockOffset.get(id)} ms off)`);
   }
 
   /** The process dies: timers, queue and sockets go; only what was persisted stays. */
@@ -314,6 +481,7 @@ export class World implements SimServices {
       // Judged against the make_primary as it was delivered, not against what the dbserver kept of it.
       const decision = this.checker.delivered(self, decisionId);
       if (w.clusterStatus !== 'Primary') this.checker.beforeBootstrap(self, node, viewOf(w), decisionId, decision);
+      if ((this.o.showLagMs ?? 0) > 0) for (const m of this.model.view(node)?.members ?? []) this.model.freezeShown(m);
       const r = this.model.pcBootstrap(node);
       this.trace.add(self, r.kind === 'bootstrapped' ? `pc.bootstrap on ${node}: #${r.from.id} → Primary #${r.view.id}{${r.view.members.join(',')}}` : `pc.bootstrap on ${node} ignored (${r.reason})`);
       this.checker.afterBootstrap(self, r, decisionId);
@@ -370,11 +538,30 @@ export class World implements SimServices {
   /** The group communication layer notices link changes only after its detection delay. */
   private linksChanged(kind: 'cut' | 'heal'): void {
     const [lo, hi] = kind === 'cut' ? this.o.detection.cutMs : this.o.detection.healMs;
-    this.clock.setTimer(lo + this.rng.next() * (hi - lo), () => this.reconfigure());
+    this.clock.setTimer(lo + this.rng.next() * (hi - lo), () => this.viewChange());
+  }
+
+  /**
+   * evs has agreed a new membership. With a view-change window, gcomm is between views for a
+   * while first (pc.bootstrap ignored there); then the views are installed.
+   */
+  private viewChange(): void {
+    const window = this.o.viewChangeMs ?? 0;
+    if (window <= 0) {
+      this.reconfigure();
+      return;
+    }
+    const changing = this.model.beginChange();
+    if (changing.length === 0) return;
+    this.trace.add('galera', `view change begins on ${changing.join(',')} (pc.bootstrap ignored until it ends)`);
+    this.clock.setTimer(1 + Math.floor(this.rng.next() * window), () => this.reconfigure());
   }
 
   private reconfigure(): void {
     this.stats.reconfigurations++;
+    const lag = (this.o.showLagMs ?? 0) > 0;
+    // What SHOW STATUS showed before: it may keep showing it a little longer, per node.
+    if (lag) for (const n of this.model.names) this.model.freezeShown(n);
     const changes = this.model.reconfigure();
     for (const c of changes) {
       if (c.kind === 'no_merge') this.trace.add('galera', `primaries ${c.primaries.join(' and ')} do not merge (split brain)`);
@@ -382,35 +569,56 @@ export class World implements SimServices {
     }
     this.checker.afterModelChange();
     this.viewsChanged(changes);
+    if (lag) {
+      const changed = new Set(changes.flatMap((c) => (c.kind === 'view' ? c.view.members : [])));
+      for (const n of this.model.names) if (!changed.has(n)) this.model.show(n);
+    }
   }
 
-  /** mariadbd runs wsrep_notify_cmd on every member of a new view; the hook pushes to its dbserver. */
+  /**
+   * mariadbd processes each new view (SHOW STATUS changes, wsrep_notify_cmd runs on every member,
+   * the hook pushes to its dbserver) at once, or up to showLagMs later per member.
+   */
   private viewsChanged(changes: readonly ViewChange[]): void {
+    const lagMs = this.o.showLagMs ?? 0;
     for (const c of changes) {
       if (c.kind !== 'view') continue;
       this.stats.viewChanges++;
       this.lastViewChangeAt = this.elapsed();
       for (const [index, node] of c.view.members.entries()) {
         const server = this.site.serverOf.get(node);
-        if (!server || this.burned.has(server)) continue;
-        const members = c.view.members.map((m) => {
-          const s = this.model.spec(m);
-          return { uuid: s.uuid, name: s.name, address: s.address };
-        });
-        const status = c.view.primary ? 'synced' : 'connected';
-        const memberArg = members.map((m) => `${m.uuid}/${m.name}/${m.address}`).join(',');
-        const body: WsrepNotify = {
-          status,
-          uuid: this.model.stateUuid,
-          primary: c.view.primary,
-          index,
-          members,
-          argv: ['--status', status, '--uuid', this.model.stateUuid, '--primary', c.view.primary ? 'yes' : 'no', '--index', String(index), '--members', memberArg],
+        const process = (): void => {
+          if (lagMs > 0) {
+            if (this.model.view(node) !== c.view) return; // a later view overtook it; that one's turn comes
+            this.model.show(node);
+          }
+          if (!server || this.burned.has(server)) return;
+          this.runHook(node, server, this.notifyBody(c.view, index));
+          this.stats.hookPushes++;
         };
-        this.runHook(node, server, body);
-        this.stats.hookPushes++;
+        if (lagMs > 0) {
+          this.model.freezeShown(node);
+          this.clock.setTimer(Math.floor(this.rng.next() * lagMs), process);
+        } else process();
       }
     }
+  }
+
+  private notifyBody(view: ModelView, index: number): WsrepNotify {
+    const members = view.members.map((m) => {
+      const s = this.model.spec(m);
+      return { uuid: this.model.uuid(m), name: s.name, address: s.address };
+    });
+    const status = view.primary ? 'synced' : 'connected';
+    const memberArg = members.map((m) => `${m.uuid}/${m.name}/${m.address}`).join(',');
+    return {
+      status,
+      uuid: this.model.stateUuid,
+      primary: view.primary,
+      index,
+      members,
+      argv: ['--status', status, '--uuid', this.model.stateUuid, '--primary', view.primary ? 'yes' : 'no', '--index', String(index), '--members', memberArg],
+    };
   }
 
   /**
@@ -449,9 +657,9 @@ export class World implements SimServices {
   cutDcs(arbitratorSees: 'both' | Dc | 'none'): void {
     const [a, b] = DCS;
     this.model.cut(this.nodesIn(a), this.nodesIn(b));
-    this.net.cut(this.site.hostsIn(a), this.site.hostsIn(b));
+    this.netCut(this.site.hostsIn(a), this.site.hostsIn(b));
     const arb = [this.site.hostOf(ARBITRATOR)];
-    for (const dc of DCS) if (arbitratorSees !== 'both' && arbitratorSees !== dc) this.net.cut(arb, this.site.hostsIn(dc));
+    for (const dc of DCS) if (arbitratorSees !== 'both' && arbitratorSees !== dc) this.netCut(arb, this.site.hostsIn(dc));
     this.linksChanged('cut');
   }
 
@@ -462,9 +670,9 @@ export class World implements SimServices {
   startInsideCut(arbitratorSees: 'both' | Dc | 'none'): void {
     const [a, b] = DCS;
     this.model.cut(this.nodesIn(a), this.nodesIn(b));
-    this.net.cut(this.site.hostsIn(a), this.site.hostsIn(b));
+    this.netCut(this.site.hostsIn(a), this.site.hostsIn(b));
     const arb = [this.site.hostOf(ARBITRATOR)];
-    for (const dc of DCS) if (arbitratorSees !== 'both' && arbitratorSees !== dc) this.net.cut(arb, this.site.hostsIn(dc));
+    for (const dc of DCS) if (arbitratorSees !== 'both' && arbitratorSees !== dc) this.netCut(arb, this.site.hostsIn(dc));
     for (const c of this.model.reconfigure())
       if (c.kind === 'view') this.trace.add('galera', `view #${c.view.id} ${c.view.primary ? 'Primary' : 'non-Primary'} {${c.view.members.join(',')}}: ${c.reason}`);
     this.checker.afterModelChange();
@@ -478,7 +686,7 @@ export class World implements SimServices {
       this.model.names.filter((n) => n !== node),
     );
     const host = this.site.hostOf(server);
-    this.net.cut(
+    this.netCut(
       [host],
       this.partyIds()
         .map((p) => this.site.hostOf(p))
@@ -499,7 +707,7 @@ export class World implements SimServices {
 
   /** Minder datagrams from `from` to `to` are lost, the way back works. */
   cutNetOneWay(from: readonly PartyId[], to: readonly PartyId[]): void {
-    this.net.cut(
+    this.netCut(
       from.map((p) => this.site.hostOf(p)),
       to.map((p) => this.site.hostOf(p)),
       true,
@@ -510,16 +718,81 @@ export class World implements SimServices {
   cutArbitrator(dc: Dc, direction: 'both' | 'to_arbitrator' | 'from_arbitrator'): void {
     const arb = [this.site.hostOf(ARBITRATOR)];
     const hosts = this.site.hostsIn(dc);
-    if (direction === 'both') this.net.cut(arb, hosts);
-    else if (direction === 'to_arbitrator') this.net.cut(hosts, arb, true);
-    else this.net.cut(arb, hosts, true);
+    if (direction === 'both') this.netCut(arb, hosts);
+    else if (direction === 'to_arbitrator') this.netCut(hosts, arb, true);
+    else this.netCut(arb, hosts, true);
   }
 
   healAll(): void {
     this.model.heal();
+    this.netBlocked.clear();
     this.net.heal();
-    for (const c of this.permanentCuts) this.net.cut(c.a, c.b);
+    for (const c of this.permanentCuts) this.netCut(c.a, c.b);
     this.linksChanged('heal');
+  }
+
+  /** Minder datagrams between these hosts are dropped (both ways unless oneWay); kept here so that a heal can be partial. */
+  private netCut(a: readonly string[], b: readonly string[], oneWay = false): void {
+    for (const x of a) {
+      for (const y of b) {
+        this.netBlocked.add(`${x}>${y}`);
+        if (!oneWay) this.netBlocked.add(`${y}>${x}`);
+      }
+    }
+    this.net.cut(a, b, oneWay);
+  }
+
+  /**
+   * A partial heal: only Galera's links, only the minder network, or only the links between two
+   * groups of parties (Galera and minder); a burned DC stays gone.
+   */
+  healPartial(what: 'galera' | 'net' | 'between', a: readonly PartyId[] = [], b: readonly PartyId[] = []): void {
+    if (what === 'galera') this.model.heal();
+    else if (what === 'between') {
+      const nodes = (xs: readonly PartyId[]) => xs.filter((x) => this.site.nodeOf.has(x)).map((x) => this.nodeOf(x));
+      this.model.heal(nodes(a), nodes(b));
+    }
+    if (what === 'net' || what === 'between') {
+      const ha = new Set(a.map((x) => this.site.hostOf(x)));
+      const hb = new Set(b.map((x) => this.site.hostOf(x)));
+      const keep = [...this.netBlocked].filter((k) => {
+        if (what === 'net') return false;
+        const [x, y] = k.split('>') as [string, string];
+        return !((ha.has(x) && hb.has(y)) || (hb.has(x) && ha.has(y)));
+      });
+      this.netBlocked.clear();
+      this.net.heal();
+      for (const k of keep) {
+        const [x, y] = k.split('>') as [string, string];
+        this.netCut([x], [y], true);
+      }
+      for (const c of this.permanentCuts) this.netCut(c.a, c.b);
+    }
+    if (what !== 'net') this.linksChanged('heal');
+  }
+
+  /** mariadbd on this server's node crashes (the others notice after the suspect timeout) and starts again after downMs. */
+  restartMariadb(server: PartyId, downMs: number): void {
+    const node = this.nodeOf(server);
+    if (!this.model.isUp(node) || this.burned.has(server)) return;
+    this.model.kill(node);
+    this.trace.add('galera', `${node}: mariadbd crashed`);
+    this.checker.afterModelChange();
+    this.linksChanged('cut');
+    this.clock.setTimer(downMs, () => {
+      if (this.burned.has(server)) return;
+      const c = this.model.restart(node);
+      if (!c) return;
+      if (c.kind === 'view') this.trace.add('galera', `${node}: mariadbd started, view #${c.view.id} non-Primary alone, incarnation ${this.model.incarnation(node)}`);
+      this.viewsChanged([c]);
+      this.linksChanged('heal');
+    });
+  }
+
+  /** The operator sets pc.weight on a live node by hand (the config is not changed). */
+  setPcWeight(server: PartyId, weight: number): void {
+    this.model.setPcWeight(this.nodeOf(server), weight);
+    this.trace.add('galera', `${this.nodeOf(server)}: pc.weight=${weight} (the config says ${this.model.spec(this.nodeOf(server)).weight})`);
   }
 
   setFaults(f: NetworkFaults): void {
@@ -536,6 +809,40 @@ export class World implements SimServices {
     });
   }
 
+  /** dc3's links to one main DC or to both are cut (Galera and minder). */
+  cutDc3(from: 'dc1' | 'dc2' | 'both'): void {
+    const dc3 = this.nodesIn('dc3');
+    if (dc3.length === 0) return;
+    for (const dc of DCS) {
+      if (from !== 'both' && from !== dc) continue;
+      this.model.cut(dc3, this.nodesIn(dc));
+      this.netCut(this.site.hostsIn('dc3'), this.site.hostsIn(dc));
+    }
+    this.linksChanged('cut');
+  }
+
+  /**
+   * The operator bootstraps by hand (docs/operations.md: SET GLOBAL pc.bootstrap on a node of the
+   * chosen half) after checking that nothing is Primary; minder is not asked. The checks count it
+   * as a promotion of the node's last primary component, like one of minder's.
+   */
+  manualBootstrap(dc: Dc): void {
+    if (this.model.primaryViews().length > 0) {
+      this.trace.add('operator', `manual bootstrap of ${dc} not done: something is Primary`);
+      return;
+    }
+    const node = this.nodesIn(dc).find((n) => this.model.isUp(n) && this.model.view(n) && !this.model.view(n)?.primary);
+    if (!node) return;
+    if ((this.o.showLagMs ?? 0) > 0) for (const m of this.model.view(node)?.members ?? []) this.model.freezeShown(m);
+    const r = this.model.pcBootstrap(node);
+    this.trace.add(
+      'operator',
+      r.kind === 'bootstrapped' ? `pc.bootstrap by hand on ${node}: #${r.from.id} → Primary #${r.view.id}{${r.view.members.join(',')}}` : `pc.bootstrap by hand on ${node} ignored (${r.reason})`,
+    );
+    this.checker.afterBootstrap('command:1', r, 'by hand');
+    if (r.kind === 'bootstrapped') this.viewsChanged([{ kind: 'view', view: r.view, reason: 'pc.bootstrap by hand' }]);
+  }
+
   /** A DC burns down: its mariadbds die, its parties die for good, its hosts are gone from the network. */
   burnDc(dc: Dc): void {
     for (const n of this.nodesIn(dc)) this.model.kill(n);
@@ -549,7 +856,7 @@ export class World implements SimServices {
       .map((p) => this.site.hostOf(p))
       .filter((h) => !hosts.includes(h));
     this.permanentCuts.push({ a: hosts, b: others });
-    this.net.cut(hosts, others);
+    this.netCut(hosts, others);
     this.linksChanged('cut');
   }
 

@@ -3,7 +3,6 @@ import type { ClientStatusReport, DbStatusReport } from '../../protocol/verbs.js
 import type { ArbitratorRecords } from './records.js';
 import type { ArbitratorSettings } from './settings.js';
 import type { StatusSummary } from './summary-doc.js';
-import { CALM_CLOCK, type ClockWatch } from './tilt.js';
 
 export interface Heard<T> {
   body: T;
@@ -36,8 +35,7 @@ export type ReasonCode =
   | 'paused'
   | 'not_chosen'
   | 'tie_wait'
-  | 'warming_up'
-  | 'clock_jump';
+  | 'warming_up';
 
 export interface Evaluation {
   at: number;
@@ -102,8 +100,6 @@ export interface ArbitratorState {
   journal: JournalEntry[];
   summaries: CachedSummary[];
   replies: CachedReply[];
-  /** The wall clock against the monotonic one, and a TILT after a jump (tilt.ts). */
-  clock: ClockWatch;
 }
 
 export const MAX_JOURNAL = 50;
@@ -134,7 +130,6 @@ export function initialArbitratorState(settings: ArbitratorSettings, records: Ar
     journal: [],
     summaries: [],
     replies: [],
-    clock: { ...CALM_CLOCK },
   };
 }
 
