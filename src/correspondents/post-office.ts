@@ -5,7 +5,7 @@ import type { Keyring } from '../protocol/keys.js';
 import { type PartyId, type PartyType, parsePartyId } from '../protocol/party.js';
 import { type BodyOf, checkBody, isVerb, type Verb, VERBS } from '../protocol/verbs.js';
 import type { Rng } from '../util/rng.js';
-import type { Clock, TimerHandle } from './clock.js';
+import { type Clock, monotonicOf, type TimerHandle } from './clock.js';
 import { Correspondent, DEFAULT_ACK_RANDOM_FACTOR } from './correspondent.js';
 import type { Address, Transport } from './transport.js';
 
@@ -87,7 +87,11 @@ export class PostOffice {
   private closed = false;
   private readonly selfType: PartyType;
 
+  /** Silence and resend pacing are durations: measured on the monotonic clock. */
+  private readonly monoClock: Clock;
+
   constructor(private readonly o: PostOfficeOptions) {
+    this.monoClock = { now: () => monotonicOf(o.clock), setTimer: (ms, fn) => o.clock.setTimer(ms, fn) };
     const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
     this.counters = { accepted: 0, sent: 0, resent: 0, drops, roleErrors: 0 };
     const me = parsePartyId(o.self);
@@ -148,7 +152,7 @@ export class PostOffice {
     let c = this.peers.get(peer);
     if (!c) {
       c = new Correspondent(peer, {
-        clock: this.o.clock,
+        clock: this.monoClock,
         rng: this.o.rng,
         ackTimeoutMs: this.o.ackTimeoutMs,
         ackRandomFactor: this.o.ackRandomFactor ?? DEFAULT_ACK_RANDOM_FACTOR,
@@ -219,10 +223,11 @@ export class PostOffice {
     if (!(spec.from as readonly PartyType[]).includes(senderType) || !(spec.to as readonly PartyType[]).includes(selfType)) {
       throw new ProtocolError('verb_not_allowed', `${senderType} may not send ${env.verb} to ${selfType}`);
     }
-    const now = this.o.clock.now();
-    if (Math.abs(now - env.at) > this.o.maxClockSkewMs) {
-      throw new ProtocolError('stale_timestamp', `sent-at is ${Math.round((now - env.at) / 1000)} s off this clock`);
+    const wall = this.o.clock.now();
+    if (Math.abs(wall - env.at) > this.o.maxClockSkewMs) {
+      throw new ProtocolError('stale_timestamp', `sent-at is ${Math.round((wall - env.at) / 1000)} s off this clock`);
     }
+    const now = monotonicOf(this.o.clock);
     const parsed = checkBody(env.verb, env.body);
     if (!parsed.ok) throw new ProtocolError('bad_body', `${env.verb}: ${parsed.issue}`);
     if (!listed) this.rememberTransient(sender, from);
@@ -273,7 +278,7 @@ export class PostOffice {
 
   private drop(reason: DropReason, detail: string, from: Address): void {
     this.counters.drops[reason]++;
-    const now = this.o.clock.now();
+    const now = monotonicOf(this.o.clock);
     const interval = this.o.dropLogIntervalMs ?? 10_000;
     const last = this.lastDropLog.get(reason);
     if (last && now - last.at < interval) {
@@ -288,7 +293,7 @@ export class PostOffice {
     const period = Math.max(100, Math.min(1000, this.o.staleAfterMs / 4));
     this.silenceTimer = this.o.clock.setTimer(period, () => {
       if (this.closed) return;
-      const now = this.o.clock.now();
+      const now = monotonicOf(this.o.clock);
       for (const [peer, c] of this.peers) {
         if (!this.o.directory(peer)) continue;
         const silent = now - c.lastHeardAt;

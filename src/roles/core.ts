@@ -28,8 +28,14 @@ export interface StepResult<S, F> {
   effects: Array<CommonEffect | F>;
 }
 
+/**
+ * `now` is the party's monotonic clock (ms, anchored near the wall clock at process start):
+ * every duration, timer and freshness inside the process is measured on it. `wall` is the wall
+ * clock, only for what crosses processes (a sender's observed-at or sent-at, a persisted or sent
+ * time) and for detecting a wall-clock jump; absent, it is `now` (a test driving one clock).
+ */
 export interface RoleCore<S, E, F> {
-  step(state: S, event: CommonEvent | E, now: number): StepResult<S, F>;
+  step(state: S, event: CommonEvent | E, now: number, wall?: number): StepResult<S, F>;
 }
 
 export function publish<V extends Verb>(to: PartyId, verb: V, body: BodyOf<V>): PublishEffect {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../correspondents/clock.js';
+import { type Clock, monotonicOf, type TimerHandle } from '../correspondents/clock.js';
 import type { PostOffice } from '../correspondents/post-office.js';
 import { EXIT } from '../cli/exit-codes.js';
 import type { CommonEffect, CommonEvent, RoleCore } from './core.js';
@@ -104,7 +104,7 @@ export class RoleHost<S, E, F extends { kind: string }> {
   private handle(event: CommonEvent | E): void {
     let result: ReturnType<RoleCore<S, E, F>['step']>;
     try {
-      result = this.o.core.step(this.state, event, this.o.clock.now());
+      result = this.o.core.step(this.state, event, monotonicOf(this.o.clock), this.o.clock.now());
     } catch (err) {
       this.errs.coreThrew++;
       const kind = (event as { kind?: string }).kind ?? '?';

@@ -101,6 +101,7 @@ function crossCheck(cfg: SiteConfig): string[] {
   if (t.ackTimeout < 100) problems.push(`timings.ackTimeout: ${t.ackTimeout}ms is too short (at least 100ms)`);
   if (t.staleAfter <= t.reportInterval) problems.push('timings.staleAfter: must be longer than timings.reportInterval, or every party looks stale between reports');
   if (t.failoverPeriod < t.ackTimeout) problems.push('timings.failoverPeriod: must be at least timings.ackTimeout');
+  if (t.clockJump < 100) problems.push(`timings.clockJump: ${t.clockJump}ms is too short (at least 100ms; NTP's own slewing would look like jumps)`);
   if (t.configRefresh < 1000) problems.push(`timings.configRefresh: ${t.configRefresh}ms is too short (at least 1s; every party reads the database this often)`);
   return problems;
 }

@@ -114,6 +114,10 @@ export const siteConfigSchema = z
         failoverPeriod: duration('10s'),
         staleAfter: duration('15s'),
         maxClockSkew: duration('60s'),
+        /** The arbitrator's wall clock moving this much against its monotonic clock is a jump: TILT. */
+        clockJump: duration('2s'),
+        /** How long the arbitrator does not promote after a clock jump (at least staleAfter). */
+        tiltPeriod: duration('30s'),
         makePrimaryValidFor: duration('30s'),
         /** How often a party started with --bootstrap re-reads the site config from the database. */
         configRefresh: duration('60s'),

@@ -3,20 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { SimClock } from '../../src/correspondents/clock.js';
-import { MemoryNetwork } from '../../src/correspondents/memory-network.js';
-import { PostOffice } from '../../src/correspondents/post-office.js';
 import { silentLogger } from '../../src/log.js';
-import { Keyring } from '../../src/protocol/keys.js';
 import { startArbitrator } from '../../src/roles/arbitrator/daemon.js';
 import { RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
 import type { RoleContext } from '../../src/roles/context.js';
-import { directoryOf } from '../../src/site/load-config.js';
 import type { ArbitratorParty } from '../../src/site/schema.js';
 import { RoleHost } from '../../src/roles/host.js';
 import { LocalState } from '../../src/state/local-state.js';
-import { seededRng } from '../../src/util/rng.js';
-import { type Node, nonPrimary, primary, report, siteConfig } from './arbitrator-fixtures.js';
+import { nonPrimary, primary } from './arbitrator-fixtures.js';
+import { netSite } from './arbitrator-net.js';
 
 /**
  * Issue 11 path 7: a failure inside a party (here: the state file refuses the decision's write)
@@ -31,25 +26,7 @@ afterEach(() => {
 function harness() {
   const dir = mkdtempSync(join(tmpdir(), 'role-fail-'));
   dirs.push(dir);
-  const cfg = siteConfig();
-  const clock = new SimClock();
-  const net = new MemoryNetwork(clock, seededRng(1));
-  const keyring = new Keyring([{ id: 1, secret: Buffer.alloc(32, 5) }], 1);
-  const office = (self: 'arbitrator:1' | `dbserver:${number}`, address: string, port: number) =>
-    new PostOffice({
-      self,
-      site: cfg.site,
-      keyring,
-      transport: net.endpoint(address, port),
-      clock,
-      rng: seededRng(2),
-      incarnation: 1,
-      directory: directoryOf(cfg),
-      ackTimeoutMs: 3000,
-      staleAfterMs: 15_000,
-      maxClockSkewMs: 60_000,
-      logger: silentLogger(),
-    });
+  const site = netSite();
   const state = LocalState.open(join(dir, 'arbitrator-1.sqlite'));
   const put = state.put.bind(state);
   // The disk is full when the decision is written; every other record still goes in.
@@ -58,33 +35,22 @@ function harness() {
     put(key, value, now);
   };
   const fatal: Array<{ code: number; message: string }> = [];
-  const post = office('arbitrator:1', '10.0.0.1', 4800);
   const ctx: RoleContext = {
     self: 'arbitrator:1',
-    party: cfg.parties[0] as ArbitratorParty,
-    config: cfg,
-    post,
-    clock,
+    party: site.cfg.parties[0] as ArbitratorParty,
+    config: site.cfg,
+    post: site.post,
+    clock: site.clock,
     state,
     logger: silentLogger(),
     configSource: 'test',
     fatal: (code, message) => fatal.push({ code, message }),
   };
-  const servers = [1, 2, 3, 4].map((i) => office(`dbserver:${i}`, `10.0.1.${i}`, 4801));
-  const makePrimary: number[] = [];
-  servers.forEach((po, i) => {
-    po.onMessage((m) => {
-      if (m.verb === 'make_primary') makePrimary.push(i + 1);
-    });
-  });
-  const names: Node[] = ['n1', 'n2', 'n3', 'n4'];
-  const say = (i: number, w: ReturnType<typeof primary>) => servers[i]?.publish('arbitrator:1', 'db_status_report', report(w, { observedAt: clock.now() }));
   const close = async () => {
-    await post.close();
-    for (const s of servers) await s.close();
+    await site.close();
     state.close();
   };
-  return { clock, ctx, post, servers, names, say, fatal, makePrimary, close };
+  return { ...site, ctx, fatal, close };
 }
 
 describe('a failure inside the party (issue 11 path 7)', () => {

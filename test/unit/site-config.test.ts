@@ -42,7 +42,17 @@ describe('site config', () => {
       'no-timings',
       dir,
     );
-    expect(cfg.timings).toEqual({ reportInterval: 5000, ackTimeout: 3000, failoverPeriod: 10_000, staleAfter: 15_000, maxClockSkew: 60_000, makePrimaryValidFor: 30_000, configRefresh: 60_000 });
+    expect(cfg.timings).toEqual({
+      reportInterval: 5000,
+      ackTimeout: 3000,
+      failoverPeriod: 10_000,
+      staleAfter: 15_000,
+      maxClockSkew: 60_000,
+      clockJump: 2000,
+      tiltPeriod: 30_000,
+      makePrimaryValidFor: 30_000,
+      configRefresh: 60_000,
+    });
   });
 
   const cases: Array<[string, (d: Doc) => void, RegExp]> = [

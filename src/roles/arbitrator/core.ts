@@ -9,6 +9,7 @@ import { handleOperator, isOperatorVerb } from './operator.js';
 import { applyClientReport, applyDbReport } from './reports.js';
 import { dbserverInfo, EVALUATE_EVERY_MS } from './settings.js';
 import { type ArbitratorState, journal } from './state.js';
+import { watchClock } from './tilt.js';
 
 /**
  * The arbitrator's decision core: step(state, event, now) → (state, effects), pure. The daemon
@@ -24,23 +25,30 @@ export const TIMER_EVALUATE = 'evaluate';
 export const TIMER_POLL = 'poll';
 
 export const arbitratorCore: RoleCore<ArbitratorState, ArbitratorEvent, ArbitratorEffect> = {
-  step(state, event, now) {
-    switch (event.kind) {
-      case 'start':
-        return onStart(state, now);
-      case 'message':
-        return onMessage(state, event, now);
-      case 'silent':
-        return onSilent(state, event.peer, event.silentMs, now);
-      case 'timer':
-        if (event.name === TIMER_EVALUATE) return reevaluate(state, [], now, true);
-        if (event.name === TIMER_POLL) return onPoll(state, now);
-        return { state, effects: [] };
-      default:
-        return { state, effects: [] };
-    }
+  step(state0, event, now, wall = now) {
+    const watched = watchClock(state0, now, wall);
+    if (watched.effects.length === 0) return stepOn(watched.state, event, now, wall);
+    const r = stepOn(watched.state, event, now, wall);
+    return { state: r.state, effects: [...watched.effects, ...r.effects] };
   },
 };
+
+function stepOn(state: ArbitratorState, event: Parameters<typeof arbitratorCore.step>[1], now: number, wall: number): Result {
+  switch (event.kind) {
+    case 'start':
+      return onStart(state, now);
+    case 'message':
+      return onMessage(state, event, now, wall);
+    case 'silent':
+      return onSilent(state, event.peer, event.silentMs, now);
+    case 'timer':
+      if (event.name === TIMER_EVALUATE) return reevaluate(state, [], now, true);
+      if (event.name === TIMER_POLL) return onPoll(state, now);
+      return { state, effects: [] };
+    default:
+      return { state, effects: [] };
+  }
+}
 
 function requestStatus(to: PartyId): CommonEffect {
   return publish(to, 'request_status', {});
@@ -69,7 +77,7 @@ function onStart(state: ArbitratorState, now: number): Result {
   return reevaluate(journal(s, now, 'started', text), effects, now, true);
 }
 
-function onMessage(state: ArbitratorState, event: Extract<CommonEvent, { kind: 'message' }>, now: number): Result {
+function onMessage(state: ArbitratorState, event: Extract<CommonEvent, { kind: 'message' }>, now: number, _wall: number): Result {
   const m = event.msg;
   switch (m.verb) {
     case 'db_status_report': {

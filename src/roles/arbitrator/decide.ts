@@ -4,6 +4,7 @@ import { decide, decisionInFlight, describeWeights, latestRefusal, spendingDecis
 import { type FreshNode, freshNodes, isFresh, labelOf, seconds } from './observations.js';
 import { EVALUATE_EVERY_MS } from './settings.js';
 import { type ArbitratorState, type Evaluation, journal, type Reason } from './state.js';
+import { tiltReason } from './tilt.js';
 
 /**
  * The automatic promotion rule (docs/safety.md): every rule that fails is a reason; a candidate
@@ -98,7 +99,12 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
   if (qualifying.length && !primary) {
     const inFlight = decisionInFlight(s, now);
     const d = s.records.directives;
-    if (inFlight) {
+    const tilt = tiltReason(s, now);
+    if (tilt) {
+      // Rule 11: after a wall-clock jump nothing is promoted until the TILT is over (tilt.ts).
+      reasons.push(tilt);
+      wakeInMs = Math.min(wakeInMs, (s.clock.tiltUntil ?? now) - now);
+    } else if (inFlight) {
       reasons.push({ code: 'decision_in_flight', view: null, text: `${inFlight.id} (make_primary to ${inFlight.target}) is still being carried out` });
     } else if (d.paused) {
       for (const c of qualifying) {

@@ -33,6 +33,12 @@ export interface ArbitratorSettings {
     failoverPeriodMs: number;
     staleAfterMs: number;
     makePrimaryValidForMs: number;
+    /** Bound on how far a sender's clock may differ from ours (timings.maxClockSkew). */
+    maxClockSkewMs: number;
+    /** A wall-clock jump of more than this against the monotonic clock starts a TILT. */
+    clockJumpMs: number;
+    /** A TILT lasts this long (never less than staleAfter: every report judged on the jumped clock ages out). */
+    tiltPeriodMs: number;
   };
 }
 
@@ -71,6 +77,9 @@ export function arbitratorSettings(cfg: SiteConfig, self: PartyId, configSource:
       failoverPeriodMs: t.failoverPeriod,
       staleAfterMs: t.staleAfter,
       makePrimaryValidForMs: t.makePrimaryValidFor,
+      maxClockSkewMs: t.maxClockSkew,
+      clockJumpMs: t.clockJump,
+      tiltPeriodMs: Math.max(t.tiltPeriod, t.staleAfter),
     },
   };
 }

@@ -3,6 +3,7 @@ import type { ClientStatusReport, DbStatusReport } from '../../protocol/verbs.js
 import type { ArbitratorRecords } from './records.js';
 import type { ArbitratorSettings } from './settings.js';
 import type { StatusSummary } from './summary-doc.js';
+import { CALM_CLOCK, type ClockWatch } from './tilt.js';
 
 export interface Heard<T> {
   body: T;
@@ -35,7 +36,8 @@ export type ReasonCode =
   | 'paused'
   | 'not_chosen'
   | 'tie_wait'
-  | 'warming_up';
+  | 'warming_up'
+  | 'clock_jump';
 
 export interface Evaluation {
   at: number;
@@ -100,6 +102,8 @@ export interface ArbitratorState {
   journal: JournalEntry[];
   summaries: CachedSummary[];
   replies: CachedReply[];
+  /** The wall clock against the monotonic one, and a TILT after a jump (tilt.ts). */
+  clock: ClockWatch;
 }
 
 export const MAX_JOURNAL = 50;
@@ -130,6 +134,7 @@ export function initialArbitratorState(settings: ArbitratorSettings, records: Ar
     journal: [],
     summaries: [],
     replies: [],
+    clock: { ...CALM_CLOCK },
   };
 }
 
