@@ -1,6 +1,6 @@
 /**
  * The main job: a whole galera-minder site on a real local Galera cluster, and a story told
- * with a timeline. Run it with `sudo bash scripts/demo.sh [--keep]`.
+ * with a timeline. Run it with `bash scripts/demo.sh [--keep]` as root.
  *
  * Two DCs of two real mariadbd each (dc1: n1 n2 | dc2: n3 n4), the arbitrator, four dbservers
  * with their wsrep_notify_cmd hooks, and a dbclient steering a real HAProxy. The DC link is cut,

@@ -14,13 +14,14 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_apt+=(hap
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need_apt+=(iptables)
 command -v socat >/dev/null 2>&1 || need_apt+=(socat)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++ make python3)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
-    echo "setup: missing packages: ${need_apt[*]}; run as root or: sudo apt-get install -y ${need_apt[*]}" >&2
+    echo "setup: missing packages: ${need_apt[*]}; run this as root (no sudo needed when logged in as root), or install them: apt-get install -y ${need_apt[*]}" >&2
     exit 2
   fi
   echo "setup: installing ${need_apt[*]}"
@@ -33,7 +34,8 @@ fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 20 ]; then
-  echo "setup: node $(node --version) is too old; galera-minder needs Node >= 20.19" >&2
+  echo "setup: node $(node --version) is too old; galera-minder needs Node >= 20.19 (Debian 12's own nodejs is 18:" >&2
+  echo "  install a nodejs package >= 20.19 first, e.g. NodeSource's 20.x or 22.x for Debian 12; README 'Install')" >&2
   exit 2
 fi
 

@@ -6,8 +6,14 @@
 #   bash scripts/test.sh lab        the lab suite only (minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 which=${1:-all}
+if [ "$which" != unit ] && [ "$(id -u)" -ne 0 ]; then
+  echo "test.sh: the lab suite needs root (it runs mariadbd as mysql and cuts links with iptables):" >&2
+  echo "  as root: bash scripts/test.sh     or, with sudo installed: sudo bash scripts/test.sh" >&2
+  echo "  the unit suite alone runs as any user once setup is done: bash scripts/test.sh unit" >&2
+  exit 2
+fi
+bash scripts/setup.sh
 status=0
 if [ "$which" = all ] || [ "$which" = unit ]; then
   # Format and lint (biome.json): a lint error or an unformatted file fails the run.
