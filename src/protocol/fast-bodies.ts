@@ -1,4 +1,4 @@
-import type { ClientStatusReport, DbStatusReport, DecisionOutcome, Directives, LbServer, MakePrimary, Member, PrimaryView, RecoveredPosition, ViewRef, WsrepNotify, WsrepStatus } from './verbs.js';
+import type { ClientStatusReport, DbStatusReport, DecisionOutcome, Directives, HookHealthReport, LbServer, MakePrimary, Member, PrimaryView, RecoveredPosition, ViewRef, WsrepNotify, WsrepStatus } from './verbs.js';
 
 /**
  * Hand-written checks for the bodies of the verbs every party receives all the time
@@ -120,7 +120,21 @@ export function fastDbStatusReport(v: unknown): Out<DbStatusReport> {
   if (rec === FAIL) return FAIL;
   const decision = v.decision === null ? null : decisionOutcome(v.decision);
   if (decision === FAIL) return FAIL;
-  return { observedAt, dc, mariadb, wsrep, recovered: rec, decision, error };
+  if (!Object.hasOwn(v, 'hook')) return { observedAt, dc, mariadb, wsrep, recovered: rec, decision, error };
+  // zod keeps a key given as undefined: so does this.
+  if (v.hook === undefined) return { observedAt, dc, mariadb, wsrep, recovered: rec, decision, error, hook: undefined };
+  const hook = hookHealth(v.hook);
+  if (hook === FAIL) return FAIL;
+  return { observedAt, dc, mariadb, wsrep, recovered: rec, decision, error, hook };
+}
+
+const HOOK_STATES: ReadonlyArray<HookHealthReport['state']> = ['unknown', 'none', 'waiting', 'heard', 'missing'];
+
+function hookHealth(v: unknown): Out<HookHealthReport> {
+  if (!isObj(v)) return FAIL;
+  const { state, lastPushAt, pushes, text } = v;
+  if (!HOOK_STATES.includes(state as HookHealthReport['state']) || (lastPushAt !== null && !isMs(lastPushAt)) || !isMs(pushes) || !isShortText(text)) return FAIL;
+  return { state: state as HookHealthReport['state'], lastPushAt, pushes, text };
 }
 
 function viewRef(v: unknown): Out<ViewRef> {

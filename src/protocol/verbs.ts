@@ -48,6 +48,15 @@ export const decisionOutcome = z.object({
 });
 export type DecisionOutcome = z.infer<typeof decisionOutcome>;
 
+/** Whether mariadbd's wsrep_notify_cmd hook reaches the dbserver (src/roles/dbserver/hook-health.ts). */
+export const hookHealthReport = z.object({
+  state: z.enum(['unknown', 'none', 'waiting', 'heard', 'missing']),
+  lastPushAt: ms.nullable(),
+  pushes: z.number().int().nonnegative(),
+  text: shortText,
+});
+export type HookHealthReport = z.infer<typeof hookHealthReport>;
+
 export const dbStatusReport = z.object({
   observedAt: ms,
   dc: name,
@@ -56,6 +65,8 @@ export const dbStatusReport = z.object({
   recovered: recoveredPosition.nullable(),
   decision: decisionOutcome.nullable(),
   error: shortText.nullable(),
+  /** Optional: dbservers before issue 16 do not send it. */
+  hook: hookHealthReport.optional(),
 });
 export type DbStatusReport = z.infer<typeof dbStatusReport>;
 

@@ -66,6 +66,11 @@ const dbserver = z
     weight: z.number().int().min(0).max(255).default(1),
     nodeName: z.string().min(1).max(64),
     mariadb,
+    /**
+     * The unix socket the shell hook (systemd/wsrep-notify.sh) writes to: mode 0660, group of
+     * mariadb.datadir. The hook's argument when not the default (docs/dbserver.md).
+     */
+    hookSocket: z.string().regex(/^\//, 'an absolute path').max(107, 'a unix socket path has at most 107 bytes').default('/run/minder/hook.sock'),
     /** Donor nodes may serve reads at sites that allow it. */
     allowDonorReads: z.boolean().default(false),
   })

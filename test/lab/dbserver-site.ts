@@ -17,14 +17,17 @@ import { writeNewKeyFile } from '../../src/protocol/keys.js';
 import type { PartyId } from '../../src/protocol/party.js';
 import type { BodyOf, DbStatusReport, Verb } from '../../src/protocol/verbs.js';
 import { directoryOf, loadKeyring, loadSiteConfigFile } from '../../src/site/load-config.js';
-import type { SiteConfig } from '../../src/site/schema.js';
+import type { DbserverParty, SiteConfig } from '../../src/site/schema.js';
 import { mathRng } from '../../src/util/rng.js';
 import type { GaleraLab } from './galera-lab.js';
 import { mysqlAccount } from './lab-host.js';
+import { labHookScript, writeSocketMap } from '../support/lab-hook.js';
 
 const execFileAsync = promisify(execFile);
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The shell hook (one line to the dbserver's unix socket) and the Node hook kept for migration. */
 export const HOOK_SCRIPT = join(REPO, 'systemd/wsrep-notify.sh');
+export const UDP_HOOK_SCRIPT = join(REPO, 'systemd/wsrep-notify-udp.sh');
 const MINDER_JS = join(REPO, 'dist/src/minder.js');
 
 export const ARBITRATOR: PartyId = 'arbitrator:1';
@@ -242,7 +245,7 @@ export class MinderSite {
 
   private constructor(readonly dir: string) {
     this.configPath = join(dir, 'site.yaml');
-    this.notifyFile = join(dir, 'notify.json');
+    this.notifyFile = join(dir, 'hook-sockets.sh');
     this.hookCmd = join(dir, 'wsrep-notify-lab.sh');
     this.hookTimingLog = join(dir, 'hook-timing.log');
   }
@@ -261,21 +264,13 @@ export class MinderSite {
     // to mysql, mode 0600; root's dbservers read it anyway. Production: see docs/dbserver.md.
     const mysql = mysqlAccount();
     if (mysql) chownSync(key, mysql.uid, mysql.gid);
-    // The lab's notifyCmd: the shipped script, told which hook file to read, timed around the
-    // call (start and end in ns) so that the hook's run time as mariadbd sees it can be measured.
+    // The lab's notifyCmd: the shipped shell hook with the socket of the node's own dbserver
+    // (picked by the datadir mariadbd runs it in), timed around the call (start and end in ns)
+    // so that the hook's run time as mariadbd sees it can be measured. Until the site is
+    // configured (no socket map yet) it exits at once, as fast as no hook.
     writeFileSync(
       site.hookCmd,
-      [
-        '#!/bin/sh',
-        // Until the site is configured there is no dbserver to tell; skipping node then keeps the
-        // lab's bring-up as fast as without a hook (the lab creates its SQL user before Synced).
-        `[ -f ${site.notifyFile} ] || exit 0`,
-        `t0=$(date +%s%N)`,
-        `MINDER_NOTIFY_FILE=${site.notifyFile} ${HOOK_SCRIPT} "$@"`,
-        `echo "$t0 $(date +%s%N) $*" >> ${site.hookTimingLog}`,
-        'exit 0',
-        '',
-      ].join('\n'),
+      labHookScript(site.notifyFile, `${HOOK_SCRIPT} "$sock" "$@"`, ['t0=$(date +%s%N)'], [`echo "$t0 $(date +%s%N) $*" >> ${site.hookTimingLog}`, 'exit 0']),
       { mode: 0o755 },
     );
     writeFileSync(site.hookTimingLog, '', { mode: 0o666 });
@@ -301,7 +296,8 @@ export class MinderSite {
       ...nodes.map(
         (n) =>
           `  - { id: ${dbserverOf(n.index)}, host: ${n.address}, port: ${UDP_BASE + n.index}, dc: ${n.dc}, nodeName: ${n.name}, ` +
-          `mariadb: { ${(o.socketNodes ?? []).includes(n.name) ? `socket: ${n.socket}` : `host: ${n.address}, port: ${n.port}`}, user: ${o.user}, passwordFile: mariadb.password, datadir: ${n.datadir} } }`,
+          `mariadb: { ${(o.socketNodes ?? []).includes(n.name) ? `socket: ${n.socket}` : `host: ${n.address}, port: ${n.port}`}, user: ${o.user}, passwordFile: mariadb.password, datadir: ${n.datadir} }, ` +
+          `hookSocket: ${this.hookSocketOf(n.index)} }`,
       ),
       '',
     ].join('\n');
@@ -310,13 +306,24 @@ export class MinderSite {
     return this.cfg;
   }
 
-  /** Writes the hook file with `minder notify-setup`, as an operator would. */
-  async writeHookFile(): Promise<void> {
-    const ids = (this.cfg?.parties ?? []).filter((p) => p.id.startsWith('dbserver:')).flatMap((p) => ['--as', p.id]);
-    await execFileAsync(process.execPath, [MINDER_JS, 'notify-setup', '--config', this.configPath, ...ids, '--out', this.notifyFile], { cwd: REPO });
+  /** dbserver:i's socket for the shell hook. */
+  hookSocketOf(index: number): string {
+    return join(this.dir, `hook-${index}.sock`);
   }
 
-  /** Makes the hook fail fast (no hook file): mariadbd then runs it but nothing is pushed. */
+  /** Tells each node's hook its dbserver's socket (what `wsrep_notify_cmd = … SOCKET` does on a host). */
+  async writeHookFile(): Promise<void> {
+    const dbservers = (this.cfg?.parties ?? []).filter((p): p is DbserverParty => p.id.startsWith('dbserver:'));
+    writeSocketMap(this.notifyFile, dbservers.map((p) => ({ datadir: p.mariadb.datadir, socket: p.hookSocket })));
+  }
+
+  /** Writes the Node hook's file with `minder notify-setup`, as an operator would (the UDP hook, kept for migration). */
+  async writeUdpHookFile(out: string): Promise<void> {
+    const ids = (this.cfg?.parties ?? []).filter((p) => p.id.startsWith('dbserver:')).flatMap((p) => ['--as', p.id]);
+    await execFileAsync(process.execPath, [MINDER_JS, 'notify-setup', '--config', this.configPath, ...ids, '--out', out], { cwd: REPO });
+  }
+
+  /** Makes the hook exit at once (no socket map): mariadbd then runs it but nothing is pushed. */
   removeHookFile(): void {
     rmSync(this.notifyFile, { force: true });
   }

@@ -90,10 +90,16 @@ export class MinderSite {
           weight: n.weight ?? 1,
           nodeName: n.name,
           mariadb: { host: n.address, port: n.port, user: o.credentials.user, passwordFile, datadir: n.datadir },
+          hookSocket: this.hookSocketOf(i),
         })),
         ...(o.dbclients ?? []).map((c, i) => ({ id: `dbclient:${i + 1}`, host: c.address, port: c.port, dc: c.dc, loadBalancer: c.loadBalancer })),
       ],
     };
+  }
+
+  /** Where dbserver:(i+1) listens for the shell hook (one socket per dbserver on a shared host). */
+  hookSocketOf(i: number): string {
+    return join(this.dir, `hook-${i + 1}.sock`);
   }
 
   partyOf(nodeName: string): string {

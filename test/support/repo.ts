@@ -15,3 +15,5 @@ export const REPO = (() => {
 
 export const MINDER_JS = join(REPO, 'dist/src/minder.js');
 export const HOOK_JS = join(REPO, 'dist/src/hook/main.js');
+/** The shell hook mariadbd runs (writes one line to the dbserver's unix socket). */
+export const SHELL_HOOK = join(REPO, 'systemd/wsrep-notify.sh');

@@ -104,4 +104,20 @@ describe('status for people', () => {
     );
     expect(text).toMatch(/last primary component: conf 5, 4 members \(dbserver:1, dbserver:2, dbserver:3, dbserver:4\)/);
   });
+
+  it("says loudly which dbserver's hook is not arriving, from the dbservers' own reports", () => {
+    const d = new ArbDriver();
+    d.start();
+    d.report('n1', primary('n1'), { hook: { state: 'missing', lastPushAt: null, pushes: 0, text: 'HOOK NOT ARRIVING: Primary/Synced → non-Primary seen without a push' } });
+    d.report('n2', primary('n2'), { hook: { state: 'heard', lastPushAt: 5, pushes: 3, text: 'last push …' } });
+    d.report('n3', primary('n3'), { hook: { state: 'none', lastPushAt: null, pushes: 0, text: 'no wsrep_notify_cmd set in mariadbd' } });
+    d.report('n4', primary('n4'));
+    const doc = buildSummary(d.state, d.now);
+    expect(doc.parties.find((p) => p.party === 'dbserver:2')?.db?.hook).toEqual({ state: 'heard', lastPushAt: 5, text: 'last push …' });
+    expect(doc.parties.find((p) => p.party === 'dbserver:4')?.db?.hook).toBeNull();
+    const text = renderStatus(doc);
+    expect(text).toMatch(/^dbserver:1: HOOK NOT ARRIVING: Primary\/Synced → non-Primary seen without a push$/m);
+    expect(text).toMatch(/^dbserver:3: hook: no wsrep_notify_cmd set in mariadbd$/m);
+    expect(text).not.toMatch(/^dbserver:2: /m);
+  });
 });

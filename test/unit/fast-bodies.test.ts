@@ -50,6 +50,8 @@ const VALID: Record<FastVerb, unknown[]> = {
       wsrep: { ...wsrep, clusterStatus: 'non-Primary', confId: null, lastCommitted: -1, members: [], lastPrimary: null },
     },
     { observedAt: 3, dc: 'dc2', mariadb: 'down', recovered: { uuid: uuid(0), seqno: 42, safeToBootstrap: false }, decision: null, error: 'mariadbd is not running', wsrep: null },
+    { observedAt: 4, dc: 'dc1', mariadb: 'up', recovered: null, decision: null, error: null, wsrep, hook: { state: 'heard', lastPushAt: 3, pushes: 2, text: 'last push at 3' } },
+    { observedAt: 5, dc: 'dc1', mariadb: 'up', recovered: null, decision: null, error: null, wsrep, hook: { state: 'missing', lastPushAt: null, pushes: 0, text: 'HOOK NOT ARRIVING' } },
   ],
   make_primary: [
     { decisionId: 'd-1700000000000-1', view: { stateUuid: uuid(0), members: [uuid(1), uuid(2)], lastPrimaryViewId: `${uuid(1)}:17` }, forced: false, reason: 'dc-east half', validForMs: 30_000 },

@@ -73,6 +73,12 @@ export function renderStatus(doc: StatusSummary): string {
   const rows = [['DC', 'PARTY', 'ROLE', 'CLUSTER', 'STATE', 'SEQNO', 'DRAINED', 'AGE', 'SESSIONS'], ...doc.parties.map(row)];
   rows.push([a.dc ?? '-', a.party, 'arbitrator', '-', a.paused ? 'PAUSED' : 'active', '-', '-', '0.0s', '-']);
   out.push(...table(rows));
+  // The hook is loud when it does not arrive: the DBA's fix is in my.cnf or on the socket.
+  for (const p of doc.parties) {
+    const h = p.db?.hook;
+    if (h?.state === 'missing') out.push(`${p.party}: ${h.text}`);
+    else if (h?.state === 'none') out.push(`${p.party}: hook: ${h.text}`);
+  }
   out.push('');
   const ev = a.evaluation;
   if (ev) {

@@ -87,6 +87,8 @@ export interface DbSummary {
   sessions: number | null;
   decision: { id: string; outcome: string; reason: string } | null;
   error: string | null;
+  /** Whether mariadbd's wsrep_notify_cmd hook reaches the dbserver; null from dbservers that do not say. */
+  hook: { state: 'unknown' | 'none' | 'waiting' | 'heard' | 'missing'; lastPushAt: number | null; text: string } | null;
 }
 
 export interface ClientSummary {

@@ -42,6 +42,7 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
         sessions: sessions.has(info.id) ? (sessions.get(info.id) as number) : null,
         decision: h?.body.decision ? { id: h.body.decision.id, outcome: h.body.decision.outcome, reason: h.body.decision.reason } : null,
         error: h?.body.error ?? null,
+        hook: h?.body.hook ? { state: h.body.hook.state, lastPushAt: h.body.hook.lastPushAt, text: h.body.hook.text } : null,
       },
       client: null,
     });

@@ -2,6 +2,7 @@ import type { PartyId } from '../../protocol/party.js';
 import { sameView, viewKey, viewOf } from '../../protocol/view.js';
 import type { DecisionOutcome, Directives, MakePrimary, WsrepNotify } from '../../protocol/verbs.js';
 import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
+import { HOOK_GRACE_MS, type HookHealth, hookReport, initialHookHealth, onGraceOver, onPush, onReading } from './hook-health.js';
 import { type Push, type Reading, reportKey, reportOf } from './reading.js';
 
 /**
@@ -73,6 +74,8 @@ export interface DbserverState {
   /** Persisted under PENDING_KEY. */
   pending: PendingDecision | null;
   directives: Directives | null;
+  /** Whether mariadbd's wsrep_notify_cmd hook reaches us (hook-health.ts); reported. */
+  hook: HookHealth;
 }
 
 export const DECISIONS_KEY = 'dbserver.decisions';
@@ -85,6 +88,10 @@ export type DbserverEvent =
   | { kind: 'connection_lost' }
   /** mariadbd rewrote its wsrep_status_file: it does so on every state change (docs/dbserver.md). */
   | { kind: 'status_file_changed' }
+  /** A line from the shell hook on the dbserver's unix socket, checked (hook-socket.ts). */
+  | { kind: 'hook_line'; notify: WsrepNotify }
+  /** mariadbd's wsrep_notify_cmd as read on a new connection ('' when unset). */
+  | { kind: 'notify_cmd'; cmd: string }
   /**
    * A newer site config is in force (recipients, interval): the daemon runs a new core with the
    * carried state, whose timers the old host cancelled.
@@ -110,6 +117,7 @@ export function initialState(decisions: DecisionOutcome[] = [], pending: Pending
     decisions,
     pending,
     directives: null,
+    hook: initialHookHealth(),
   };
 }
 
@@ -118,6 +126,7 @@ const T_RING = 'status_file_follow_up';
 const T_FOLLOW_UP = 'follow_up';
 const T_RETRY = 'bootstrap_retry';
 const T_DEADLINE = 'decision_deadline';
+const T_HOOK = 'hook_grace';
 
 class Step {
   readonly effects: Effect[] = [];
@@ -156,7 +165,7 @@ class Step {
   report(force: boolean): void {
     const r = this.s.reading;
     if (!r) return;
-    const rep = reportOf(r, this.s.push, this.cfg.dc, this.latestDecision());
+    const rep = { ...reportOf(r, this.s.push, this.cfg.dc, this.latestDecision()), hook: hookReport(this.s.hook) };
     const key = reportKey(rep);
     const changed = key !== this.s.lastReportKey;
     // One report per step at most: the outcome of a decision and the reading that led to it go together.
@@ -341,7 +350,9 @@ function onObserved(st: Step, r: Reading): void {
   const due = st.s.reportDue;
   const queued = st.s.queued;
   const keyBefore = st.s.lastReportKey;
-  st.s = { ...st.s, reading: r, inFlight: null, queued: false, reportDue: false };
+  const h = onReading(st.s.hook, st.s.reading, r, HOOK_GRACE_MS);
+  st.s = { ...st.s, reading: r, inFlight: null, queued: false, reportDue: false, hook: h.health };
+  if (h.await) st.effects.push({ kind: 'timer', name: T_HOOK, afterMs: HOOK_GRACE_MS });
   judgeDecision(st, r);
   st.report(due);
   if (st.s.ringsLeft > 0) {
@@ -399,6 +410,19 @@ function onTimer(st: Step, name: string): void {
       st.read('retry_bootstrap');
       return;
     }
+    case T_HOOK: {
+      const h = st.s.hook;
+      if (h.unheardSince === null || h.missing) return;
+      st.s = { ...st.s, hook: onGraceOver(h) };
+      st.log('error', 'hook_not_arriving', `the wsrep_notify_cmd hook did not arrive for a state change (${h.unheardChange}) within ${HOOK_GRACE_MS} ms: check wsrep_notify_cmd (${h.configured}), that its socket is reachable by mariadbd's user, and mariadbd's error log`, {
+        change: h.unheardChange,
+        since: h.unheardSince,
+        configured: h.configured,
+        lastPushAt: h.lastPushAt,
+      });
+      st.report(false);
+      return;
+    }
     case T_DEADLINE: {
       const p = st.s.pending;
       if (!p) return;
@@ -427,6 +451,30 @@ function onReconfigured(st: Step, changes: string[]): void {
   st.read('reconfigured');
 }
 
+/** A push from the hook, over the unix socket (the shell hook) or UDP (the Node hook). */
+function onHookPush(st: Step, n: WsrepNotify, via: 'socket' | 'udp'): void {
+  const wasMissing = st.s.hook.missing;
+  st.s = { ...st.s, push: { at: st.now, notify: n }, followUpsLeft: st.cfg.followUpMax, hook: onPush(st.s.hook, st.now) };
+  st.effects.push({ kind: 'cancel_timer', name: T_HOOK });
+  if (wasMissing) st.log('warn', 'hook_arriving_again', 'the wsrep_notify_cmd hook is heard again');
+  st.log('info', 'hook_push', `wsrep_notify ${n.status} primary=${n.primary === null ? '?' : n.primary ? 'yes' : 'no'} members=${n.members?.length ?? '-'} (${via}); reading at once`, {
+    status: n.status,
+    primary: n.primary,
+    index: n.index,
+    members: n.members?.length ?? null,
+    via,
+  });
+  st.read('hook');
+}
+
+function onNotifyCmd(st: Step, cmd: string): void {
+  if (st.s.hook.configured === cmd) return;
+  st.s = { ...st.s, hook: { ...st.s.hook, configured: cmd } };
+  if (cmd === '') st.log('warn', 'hook_not_configured', "mariadbd has no wsrep_notify_cmd: state changes reach this dbserver only by the status file and the interval (docs/dbserver.md, 'The hook')");
+  else st.log('info', 'hook_configured', `mariadbd's wsrep_notify_cmd is ${cmd}`, { cmd });
+  st.report(false);
+}
+
 function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void {
   const m = e.msg;
   switch (m.verb) {
@@ -442,18 +490,9 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
       st.s = { ...st.s, directives: m.body as Directives };
       st.log('debug', 'directives_received', `directives epoch ${(m.body as Directives).epoch} from ${m.from}`);
       return;
-    case 'wsrep_notify': {
-      const n = m.body as WsrepNotify;
-      st.s = { ...st.s, push: { at: st.now, notify: n }, followUpsLeft: st.cfg.followUpMax };
-      st.log('info', 'hook_push', `wsrep_notify ${n.status} primary=${n.primary === null ? '?' : n.primary ? 'yes' : 'no'} members=${n.members?.length ?? '-'}; reading at once`, {
-        status: n.status,
-        primary: n.primary,
-        index: n.index,
-        members: n.members?.length ?? null,
-      });
-      st.read('hook');
+    case 'wsrep_notify':
+      onHookPush(st, m.body as WsrepNotify, 'udp');
       return;
-    }
     default:
       st.log('debug', 'message_ignored', `${m.verb} from ${m.from} is not for a dbserver`);
   }
@@ -490,6 +529,12 @@ export function dbserverCore(cfg: DbserverSettings): RoleCore<DbserverState, Dbs
           st.s = { ...st.s, ringsLeft: st.cfg.ringFollowUps };
           st.log('info', 'status_file_changed', 'mariadbd rewrote its wsrep_status_file; reading at once');
           st.read('status_file');
+          break;
+        case 'hook_line':
+          onHookPush(st, event.notify, 'socket');
+          break;
+        case 'notify_cmd':
+          onNotifyCmd(st, event.cmd);
           break;
         case 'connection_lost':
           // mariadbd runs no hook when it dies: the dropped connection is the fastest sign.

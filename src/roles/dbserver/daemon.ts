@@ -17,6 +17,7 @@ import {
   PENDING_KEY,
   type PendingDecision,
 } from './core.js';
+import { HookSocket, HookSocketError } from './hook-socket.js';
 import { MariadbReader } from './mariadb-reader.js';
 import { StatusFileWatch } from './status-file-watch.js';
 
@@ -116,7 +117,18 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
   reader.onStatusFile = (path) => {
     if (!stopped) statusFile.set(path);
   };
+  reader.onNotifyCmd = (cmd) => dispatch({ kind: 'notify_cmd', cmd });
   host.start();
+  let hookSocket: HookSocket | null = null;
+  try {
+    hookSocket = await HookSocket.listen({ path: party.hookSocket, groupOf: m.datadir, onNotify: (notify) => dispatch({ kind: 'hook_line', notify }), logger: ctx.logger });
+    if (stopped) await hookSocket.close();
+    else ctx.logger.info({ event: 'hook_socket_listening', path: party.hookSocket }, `listening for the wsrep_notify_cmd hook on ${party.hookSocket}`);
+  } catch (err) {
+    if (!(err instanceof HookSocketError)) throw err;
+    // Loud, not fatal: the status file, the connection and the interval still report every change.
+    ctx.logger.error({ event: 'hook_socket_unavailable', path: party.hookSocket, error: err.message }, `the wsrep_notify_cmd hook cannot reach this dbserver: ${err.message}`);
+  }
   const unsubscribe = ctx.liveConfig?.onConfigChange((next, change) => {
     if (stopped) return;
     // The config source refuses changes to this party's own settings (a restart is needed);
@@ -132,6 +144,7 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
       stopped = true;
       unsubscribe?.();
       statusFile.close();
+      await hookSocket?.close();
       host.stop();
       await reader.close();
     },

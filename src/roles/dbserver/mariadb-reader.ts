@@ -64,6 +64,8 @@ export class MariadbReader {
    * readable): a file mariadbd rewrites on each state change, watched as a doorbell.
    */
   onStatusFile: (path: string | null) => void = () => {};
+  /** Called on every new connection with mariadbd's wsrep_notify_cmd ('' when unset or unreadable). */
+  onNotifyCmd: (cmd: string) => void = () => {};
   private readonly connectTimeoutMs: number;
   private readonly queryTimeoutMs: number;
 
@@ -205,6 +207,9 @@ export class MariadbReader {
     void this.statusFileOf(conn).then((path) => {
       if (this.conn === conn) this.onStatusFile(path);
     });
+    void this.notifyCmdOf(conn).then((cmd) => {
+      if (this.conn === conn && cmd !== null) this.onNotifyCmd(cmd);
+    });
     return conn;
   }
 
@@ -215,6 +220,17 @@ export class MariadbReader {
       return typeof f === 'string' && f.startsWith('/') ? f : null;
     } catch {
       // Older servers have no such variable: the hook and polling still work.
+      return null;
+    }
+  }
+
+  /** null: could not be asked (the connection went away); the hook's health is then not judged. */
+  private async notifyCmdOf(conn: Connection): Promise<string | null> {
+    try {
+      const [rows] = await conn.query<RowDataPacket[]>({ sql: 'SELECT @@GLOBAL.wsrep_notify_cmd AS c', timeout: this.queryTimeoutMs });
+      const c = rows[0]?.['c'];
+      return typeof c === 'string' ? c.slice(0, 4096) : '';
+    } catch {
       return null;
     }
   }

@@ -81,9 +81,10 @@ export function reportOf(r: Reading, push: Push | null, dc: string, decision: De
   };
 }
 
-/** What "changed" means for sending at once: anything but the time and the commit counter. */
+/** What "changed" means for sending at once: anything but the times, the commit counter and the hook's push count. */
 export function reportKey(rep: DbStatusReport): string {
-  const { observedAt: _at, wsrep, ...rest } = rep;
+  const { observedAt: _at, wsrep, hook, ...rest } = rep;
   const w = wsrep ? { ...wsrep, lastCommitted: 0 } : null;
-  return JSON.stringify({ ...rest, wsrep: w });
+  // The hook's state counts as a change (missing is news); its last push time does not.
+  return JSON.stringify({ ...rest, wsrep: w, hook: hook?.state ?? null });
 }
