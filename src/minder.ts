@@ -21,16 +21,15 @@ Docs: README.md, docs/protocol.md, docs/configuration.md`;
 function registerKeygen(y: Argv): Argv {
   return y.command(
     'keygen <file>',
-    'Write a new random site key (32 bytes, hex) to FILE, readable by its owner only',
-    (a) => a.positional('file', { type: 'string', demandOption: true }),
+    'Write a new random site key (32 bytes, hex) to FILE, mode 0600, owned by the daemons\' user (as root: minder)',
+    (a) =>
+      a
+        .positional('file', { type: 'string', demandOption: true })
+        .option('owner', { type: 'string', describe: 'who owns the key (default: minder when run as root, else you)' })
+        .example('$0 keygen /etc/minder/site.key', 'as root: a key the minder units can read'),
     async (argv) => {
-      const { writeNewKeyFile } = await import('./protocol/keys.js');
-      try {
-        writeNewKeyFile(argv.file);
-      } catch (err) {
-        throw new CliError(EXIT.USAGE, `cannot write ${argv.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (an existing key is never overwritten)`);
-      }
-      process.stdout.write(`wrote a new site key to ${argv.file} (mode 0600); copy it to every party, keeping the mode\n`);
+      const { keygen } = await import('./cli/keygen.js');
+      process.stdout.write(keygen(argv.file, argv.owner));
     },
   );
 }

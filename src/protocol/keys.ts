@@ -79,6 +79,11 @@ export function readKeyFile(path: string, id: number): SiteKey {
 }
 
 /** Writes a new random 32-byte key, readable by its owner only. */
+/** 32 random bytes as one hex line: what a key file holds. */
+export function newKeyText(): string {
+  return `${randomBytes(32).toString('hex')}\n`;
+}
+
 export function writeNewKeyFile(path: string): void {
-  writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  writeFileSync(path, newKeyText(), { mode: 0o600, flag: 'wx' });
 }
