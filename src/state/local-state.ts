@@ -4,13 +4,31 @@ import Database from 'better-sqlite3';
 
 export class LocalStateError extends Error {
   constructor(
-    readonly code: 'STATE_OPEN' | 'STATE_CORRUPT' | 'STATE_WRITE',
+    readonly code: 'STATE_OPEN' | 'STATE_CORRUPT' | 'STATE_WRITE' | 'STATE_NEWER',
     message: string,
   ) {
     super(message);
     this.name = 'LocalStateError';
   }
 }
+
+/**
+ * The layout of the state file, in SQLite's own header (`PRAGMA user_version`, which
+ * `sqlite3 FILE 'PRAGMA user_version'` shows). 0: a file from before the version was kept
+ * (issue 16): the same two tables. A newer galera-minder opens an older file and brings it up to
+ * date in one transaction; an older one refuses a newer file rather than misread it.
+ */
+export const STATE_SCHEMA_VERSION = 1;
+
+/**
+ * MIGRATIONS[n] takes a file from version n to n + 1, inside the transaction that then stamps
+ * the new version. A change to what is stored (tables, or the shape of a role's kv value that
+ * an older reader would misread) adds a step here and raises STATE_SCHEMA_VERSION.
+ */
+const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
+  // 0 → 1: nothing moves; the file now says which layout it has.
+  () => {},
+];
 
 /**
  * One SQLite file per party: the incarnation counter and the roles' durable state.
@@ -38,12 +56,26 @@ export class LocalState {
     try {
       const check = db.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw new Error(String(check));
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > STATE_SCHEMA_VERSION) {
+        throw new LocalStateError(
+          'STATE_NEWER',
+          `state file ${path} was written by a newer galera-minder (state schema ${version}; this one reads up to ${STATE_SCHEMA_VERSION}): upgrade galera-minder on this host. Moving the file aside starts afresh and loses what it holds (the incarnation, decisions)`,
+        );
+      }
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
                CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);`);
+      if (version < STATE_SCHEMA_VERSION) {
+        db.transaction(() => {
+          for (let v = version; v < STATE_SCHEMA_VERSION; v++) (MIGRATIONS[v] as (d: Database.Database) => void)(db);
+          db.pragma(`user_version = ${STATE_SCHEMA_VERSION}`);
+        })();
+      }
     } catch (err) {
       db.close();
+      if (err instanceof LocalStateError) throw err;
       const msg = (err as Error).message;
       const code = /readonly|permission|unable to open/i.test(msg) ? 'STATE_WRITE' : 'STATE_CORRUPT';
       throw new LocalStateError(code, `state file ${path} is unusable (${msg}); move it aside to start afresh`);
@@ -76,6 +108,11 @@ export class LocalState {
 
   delete(key: string): void {
     this.db.prepare('DELETE FROM kv WHERE key = ?').run(key);
+  }
+
+  /** The layout version of the file as open (always STATE_SCHEMA_VERSION once open). */
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
   }
 
   close(): void {
