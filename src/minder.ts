@@ -21,7 +21,7 @@ Docs: README.md, docs/protocol.md, docs/configuration.md`;
 function registerKeygen(y: Argv): Argv {
   return y.command(
     'keygen <file>',
-    'Write a new random site key (32 bytes, hex) to FILE, mode 0600, owned by the daemons\' user (as root: minder)',
+    "Write a new random site key (32 bytes, hex) to FILE, mode 0600, owned by the daemons' user (as root: minder)",
     (a) =>
       a
         .positional('file', { type: 'string', demandOption: true })

@@ -1,4 +1,18 @@
-import type { ClientStatusReport, DbStatusReport, DecisionOutcome, Directives, HookHealthReport, LbServer, MakePrimary, Member, PrimaryView, RecoveredPosition, ViewRef, WsrepNotify, WsrepStatus } from './verbs.js';
+import type {
+  ClientStatusReport,
+  DbStatusReport,
+  DecisionOutcome,
+  Directives,
+  HookHealthReport,
+  LbServer,
+  MakePrimary,
+  Member,
+  PrimaryView,
+  RecoveredPosition,
+  ViewRef,
+  WsrepNotify,
+  WsrepStatus,
+} from './verbs.js';
 
 /**
  * Hand-written checks for the bodies of the verbs every party receives all the time

@@ -268,11 +268,9 @@ export class MinderSite {
     // (picked by the datadir mariadbd runs it in), timed around the call (start and end in ns)
     // so that the hook's run time as mariadbd sees it can be measured. Until the site is
     // configured (no socket map yet) it exits at once, as fast as no hook.
-    writeFileSync(
-      site.hookCmd,
-      labHookScript(site.notifyFile, `${HOOK_SCRIPT} "$sock" "$@"`, ['t0=$(date +%s%N)'], [`echo "$t0 $(date +%s%N) $*" >> ${site.hookTimingLog}`, 'exit 0']),
-      { mode: 0o755 },
-    );
+    writeFileSync(site.hookCmd, labHookScript(site.notifyFile, `${HOOK_SCRIPT} "$sock" "$@"`, ['t0=$(date +%s%N)'], [`echo "$t0 $(date +%s%N) $*" >> ${site.hookTimingLog}`, 'exit 0']), {
+      mode: 0o755,
+    });
     writeFileSync(site.hookTimingLog, '', { mode: 0o666 });
     chmodSync(site.hookTimingLog, 0o666);
     return site;
@@ -314,7 +312,10 @@ export class MinderSite {
   /** Tells each node's hook its dbserver's socket (what `wsrep_notify_cmd = … SOCKET` does on a host). */
   async writeHookFile(): Promise<void> {
     const dbservers = (this.cfg?.parties ?? []).filter((p): p is DbserverParty => p.id.startsWith('dbserver:'));
-    writeSocketMap(this.notifyFile, dbservers.map((p) => ({ datadir: p.mariadb.datadir, socket: p.hookSocket })));
+    writeSocketMap(
+      this.notifyFile,
+      dbservers.map((p) => ({ datadir: p.mariadb.datadir, socket: p.hookSocket })),
+    );
   }
 
   /** Writes the Node hook's file with `minder notify-setup`, as an operator would (the UDP hook, kept for migration). */

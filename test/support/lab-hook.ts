@@ -26,7 +26,10 @@ export class LabHook {
 
   /** Which dbserver's socket each node's hook writes to. */
   configure(site: MinderSite, nodes: ReadonlyArray<{ datadir: string }>): void {
-    writeSocketMap(this.map, nodes.map((n, i) => ({ datadir: n.datadir, socket: site.hookSocketOf(i) })));
+    writeSocketMap(
+      this.map,
+      nodes.map((n, i) => ({ datadir: n.datadir, socket: site.hookSocketOf(i) })),
+    );
   }
 
   remove(): void {

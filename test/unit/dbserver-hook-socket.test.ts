@@ -15,14 +15,31 @@ const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'minder-hook-socket-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const ARGS = ['--status', 'synced', '--uuid', '0576e1a4-e740-11f1-8f3d-bbd1c7a3b227', '--primary', 'yes', '--index', '1', '--members', '6c55c6ce-e740-11f1-8064-5bf51de6a90f/n 1/127.0.0.11:3306,6c75275e-e740-11f1-9280-3b53ce101d31/n2/127.0.0.12:3306'];
+const ARGS = [
+  '--status',
+  'synced',
+  '--uuid',
+  '0576e1a4-e740-11f1-8f3d-bbd1c7a3b227',
+  '--primary',
+  'yes',
+  '--index',
+  '1',
+  '--members',
+  '6c55c6ce-e740-11f1-8064-5bf51de6a90f/n 1/127.0.0.11:3306,6c75275e-e740-11f1-9280-3b53ce101d31/n2/127.0.0.12:3306',
+];
 
 const quiet = { info: () => {}, warn: () => {} };
 
 async function listen(name: string, extra: Partial<Parameters<typeof HookSocket.listen>[0]> = {}) {
   const got: WsrepNotify[] = [];
   const warnings: string[] = [];
-  const s = await HookSocket.listen({ path: join(dir, name), groupOf: dir, onNotify: (b) => got.push(b), logger: { info: () => {}, warn: (_o: unknown, m?: string) => void warnings.push(String(m)) }, ...extra });
+  const s = await HookSocket.listen({
+    path: join(dir, name),
+    groupOf: dir,
+    onNotify: (b) => got.push(b),
+    logger: { info: () => {}, warn: (_o: unknown, m?: string) => void warnings.push(String(m)) },
+    ...extra,
+  });
   return { s, got, warnings, path: join(dir, name) };
 }
 

@@ -76,7 +76,9 @@ describe('the state file schema version', () => {
     }
     expect(err).toBeInstanceOf(LocalStateError);
     expect((err as LocalStateError).code).toBe('STATE_NEWER');
-    expect((err as Error).message).toMatch(new RegExp(`written by a newer galera-minder \\(state schema ${STATE_SCHEMA_VERSION + 1}; this one reads up to ${STATE_SCHEMA_VERSION}\\): upgrade galera-minder on this host`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`written by a newer galera-minder \\(state schema ${STATE_SCHEMA_VERSION + 1}; this one reads up to ${STATE_SCHEMA_VERSION}\\): upgrade galera-minder on this host`),
+    );
     expect(raw(path)).toEqual(before);
   });
 });

@@ -414,12 +414,17 @@ function onTimer(st: Step, name: string): void {
       const h = st.s.hook;
       if (h.unheardSince === null || h.missing) return;
       st.s = { ...st.s, hook: onGraceOver(h) };
-      st.log('error', 'hook_not_arriving', `the wsrep_notify_cmd hook did not arrive for a state change (${h.unheardChange}) within ${HOOK_GRACE_MS} ms: check wsrep_notify_cmd (${h.configured}), that its socket is reachable by mariadbd's user, and mariadbd's error log`, {
-        change: h.unheardChange,
-        since: h.unheardSince,
-        configured: h.configured,
-        lastPushAt: h.lastPushAt,
-      });
+      st.log(
+        'error',
+        'hook_not_arriving',
+        `the wsrep_notify_cmd hook did not arrive for a state change (${h.unheardChange}) within ${HOOK_GRACE_MS} ms: check wsrep_notify_cmd (${h.configured}), that its socket is reachable by mariadbd's user, and mariadbd's error log`,
+        {
+          change: h.unheardChange,
+          since: h.unheardSince,
+          configured: h.configured,
+          lastPushAt: h.lastPushAt,
+        },
+      );
       st.report(false);
       return;
     }

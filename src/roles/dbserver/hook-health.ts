@@ -29,7 +29,7 @@ export function initialHookHealth(): HookHealth {
 
 /** The part of a reading that a Galera state change moves (and so a hook run announces). */
 export function stateWord(r: Reading | null): string | null {
-  if (!r || r.mariadb !== 'up' || !r.wsrep) return null;
+  if (r?.mariadb !== 'up' || !r.wsrep) return null;
   const w = r.wsrep;
   return `${w.clusterStatus}/${w.localState}/size ${w.clusterSize}/conf ${w.confId ?? '-'}`;
 }

@@ -55,7 +55,7 @@ export class HookSocket {
   static async listen(o: HookSocketOptions): Promise<HookSocket> {
     try {
       mkdirSync(dirname(o.path), { recursive: true, mode: 0o755 });
-      let st;
+      let st: ReturnType<typeof lstatSync> | null;
       try {
         st = lstatSync(o.path);
       } catch {
@@ -142,9 +142,15 @@ export class HookSocket {
 
   private line(text: string): void {
     const r = parseHookLine(text);
-    if (!r.ok) return this.drop(r.reason, r.detail);
+    if (!r.ok) {
+      this.drop(r.reason, r.detail);
+      return;
+    }
     const checked = checkBody('wsrep_notify', r.body);
-    if (!checked.ok) return this.drop('bad_body', checked.issue);
+    if (!checked.ok) {
+      this.drop('bad_body', checked.issue);
+      return;
+    }
     this.stats_.accepted++;
     if (r.problems.length) this.o.logger.warn({ event: 'hook_line_problems', problems: r.problems }, `hook line used, with odd arguments: ${r.problems.join('; ')}`);
     this.o.onNotify(checked.data);
@@ -156,7 +162,10 @@ export class HookSocket {
     const last = this.lastDropLog.get(reason);
     if (last !== undefined && now - last < DROP_LOG_EVERY_MS) return;
     this.lastDropLog.set(reason, now);
-    this.o.logger.warn({ event: 'hook_line_dropped', reason, detail: detail.slice(0, 200), count: n, path: this.o.path }, `hook line dropped (${reason}): ${detail.slice(0, 200)}; ${n} dropped for this reason so far`);
+    this.o.logger.warn(
+      { event: 'hook_line_dropped', reason, detail: detail.slice(0, 200), count: n, path: this.o.path },
+      `hook line dropped (${reason}): ${detail.slice(0, 200)}; ${n} dropped for this reason so far`,
+    );
   }
 }
 
