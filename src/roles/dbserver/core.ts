@@ -350,7 +350,7 @@ function onObserved(st: Step, r: Reading): void {
   const due = st.s.reportDue;
   const queued = st.s.queued;
   const keyBefore = st.s.lastReportKey;
-  const h = onReading(st.s.hook, st.s.reading, r, HOOK_GRACE_MS);
+  const h = onReading(st.s.hook, st.s.reading, r, HOOK_GRACE_MS, st.now);
   st.s = { ...st.s, reading: r, inFlight: null, queued: false, reportDue: false, hook: h.health };
   if (h.await) st.effects.push({ kind: 'timer', name: T_HOOK, afterMs: HOOK_GRACE_MS });
   judgeDecision(st, r);

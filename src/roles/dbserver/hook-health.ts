@@ -12,6 +12,7 @@ import type { Reading } from './reading.js';
 export interface HookHealth {
   /** mariadbd's wsrep_notify_cmd: null until read, '' when none is set. */
   configured: string | null;
+  /** On the core's clock (monotonic, anchored near the wall clock at start). */
   lastPushAt: number | null;
   pushes: number;
   /** When a reading first showed a state change that no push has covered yet. */
@@ -42,12 +43,13 @@ export function onPush(h: HookHealth, now: number): HookHealth {
  * A new reading: if it shows a state change (both readings up) that no push within the grace
  * period before it explains, the hook is now awaited (the caller arms a timer of `graceMs`).
  */
-export function onReading(h: HookHealth, before: Reading | null, after: Reading, graceMs: number): { health: HookHealth; await: boolean } {
+export function onReading(h: HookHealth, before: Reading | null, after: Reading, graceMs: number, now: number): { health: HookHealth; await: boolean } {
   const a = stateWord(before);
   const b = stateWord(after);
   if (a === null || b === null || a === b || !h.configured || h.unheardSince !== null) return { health: h, await: false };
-  if (h.lastPushAt !== null && after.at - h.lastPushAt <= graceMs) return { health: h, await: false };
-  return { health: { ...h, unheardSince: after.at, unheardChange: `${a} → ${b}` }, await: true };
+  // Both on the core's (monotonic) clock: a reading's observedAt is wall time, for other processes.
+  if (h.lastPushAt !== null && now - h.lastPushAt <= graceMs) return { health: h, await: false };
+  return { health: { ...h, unheardSince: now, unheardChange: `${a} → ${b}` }, await: true };
 }
 
 /** The grace period after an unheard change ended: missing if still no push. */
