@@ -42,16 +42,20 @@ export const FAULTS = [
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 /** The faults the CI seeds run with: those whose guards are in main. */
-export const CI_FAULTS: readonly Fault[] = ['mariadb_restart', 'partial_heal', 'skewed_views', 'bootstrap_delay', 'three_dcs'];
+export const CI_FAULTS: readonly Fault[] = ['mariadb_restart', 'partial_heal', 'skewed_views', 'bootstrap_delay', 'three_dcs', 'clock_steps'];
 
-/** SIM_FAULTS: unset or `ci` the CI set, `all`, `none`, or a comma-separated list. */
+/** SIM_FAULTS: unset or `ci` the CI set, `all`, `none`, or a comma-separated list (which may name `ci`). */
 export function faultsFrom(text: string | undefined): readonly Fault[] {
   if (text === undefined || text === '' || text === 'ci') return CI_FAULTS;
   if (text === 'all') return FAULTS;
   if (text === 'none') return [];
-  const out = text.split(',').map((x) => x.trim());
-  for (const f of out) if (!FAULTS.includes(f as Fault)) throw new Error(`unknown fault ${f}; one of ${FAULTS.join(', ')}, or all, ci, none`);
-  return out as Fault[];
+  const out = new Set<Fault>();
+  for (const f of text.split(',').map((x) => x.trim())) {
+    if (f === 'ci') for (const c of CI_FAULTS) out.add(c);
+    else if (FAULTS.includes(f as Fault)) out.add(f as Fault);
+    else throw new Error(`unknown fault ${f}; one of ${FAULTS.join(', ')}, or all, ci, none`);
+  }
+  return FAULTS.filter((f) => out.has(f));
 }
 
 export type Action =

@@ -306,6 +306,10 @@ export class World implements SimServices {
 
   private launch(p: SimParty, store: DurableMap, current: () => Live | null, set: (l: Live) => void, crash: (why: string) => void, label: string): void {
     const id = p.id;
+    // Each process has its own monotonic clock, anchored to its wall clock when it starts: a later
+    // clock step moves the wall clock (now) and never this one (src/correspondents/clock.ts).
+    const anchor = this.clockOffset.get(id) ?? 0;
+    const clock: Clock = { now: p.clock.now, monotonic: () => Math.floor(this.clock.now()) + anchor, setTimer: p.clock.setTimer };
     const incarnation = store.nextIncarnation();
     const addr = this.site.directory.get(id);
     if (!addr) throw new Error(`${id} has no address`);
@@ -315,7 +319,7 @@ export class World implements SimServices {
         site: SITE,
         keyring: this.keyring,
         transport: this.transportFor(id, addr, label !== ''),
-        clock: p.clock,
+        clock,
         rng: this.postRng,
         incarnation,
         directory: (x) => this.site.directory.get(x),
@@ -351,7 +355,7 @@ export class World implements SimServices {
       site: this.site,
       config: this.site.config,
       party,
-      clock: p.clock,
+      clock,
       post,
       durable,
       logger: this.trace.logger(id),
