@@ -121,8 +121,11 @@ export interface InitialCut {
   arbitrator: 'both' | Dc | 'none';
 }
 
-export type EpisodeKind = 'precut_liveness' | 'precut_chaos' | 'liveness' | 'chaos' | 'campaign' | 'late_arbitrator_loss' | 'stale_half_after_heal';
-export const EPISODE_KINDS: readonly EpisodeKind[] = ['precut_liveness', 'precut_chaos', 'liveness', 'chaos', 'late_arbitrator_loss', 'stale_half_after_heal'];
+/** Issue 11's paths as named schedules (not in the CI mix; findings.test.ts runs those whose guards are in). */
+export const PATH_KINDS = ['old_state_after_promotion', 'lost_state_after_promotion', 'stale_decision_after_manual_bootstrap', 'forced_over_live_primary', 'misweighted_cut'] as const;
+export type PathKind = (typeof PATH_KINDS)[number];
+export type EpisodeKind = 'precut_liveness' | 'precut_chaos' | 'liveness' | 'chaos' | 'campaign' | 'late_arbitrator_loss' | 'stale_half_after_heal' | PathKind;
+export const EPISODE_KINDS: readonly EpisodeKind[] = ['precut_liveness', 'precut_chaos', 'liveness', 'chaos', 'late_arbitrator_loss', 'stale_half_after_heal', ...PATH_KINDS];
 
 export interface Scenario {
   seed: number;
@@ -356,6 +359,7 @@ function episode(c: Ctx, opts: ScenarioOptions, base: Omit<Scenario, 'kind' | 'i
       endAt: cutCapAt + boundMs,
     };
   }
+  if ((PATH_KINDS as readonly string[]).includes(kind)) return pathEpisode(c, kind as PathKind, base);
   if (kind === 'stale_half_after_heal') {
     // Not in the CI mix (docs/simulator.md, "findings"): inside a 2+2 cut the arbitrator watches
     // both halves; it loses the preferred one, dc1, just as everything else heals; Galera
@@ -418,6 +422,70 @@ function episode(c: Ctx, opts: ScenarioOptions, base: Omit<Scenario, 'kind' | 'i
   return { ...base, kind: 'chaos', initialCut: null, schedule: schedule(), liveness: null, endAt };
 }
 
+/**
+ * Issue 11's paths, each one fixed schedule on a plain 2+2 (the seed draws timings, detection,
+ * delays, skew). Each ends with no liveness plan: only the safety checks judge it.
+ * - old_state_after_promotion (path 1): a healthy start; the arbitrator's state file is backed up;
+ *   dc1 | dc2 is cut and the settled split promotes dc1; the arbitrator loses dc1, is stopped,
+ *   the backup (no decision in it, every node's uuid known) is restored and it starts again,
+ *   hearing only dc2.
+ * - lost_state_after_promotion (path 1): the same with the state file lost instead.
+ * - stale_decision_after_manual_bootstrap (path 3): inside a detected cut, the arbitrator's
+ *   datagrams to dc1 are lost; the settled split decides for dc1, its make_primary is resent in
+ *   vain; the operator bootstraps dc2 by hand (nothing is Primary); the link heals (minder only).
+ * - forced_over_live_primary (path 5, and 10a): a healthy start; db1 loses its Galera links and
+ *   the arbitrator loses the other three, which stay Primary; once their reports are stale the
+ *   operator forces db1.
+ * - misweighted_cut (path 2): one dc2 node really has pc.weight=2 (the config says 1); dc1 | dc2
+ *   is cut with the arbitrator seeing dc1 only; dc2 stays Primary (3 of 5).
+ */
+function pathEpisode(c: Ctx, kind: PathKind, base: Omit<Scenario, 'kind' | 'initialCut' | 'schedule' | 'liveness' | 'endAt'>): Scenario {
+  const t = c.site.config.timings;
+  const detect = base.detection.cutMs[1];
+  const servers = c.site.dbservers;
+  const others = servers.filter((s) => s !== servers[0]);
+  let endAt = 0;
+  let initialCut: InitialCut | null = null;
+  switch (kind) {
+    case 'old_state_after_promotion':
+    case 'lost_state_after_promotion': {
+      const cutAt = 1500;
+      c.at(1000, { kind: 'backup_state', party: ARBITRATOR, name: 'b0' });
+      c.at(cutAt, { kind: 'cut_dcs', arbitrator: 'both' });
+      const lossAt = cutAt + detect + 2000;
+      c.at(lossAt, { kind: 'cut_arbitrator', dc: 'dc1', direction: 'both' });
+      c.at(lossAt, { kind: 'state_loss', party: ARBITRATOR, how: kind === 'old_state_after_promotion' ? 'b0' : 'empty', downMs: 100 });
+      endAt = lossAt + t.staleAfter + 2 * t.failoverPeriod + 2 * t.reportInterval;
+      break;
+    }
+    case 'stale_decision_after_manual_bootstrap': {
+      initialCut = { arbitrator: 'both' };
+      c.at(0, { kind: 'cut_arbitrator', dc: 'dc1', direction: 'from_arbitrator' });
+      const byHand = 2 * t.failoverPeriod;
+      c.at(byHand, { kind: 'manual_bootstrap', dc: 'dc2' });
+      c.at(byHand + 1000, { kind: 'heal_partial', what: 'net', a: [], b: [] });
+      endAt = byHand + 1000 + t.makePrimaryValidFor + 2 * t.ackTimeout;
+      break;
+    }
+    case 'forced_over_live_primary': {
+      const first = servers[0] as PartyId;
+      c.at(1000, { kind: 'db_oneway', from: [first], to: others });
+      c.at(1000, { kind: 'db_oneway', from: others, to: [first] });
+      c.at(1000, { kind: 'net_oneway', from: [ARBITRATOR], to: others });
+      c.at(1000, { kind: 'net_oneway', from: others, to: [ARBITRATOR] });
+      const force = 1000 + detect + t.staleAfter + t.reportInterval;
+      c.at(force, { kind: 'promote', target: first, force: true });
+      endAt = force + 2 * t.reportInterval + t.ackTimeout;
+      break;
+    }
+    case 'misweighted_cut':
+      c.at(1000, { kind: 'cut_dcs', arbitrator: 'dc1' });
+      endAt = 1000 + detect + t.staleAfter + 2 * t.failoverPeriod + 2 * t.reportInterval;
+      break;
+  }
+  return { ...base, faults: { ...base.faults, loss: 0 }, kind, initialCut, schedule: sorted(c.schedule), liveness: null, endAt };
+}
+
 export function generateScenario(seed: number, opts: ScenarioOptions = {}): Scenario {
   const mode = opts.mode ?? 'episode';
   const rng = seededRng(seed);
@@ -436,6 +504,9 @@ export function generateScenario(seed: number, opts: ScenarioOptions = {}): Scen
   const showLagMs = skewed ? pick(frng, [5, 50, 500] as const) : 0;
   const toctouMs = faults.has('bootstrap_delay') && frng.next() < 0.2 ? pick(frng, [2, 20, 200] as const) : 0;
   let detection = pick(rng, DETECTION);
+  if (opts.kind !== undefined && (PATH_KINDS as readonly string[]).includes(opts.kind)) {
+    site = siteFor((opts.kind === 'misweighted_cut' ? MISWEIGHTED_TOPOLOGIES[0] : TOPOLOGIES[0]) as Topology, site.timings);
+  }
   if (opts.kind === 'stale_half_after_heal') {
     // The shape that shows it: a plain 2+2, the default timings, Galera's short evs timeouts.
     site = siteFor(TOPOLOGIES[0] as Topology, TIMINGS.find((x) => x.name === 'default') as TimingsSpec);
