@@ -118,7 +118,8 @@ export const siteConfigSchema = z
         ackTimeout: duration('3s'),
         failoverPeriod: duration('10s'),
         staleAfter: duration('15s'),
-        maxClockSkew: duration('60s'),
+        /** Every party's clock is within this of every other's (NTP): bounds a datagram's time in transit. */
+        maxClockSkew: duration('5s'),
         /** The arbitrator's wall clock moving this much against its monotonic clock is a jump: TILT. */
         clockJump: duration('2s'),
         /** How long the arbitrator does not promote after a clock jump (at least staleAfter). */

@@ -76,13 +76,13 @@ describe('arbitrator daemon', () => {
     });
     const names = ['n1', 'n2', 'n3', 'n4'] as const;
     servers.forEach((po, i) => {
-      po.publish('arbitrator:1', 'db_status_report', report(primary(names[i] as (typeof names)[number])));
+      po.publish('arbitrator:1', 'db_status_report', report(primary(names[i] as (typeof names)[number]), { observedAt: h.clock.now() }));
     });
     h.clock.advance(1000);
     for (let t = 0; t < 14; t++) {
       servers.forEach((po, i) => {
         const n = names[i] as (typeof names)[number];
-        po.publish('arbitrator:1', 'db_status_report', report(nonPrimary(n, i < 2 ? ['n1', 'n2'] : ['n3', 'n4'])));
+        po.publish('arbitrator:1', 'db_status_report', report(nonPrimary(n, i < 2 ? ['n1', 'n2'] : ['n3', 'n4']), { observedAt: h.clock.now() }));
       });
       h.clock.advance(1000);
     }

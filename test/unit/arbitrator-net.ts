@@ -14,7 +14,7 @@ import { type Node, report, siteConfig } from './arbitrator-fixtures.js';
  * `say` sends a report observed now by the dbserver's own clock. For tests that must go through
  * the RoleHost and the post office (clocks, failures), not only the core.
  */
-export function netSite(o: { arbitratorClock?: (sim: SimClock) => Clock; siteOpts?: Parameters<typeof siteConfig>[0] } = {}) {
+export function netSite(o: { arbitratorClock?: (sim: SimClock) => Clock; serverClock?: (serial: number, sim: SimClock) => Clock | undefined; siteOpts?: Parameters<typeof siteConfig>[0] } = {}) {
   const cfg = siteConfig(o.siteOpts);
   const clock = new SimClock();
   const net = new MemoryNetwork(clock, seededRng(1));
@@ -36,7 +36,7 @@ export function netSite(o: { arbitratorClock?: (sim: SimClock) => Clock; siteOpt
     });
   const arbClock = o.arbitratorClock ? o.arbitratorClock(clock) : clock;
   const post = office('arbitrator:1', '10.0.0.1', 4800, arbClock);
-  const servers = [1, 2, 3, 4].map((i) => office(`dbserver:${i}`, `10.0.1.${i}`, 4801));
+  const servers = [1, 2, 3, 4].map((i) => office(`dbserver:${i}`, `10.0.1.${i}`, 4801, o.serverClock?.(i, clock) ?? clock));
   const makePrimary: number[] = [];
   servers.forEach((po, i) => {
     po.onMessage((m) => {

@@ -47,7 +47,7 @@ describe('site config', () => {
       ackTimeout: 3000,
       failoverPeriod: 10_000,
       staleAfter: 15_000,
-      maxClockSkew: 60_000,
+      maxClockSkew: 5000,
       clockJump: 2000,
       tiltPeriod: 30_000,
       makePrimaryValidFor: 30_000,

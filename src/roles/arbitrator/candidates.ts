@@ -172,7 +172,7 @@ export function settledSplit(c: Candidate, state: ArbitratorState, fresh: readon
       if (!complete.has(viewKey(viewOf(own.wsrep)))) return false;
     } else {
       const h = state.reports[d.id];
-      if (!h || !isFresh(state, h.receivedAt, now) || h.body.mariadb !== 'down') return false;
+      if (!h || !isFresh(state, h.takenAt, now) || h.body.mariadb !== 'down') return false;
     }
   }
   // The worst case for C: every other dbserver of the site, heard or not, in one component.

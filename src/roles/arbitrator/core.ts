@@ -81,7 +81,7 @@ function onMessage(state: ArbitratorState, event: Extract<CommonEvent, { kind: '
   const m = event.msg;
   switch (m.verb) {
     case 'db_status_report': {
-      const r = applyDbReport(state, m.from, m.body as BodyOf<'db_status_report'>, now);
+      const r = applyDbReport(state, m.from, m.body as BodyOf<'db_status_report'>, now, m.envelope.at);
       // A report that changed nothing but its time waits for the evaluate timer (reports.ts).
       return r.material ? reevaluate(r.state, r.effects, now, false) : { state: r.state, effects: r.effects };
     }
@@ -108,7 +108,7 @@ function onPoll(state: ArbitratorState, now: number): Result {
   const effects: CommonEffect[] = [];
   for (const d of state.settings.dbservers) {
     const h = state.reports[d.id];
-    if (!h || now - h.receivedAt >= t.reportIntervalMs || !isFresh(state, h.receivedAt, now)) effects.push(requestStatus(d.id));
+    if (!h || now - h.receivedAt >= t.reportIntervalMs || !isFresh(state, h.takenAt, now)) effects.push(requestStatus(d.id));
   }
   effects.push({ kind: 'timer', name: TIMER_POLL, afterMs: t.reportIntervalMs });
   return { state, effects };

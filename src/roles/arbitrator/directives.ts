@@ -51,7 +51,7 @@ export function whyNotServing(state: ArbitratorState, id: PartyId, now: number):
   const h = state.reports[id];
   if (state.records.directives.drained.includes(id)) return 'drained';
   if (!h) return 'never reported';
-  if (!isFresh(state, h.receivedAt, now)) return 'no fresh report';
+  if (!isFresh(state, h.takenAt, now)) return 'no fresh report';
   if (h.body.mariadb !== 'up' || !h.body.wsrep) return 'mariadbd is down';
   const w = h.body.wsrep;
   if (w.clusterStatus !== 'Primary') return w.clusterStatus;
@@ -74,7 +74,7 @@ function preferred(state: ArbitratorState, nodes: DbserverInfo[]): DbserverInfo 
 export function chooseWriter(state: ArbitratorState, now: number, except: readonly PartyId[] = [], notBefore = 0): PartyId | null {
   const cur = state.records.directives.writer;
   if (cur && !except.includes(cur) && isServing(state, cur, now)) return cur;
-  const eligible = servingNodes(state, now).filter((d) => !except.includes(d.id) && (state.reports[d.id]?.receivedAt ?? 0) > notBefore);
+  const eligible = servingNodes(state, now).filter((d) => !except.includes(d.id) && (state.reports[d.id]?.takenAt ?? 0) > notBefore);
   return preferred(state, eligible)?.id ?? null;
 }
 
@@ -86,7 +86,7 @@ export function chooseWriter(state: ArbitratorState, now: number, except: readon
 function fellAt(state: ArbitratorState, id: PartyId, now: number): number {
   const h = state.reports[id];
   if (!h) return 0;
-  return isFresh(state, h.receivedAt, now) ? h.receivedAt : h.receivedAt + state.settings.timings.staleAfterMs;
+  return isFresh(state, h.takenAt, now) ? h.takenAt : h.takenAt + state.settings.timings.staleAfterMs;
 }
 
 /** After a restart the writer stays put until every dbserver has spoken, or staleAfter has passed. */

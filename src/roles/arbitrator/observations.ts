@@ -8,11 +8,13 @@ export interface FreshNode {
   info: DbserverInfo;
   report: DbStatusReport;
   wsrep: WsrepStatus;
-  receivedAt: number;
+  /** When its reading was taken, on the arbitrator's clock (HeardReport.takenAt). */
+  takenAt: number;
 }
 
-export function isFresh(state: ArbitratorState, receivedAt: number, now: number): boolean {
-  return now - receivedAt <= state.settings.timings.staleAfterMs;
+/** Fresh = taken (a report: its reading) at most staleAfter ago, on the arbitrator's monotonic clock. */
+export function isFresh(state: ArbitratorState, takenAt: number, now: number): boolean {
+  return now - takenAt <= state.settings.timings.staleAfterMs;
 }
 
 /** Fresh reports with wsrep status, in serial order. */
@@ -20,9 +22,9 @@ export function freshNodes(state: ArbitratorState, now: number): FreshNode[] {
   const out: FreshNode[] = [];
   for (const info of state.settings.dbservers) {
     const h = state.reports[info.id];
-    if (!h || !isFresh(state, h.receivedAt, now)) continue;
+    if (!h || !isFresh(state, h.takenAt, now)) continue;
     if (h.body.mariadb !== 'up' || h.body.wsrep === null) continue;
-    out.push({ info, report: h.body, wsrep: h.body.wsrep, receivedAt: h.receivedAt });
+    out.push({ info, report: h.body, wsrep: h.body.wsrep, takenAt: h.takenAt });
   }
   return out;
 }
@@ -30,7 +32,7 @@ export function freshNodes(state: ArbitratorState, now: number): FreshNode[] {
 /** Serving = may take client traffic: fresh, Primary, Synced, ready, not drained. */
 export function isServing(state: ArbitratorState, id: PartyId, now: number): boolean {
   const h = state.reports[id];
-  if (!h || !isFresh(state, h.receivedAt, now)) return false;
+  if (!h || !isFresh(state, h.takenAt, now)) return false;
   const w = h.body.wsrep;
   if (h.body.mariadb !== 'up' || !w) return false;
   return w.clusterStatus === 'Primary' && w.localState === 'Synced' && w.ready && !state.records.directives.drained.includes(id);

@@ -1,6 +1,7 @@
 import type { PartyId } from '../../protocol/party.js';
 import type { ClientStatusReport, DbStatusReport, WsrepStatus } from '../../protocol/verbs.js';
 import type { CommonEffect } from '../core.js';
+import { ageWhenSent } from '../reading-age.js';
 import { isFresh } from './observations.js';
 import { type LastPrimaryRecord, MAX_UUIDS_PER_PARTY, type NodesRecord, RECORD_KEYS } from './records.js';
 import { dbserverByNodeName, dbserverInfo } from './settings.js';
@@ -37,13 +38,14 @@ function heard(state: ArbitratorState, from: PartyId): boolean {
  * again after its report had gone stale; and any report while the writer is down (the
  * replacement must have spoken since the fall, so every report can make one eligible).
  */
-export function applyDbReport(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): ReportStep {
+export function applyDbReport(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number, sentAt: number = body.observedAt): ReportStep {
   if (!dbserverInfo(state.settings, from)) return { state, effects: [], material: false };
   const prev = state.reports[from];
-  state.reports[from] = { body, receivedAt: now };
+  const takenAt = now - ageWhenSent(body.observedAt, sentAt);
+  state.reports[from] = { body, receivedAt: now, takenAt };
   const isNew = heard(state, from);
   if (prev && sameMaterialReport(prev.body, body)) {
-    const material = isNew || !isFresh(state, prev.receivedAt, now) || state.writerDownSince !== null || state.evaluation === null;
+    const material = isNew || !isFresh(state, prev.takenAt, now) || !isFresh(state, takenAt, now) || state.writerDownSince !== null || state.evaluation === null;
     return { state, effects: [], material };
   }
   let s: ArbitratorState = state;

@@ -7,8 +7,17 @@ import { CALM_CLOCK, type ClockWatch } from './tilt.js';
 
 export interface Heard<T> {
   body: T;
-  /** The arbitrator's own clock at receipt: freshness never trusts a sender's clock. */
+  /** The arbitrator's own (monotonic) clock at receipt. */
   receivedAt: number;
+}
+
+/**
+ * A dbserver's report: fresh by when its reading was taken, not when it arrived (issue 11 path
+ * 6): `takenAt` = receipt minus how old the reading was when sent (`ageWhenSent`), on the
+ * arbitrator's own clock.
+ */
+export interface HeardReport extends Heard<DbStatusReport> {
+  takenAt: number;
 }
 
 /** Why a candidate was not promoted (or that one was): a stable code and a sentence for people. */
@@ -86,7 +95,7 @@ export interface ArbitratorState {
   incarnation: number;
   startedAt: number | null;
   records: ArbitratorRecords;
-  reports: Record<string, Heard<DbStatusReport>>;
+  reports: Record<string, HeardReport>;
   clients: Record<string, Heard<ClientStatusReport>>;
   /** Parties heard from since this start (the writer is not moved before all have spoken, or staleAfter). */
   heardSinceStart: Record<string, true>;

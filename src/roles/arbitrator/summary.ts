@@ -21,8 +21,9 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
       party: info.id,
       type: 'dbserver',
       dc: info.dc,
-      reportAgeMs: h ? now - h.receivedAt : null,
-      fresh: h ? isFresh(state, h.receivedAt, now) : false,
+      // The age of the reading (taken, not received): what freshness is judged by.
+      reportAgeMs: h ? now - h.takenAt : null,
+      fresh: h ? isFresh(state, h.takenAt, now) : false,
       db: {
         nodeName: info.nodeName,
         weight: info.weight,

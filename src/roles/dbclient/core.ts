@@ -1,6 +1,7 @@
 import { isPartyId, type PartyId } from '../../protocol/party.js';
 import type { BodyOf, ClientStatusReport, Directives, LbServer } from '../../protocol/verbs.js';
 import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
+import { ageWhenSent } from '../reading-age.js';
 import type { DesiredLb, ObservedServer } from './lb/types.js';
 import { chooseWriter, desiredOf, type Health, healthOf, type HeldReport, type Route, type Routes, routes, type ServerSpec } from './routing.js';
 
@@ -155,7 +156,7 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
   function expiryTimer(s: DbclientState, now: number): Effect[] {
     let next = Number.POSITIVE_INFINITY;
     for (const h of Object.values(s.reports)) {
-      const t = h.receivedAt + cfg.staleAfterMs;
+      const t = (h.takenAt ?? h.receivedAt) + cfg.staleAfterMs;
       if (t >= now && t < next) next = t;
     }
     return Number.isFinite(next) ? [{ kind: 'timer', name: TIMER_EXPIRY, afterMs: next - now + 1 }] : [];
@@ -263,15 +264,18 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
     return { state: r.state, effects: [...effects, ...r.effects] };
   }
 
-  function onReport(s: DbclientState, from: PartyId, body: BodyOf<'db_status_report'>, now: number): Result {
+  function onReport(s: DbclientState, from: PartyId, body: BodyOf<'db_status_report'>, now: number, sentAt: number): Result {
     if (!known.has(from)) {
       return { state: s, effects: [log('warn', 'report_ignored', `db_status_report from ${from}, not a dbserver this client routes to`)] };
     }
     const prev = s.reports[from];
     // A resend of the same observation (its ack was lost) says nothing newer: keep the time it
     // first arrived, so a dbserver stuck on one observation still goes stale.
-    const receivedAt = prev && prev.report.observedAt === body.observedAt ? prev.receivedAt : now;
-    const reports = { ...s.reports, [from]: { report: body, receivedAt } };
+    const same = prev !== undefined && prev.report.observedAt === body.observedAt;
+    const receivedAt = same ? prev.receivedAt : now;
+    // Fresh by when the reading was taken, not when it arrived (a slow reading, a resent report).
+    const takenAt = same ? (prev.takenAt ?? prev.receivedAt) : now - ageWhenSent(body.observedAt, sentAt);
+    const reports = { ...s.reports, [from]: { report: body, receivedAt, takenAt } };
     return recompute({ ...s, reports }, now, `report from ${from}`);
   }
 
@@ -430,7 +434,7 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
       }
       case 'message': {
         const m = ev.msg;
-        if (m.verb === 'db_status_report') return onReport(s, m.from, m.body as BodyOf<'db_status_report'>, now);
+        if (m.verb === 'db_status_report') return onReport(s, m.from, m.body as BodyOf<'db_status_report'>, now, m.envelope.at);
         if (m.verb === 'directives') return onDirectives(s, m.from, m.body as BodyOf<'directives'>, now);
         return { state: s, effects: [log('debug', 'message_ignored', `${m.verb} from ${m.from} is not for a dbclient`)] };
       }

@@ -23,6 +23,11 @@ export interface ServerSpec {
 export interface HeldReport {
   report: DbStatusReport;
   receivedAt: number;
+  /**
+   * When its reading was taken, on this client's clock: arrival minus how old the reading was
+   * when sent (src/roles/reading-age.ts). Freshness is judged by it; absent = receivedAt.
+   */
+  takenAt?: number;
 }
 
 /**
@@ -51,7 +56,7 @@ export function isDonorState(localState: string): boolean {
 export function healthOf(spec: ServerSpec, held: HeldReport | undefined, now: number, staleAfterMs: number): Health {
   const out = (kind: Exclude<HealthKind, 'serve'>, reason: string): Health => ({ kind, writable: false, reason });
   if (held === undefined) return out('hard_out', 'no report received yet');
-  const age = now - held.receivedAt;
+  const age = now - (held.takenAt ?? held.receivedAt);
   if (age > staleAfterMs) return out('hard_out', `silent: last report ${Math.round(age / 100) / 10} s ago (limit ${staleAfterMs / 1000} s)`);
   const r = held.report;
   if (r.mariadb !== 'up') return out('hard_out', r.error ? `mariadb down (${r.error})` : 'mariadb down');
