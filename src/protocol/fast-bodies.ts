@@ -106,7 +106,28 @@ function wsrepStatus(v: unknown): Out<WsrepStatus> {
   if (members === FAIL) return FAIL;
   const lastPrimary = v.lastPrimary === null ? null : primaryView(v.lastPrimary);
   if (lastPrimary === FAIL) return FAIL;
-  return { clusterStatus: clusterStatus as (typeof CLUSTER_STATUS)[number], localState, ready, connected, clusterSize, stateUuid, confId, lastCommitted, nodeUuid, members, lastPrimary };
+  const out: WsrepStatus = {
+    clusterStatus: clusterStatus as (typeof CLUSTER_STATUS)[number],
+    localState,
+    ready,
+    connected,
+    clusterSize,
+    stateUuid,
+    confId,
+    lastCommitted,
+    nodeUuid,
+    members,
+    lastPrimary,
+  };
+  const { pcWeight } = v;
+  if (pcWeight === undefined) {
+    // As zod does: a key given as undefined stays, a missing key stays missing.
+    if ('pcWeight' in v) out.pcWeight = undefined;
+    return out;
+  }
+  if (pcWeight !== null && (!isInt(pcWeight) || pcWeight < 0 || pcWeight > 255)) return FAIL;
+  out.pcWeight = pcWeight;
+  return out;
 }
 
 function recovered(v: unknown): Out<RecoveredPosition> {

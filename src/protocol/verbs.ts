@@ -34,6 +34,12 @@ export const wsrepStatus = z.object({
   nodeUuid: z.string().max(64),
   members: z.array(member).max(64),
   lastPrimary: primaryView.nullable(),
+  /**
+   * The node's real Galera weight (`pc.weight` in wsrep_provider_options): what Galera's quorum
+   * counts, whatever the site config says. null = could not be read; absent = a dbserver from
+   * before this field (both: the arbitrator cannot weigh the node and refuses to promote on it).
+   */
+  pcWeight: z.number().int().min(0).max(255).nullable().optional(),
 });
 export type WsrepStatus = z.infer<typeof wsrepStatus>;
 

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DbStatusReport, dbStatusReport, type DecisionOutcome, type WsrepNotify } from '../../src/protocol/verbs.js';
-import { DECISIONS_KEY, DEFAULT_TUNING, dbserverCore, initialState, PENDING_KEY, type PendingDecision } from '../../src/roles/dbserver/core.js';
+import { DECISIONS_KEY, DEFAULT_TUNING, dbserverCore, initialState, MID_CHANGE_READS, PENDING_KEY, type PendingDecision } from '../../src/roles/dbserver/core.js';
 import { encodeDatagram } from '../../src/protocol/datagram.js';
 import { testKeyring } from '../support/post-office-fixture.js';
-import { decisionFor, Driver, kinds, SETTINGS, member, message, nonPrimaryHalf, primaryOf, STATE_UUID, U } from './dbserver-fixtures.js';
+import { decisionFor, Driver, kinds, SETTINGS, member, message, nonPrimaryHalf, primaryOf, STATE_UUID, U, upReading } from './dbserver-fixtures.js';
 
 function reports(effects: ReturnType<Driver['step']>): DbStatusReport[] {
   return effects.flatMap((f) => (f.kind === 'publish' && f.verb === 'db_status_report' && f.to === 'arbitrator:1' ? [f.body as DbStatusReport] : []));
@@ -240,6 +240,56 @@ describe('dbserver core: make_primary', () => {
     expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-b', outcome: 'refused' });
     expect(d.state.decisions.at(-1)?.reason).toMatch(/not read from the server/);
     expect(kinds(d.all)).not.toContain('bootstrap');
+  });
+
+  it('schedule reading_mid_change (issue 11 10c): a reading taken while the view changes is read again, not refused as a missing plugin', () => {
+    const d = started();
+    d.observe(nonPrimaryHalf());
+    d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf(), 'd-mid')));
+    const seq = d.state.inFlight as number;
+    // The plugin is loaded; the view moved between the snapshots around every membership read.
+    const midChange = { kind: 'view_changing' as const, detail: 'the view changed around each of 3 membership reads' };
+    const eff = d.step({ kind: 'observed', reading: { ...upReading(seq, d.now, nonPrimaryHalf(), 'none'), membersMissing: midChange } });
+    expect(kinds(eff)).not.toContain('bootstrap');
+    expect(d.state.pending?.decision.decisionId).toBe('d-mid');
+    expect(d.state.decisions.find((x) => x.id === 'd-mid')).toBeUndefined();
+    expect(kinds(eff)).toContain('timer:decision_recheck');
+    d.advance(50);
+    d.step({ kind: 'timer', name: 'decision_recheck' });
+    // The change is over: the same view, members read from the server: carried out.
+    expect(kinds(d.observe(nonPrimaryHalf()))).toContain('bootstrap');
+  });
+
+  it('a refusal for missing members says what was wrong: the plugin, or the query error', () => {
+    for (const [missing, text] of [
+      [{ kind: 'no_plugin', detail: 'no information_schema.WSREP_MEMBERSHIP table: the wsrep_info plugin is not loaded' }, /wsrep_info plugin is not loaded/],
+      [{ kind: 'error', detail: 'WSREP_MEMBERSHIP: ER_SPECIFIC_ACCESS_DENIED_ERROR: Access denied; you need the PROCESS privilege' }, /PROCESS privilege/],
+    ] as const) {
+      const d = started();
+      d.observe(nonPrimaryHalf());
+      d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf(), 'd-x')));
+      const seq = d.state.inFlight as number;
+      d.step({ kind: 'observed', reading: { ...upReading(seq, d.now, nonPrimaryHalf(), 'none'), membersMissing: missing } });
+      expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-x', outcome: 'refused' });
+      expect(d.state.decisions.at(-1)?.reason).toMatch(text);
+    }
+  });
+
+  it('a view that keeps changing is refused after its re-readings, saying so', () => {
+    const d = started();
+    d.observe(nonPrimaryHalf());
+    d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf(), 'd-moving')));
+    const midChange = { kind: 'view_changing' as const, detail: 'the view changed around each of 3 membership reads' };
+    for (let i = 0; i <= MID_CHANGE_READS; i++) {
+      if (d.state.inFlight === null) d.step({ kind: 'timer', name: 'decision_recheck' });
+      const seq = d.state.inFlight as number | null;
+      if (seq === null) break;
+      d.step({ kind: 'observed', reading: { ...upReading(seq, d.now, nonPrimaryHalf(), 'none'), membersMissing: midChange } });
+      d.advance(50);
+    }
+    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-moving', outcome: 'refused' });
+    expect(d.state.decisions.at(-1)?.reason).toMatch(/my view kept changing while it was read/);
+    expect(d.all.some((f) => f.kind === 'bootstrap')).toBe(false);
   });
 
   it('does nothing more for a duplicated or late make_primary', () => {

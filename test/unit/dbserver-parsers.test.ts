@@ -3,7 +3,7 @@ import { parseNotifyArgs } from '../../src/hook/notify-args.js';
 import { HookFileError, parseHookSettings, pickTarget } from '../../src/hook/hook-file.js';
 import { wsrepNotify } from '../../src/protocol/verbs.js';
 import { GaleraFileError, parseGrastate, parseGvwstate } from '../../src/roles/dbserver/galera-files.js';
-import { confIdOf, membershipFits, membershipOf, statusVars, viewSignature, WsrepParseError, wsrepStatusOf } from '../../src/roles/dbserver/wsrep-status.js';
+import { confIdOf, membershipFits, membershipOf, pcWeightOf, statusVars, viewSignature, WsrepParseError, wsrepStatusOf } from '../../src/roles/dbserver/wsrep-status.js';
 
 // Captured on the lab (MariaDB 10.11.19, Galera 26.4.23): node n1 in the dc1 half of a 2+2 cut.
 const GVWSTATE = `my_uuid: 6c55c6ce-e740-11f1-8064-5bf51de6a90f
@@ -73,6 +73,18 @@ describe('wsrep status from SHOW GLOBAL STATUS and WSREP_MEMBERSHIP', () => {
     const w = wsrepStatusOf(v, members, parseGvwstate(GVWSTATE));
     expect(w).toMatchObject({ clusterStatus: 'non-Primary', localState: 'Initialized', ready: false, connected: true, clusterSize: 2, confId: null, lastCommitted: 14 });
     expect(w.nodeUuid).toBe('6c55c6ce-e740-11f1-8064-5bf51de6a90f');
+  });
+
+  it("reads the node's real pc.weight from wsrep_provider_options (issue 11 path 2)", () => {
+    // As MariaDB 10.11 / Galera 26.4 print it (abridged).
+    const opts =
+      'base_dir = /var/lib/mysql/; evs.suspect_timeout = PT5S; pc.announce_timeout = PT3S; pc.bootstrap = NO; pc.checksum = false; pc.ignore_quorum = false; pc.ignore_sb = false; pc.npvo = false; pc.recovery = true; pc.version = 0; pc.wait_prim = true; pc.wait_prim_timeout = PT30S; pc.weight = 2; protonet.backend = asio';
+    expect(pcWeightOf(opts)).toBe(2);
+    expect(pcWeightOf('pc.weight = 0')).toBe(0);
+    expect(pcWeightOf('pc.weight=17;gmcast.segment = 0')).toBe(17);
+    expect(pcWeightOf('pc.wait_prim = true; pc.weight_x = 3')).toBeNull();
+    expect(pcWeightOf('pc.weight = 300')).toBeNull();
+    expect(pcWeightOf('')).toBeNull();
   });
 
   it('says members do not fit when they are of another view than the snapshot', () => {

@@ -49,6 +49,8 @@ const VALID: Record<FastVerb, unknown[]> = {
       error: 'x',
       wsrep: { ...wsrep, clusterStatus: 'non-Primary', confId: null, lastCommitted: -1, members: [], lastPrimary: null },
     },
+    { observedAt: 4, dc: 'dc1', mariadb: 'up', recovered: null, decision: null, error: null, wsrep: { ...wsrep, pcWeight: 2 } },
+    { observedAt: 5, dc: 'dc1', mariadb: 'up', recovered: null, decision: null, error: 'pc.weight not readable', wsrep: { ...wsrep, pcWeight: null } },
     { observedAt: 3, dc: 'dc2', mariadb: 'down', recovered: { uuid: uuid(0), seqno: 42, safeToBootstrap: false }, decision: null, error: 'mariadbd is not running', wsrep: null },
     { observedAt: 4, dc: 'dc1', mariadb: 'up', recovered: null, decision: null, error: null, wsrep, hook: { state: 'heard', lastPushAt: 3, pushes: 2, text: 'last push at 3' } },
     { observedAt: 5, dc: 'dc1', mariadb: 'up', recovered: null, decision: null, error: null, wsrep, hook: { state: 'missing', lastPushAt: null, pushes: 0, text: 'HOOK NOT ARRIVING' } },

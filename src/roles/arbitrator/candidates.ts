@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PrimaryView, ViewRef } from '../../protocol/verbs.js';
 import { primaryViewKey, viewKey, viewOf } from '../../protocol/view.js';
-import { type FreshNode, isFresh, labelOf, partyOfUuid } from './observations.js';
+import { type FreshNode, isFresh, labelOf, partyOfUuid, weighNode } from './observations.js';
 import type { ArbitratorState, Reason } from './state.js';
 
 /**
@@ -21,10 +21,12 @@ export interface Candidate {
   /** Rule 3: the last primary component every member reports, when they all agree on one. */
   lastPrimary: PrimaryView | null;
   lastPrimaryAgreed: boolean;
-  /** Rule 3 weights, from the site config; null when a member of P cannot be weighed. */
+  /** Rule 3 weights, Galera's real ones (weighNode); null when a member of P cannot be weighed. */
   weightInLast: number | null;
   weightOfLast: number | null;
   unknownUuids: string[];
+  /** Members of P whose real weight is unknown or not the config's: no automatic promotion. */
+  weightProblems: Array<{ code: 'unknown_weight' | 'weight_mismatch'; text: string }>;
   /** Weight of the candidate in each DC, most preferred DC first (rule 7). */
   dcWeights: number[];
   maxSeqno: number;
@@ -81,28 +83,36 @@ function judgeGroup(state: ArbitratorState, key: string, nodes: FreshNode[], fre
   let weightInLast: number | null = null;
   let weightOfLast: number | null = null;
   const unknownUuids: string[] = [];
+  const weightProblems: Candidate['weightProblems'] = [];
   if (lastPrimary) {
     let total = 0;
     let inside = 0;
+    let unweighable = false;
     for (const u of new Set(lastPrimary.members)) {
       const d = partyOfUuid(state, u, fresh);
       if (!d) {
         unknownUuids.push(u);
         continue;
       }
-      total += d.weight;
-      if (members.has(u) && seen.has(u)) inside += d.weight;
+      const wd = weighNode(state, d, u, fresh);
+      if (wd.problem) weightProblems.push(wd.problem);
+      if (wd.weight === null) {
+        unweighable = true;
+        continue;
+      }
+      total += wd.weight;
+      if (members.has(u) && seen.has(u)) inside += wd.weight;
     }
-    if (unknownUuids.length === 0) {
+    if (unknownUuids.length === 0 && !unweighable) {
       weightInLast = inside;
       weightOfLast = total;
     }
   }
 
-  const dcWeights = state.settings.dcOrder.map((dc) => nodes.filter((n) => n.info.dc === dc).reduce((s, n) => s + n.info.weight, 0));
+  const dcWeights = state.settings.dcOrder.map((dc) => nodes.filter((n) => n.info.dc === dc).reduce((s, n) => s + (n.wsrep.pcWeight ?? n.info.weight), 0));
   const maxSeqno = Math.max(...nodes.map((n) => n.wsrep.lastCommitted));
   const target = [...nodes].sort((a, b) => b.wsrep.lastCommitted - a.wsrep.lastCommitted || a.info.serial - b.info.serial)[0] as FreshNode;
-  return { key, view, nodes, label, inconsistent, unheard, lastPrimary, lastPrimaryAgreed, weightInLast, weightOfLast, unknownUuids, dcWeights, maxSeqno, target };
+  return { key, view, nodes, label, inconsistent, unheard, lastPrimary, lastPrimaryAgreed, weightInLast, weightOfLast, unknownUuids, weightProblems, dcWeights, maxSeqno, target };
 }
 
 /** Rules 1 and 3 for an automatic promotion: the first that fails, or null. */
@@ -120,12 +130,22 @@ export function structuralProblem(c: Candidate, state: ArbitratorState, fresh: r
   }
   if (!c.lastPrimaryAgreed) return { code: 'last_primary_differs', view: v, text: `view ${v}: its members report different last primary components` };
   if (!c.lastPrimary) return { code: 'no_last_primary', view: v, text: `view ${v}: its last primary component is unknown (no gvwstate.dat): only the operator can promote it` };
-  if (c.weightInLast === null || c.weightOfLast === null) {
+  if (c.unknownUuids.length) {
     return {
       code: 'unknown_weight',
       view: v,
       text: `view ${v}: member${c.unknownUuids.length > 1 ? 's' : ''} ${c.unknownUuids.map(shortUuid).join(', ')} of the last primary component cannot be weighed (never seen in a report)`,
     };
+  }
+  if (c.weightProblems.length) {
+    // Galera counts the real pc.weight; a config that disagrees means the operator's picture is
+    // wrong too, so nothing is promoted automatically until they agree (docs/safety.md, rule 3).
+    const code = c.weightProblems.some((p) => p.code === 'unknown_weight') ? 'unknown_weight' : 'weight_mismatch';
+    const real = c.weightInLast !== null && c.weightOfLast !== null ? `; by the real weights it holds ${c.weightInLast} of ${c.weightOfLast}` : '';
+    return { code, view: v, text: `view ${v}: ${c.weightProblems.map((p) => p.text).join('; ')}${real}: not promoting until the config and Galera agree` };
+  }
+  if (c.weightInLast === null || c.weightOfLast === null) {
+    return { code: 'unknown_weight', view: v, text: `view ${v}: a member of the last primary component cannot be weighed` };
   }
   if (c.weightOfLast <= 0 || c.weightInLast * 2 < c.weightOfLast) {
     return {

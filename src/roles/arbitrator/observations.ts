@@ -58,3 +58,26 @@ export function labelOf(parties: readonly string[]): string {
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
+
+/**
+ * A member's weight as Galera counts it (issue 11 path 2): the real pc.weight its dbserver
+ * reported — in its fresh report, else remembered with its uuid from before — never only the
+ * config's. `problem` when promoting on it would be unsafe: the weight could not be read, or it is
+ * not the config's (then the config's weights, which the operator reasons with, are wrong).
+ * A dbserver that reports no weight at all (one from before the field) is weighed by the config.
+ */
+export interface Weighed {
+  weight: number | null;
+  problem: { code: 'unknown_weight' | 'weight_mismatch'; text: string } | null;
+}
+
+export function weighNode(state: ArbitratorState, info: DbserverInfo, uuid: string, fresh: readonly FreshNode[]): Weighed {
+  const own = fresh.find((n) => n.wsrep.nodeUuid === uuid);
+  const reported = own ? own.wsrep.pcWeight : state.records.nodes[uuid]?.weight;
+  if (reported === undefined) return { weight: info.weight, problem: null };
+  if (reported === null) return { weight: null, problem: { code: 'unknown_weight', text: `${info.id}'s pc.weight could not be read${own ? '' : ' (when it last reported)'}` } };
+  if (reported !== info.weight) {
+    return { weight: reported, problem: { code: 'weight_mismatch', text: `${info.id} runs with pc.weight=${reported}, the site config says weight ${info.weight}` } };
+  }
+  return { weight: reported, problem: null };
+}

@@ -61,8 +61,12 @@ export const lastPrimaryRecord = z.object({
 });
 export type LastPrimaryRecord = z.infer<typeof lastPrimaryRecord>;
 
-/** Galera node uuid → dbserver, learned from reports; weights of absent members come from here. */
-export const nodeSighting = z.object({ party, seenAt: ms });
+/**
+ * Galera node uuid → dbserver, learned from reports; weights of absent members come from here:
+ * `weight` is the node's real pc.weight as its own report last gave it (null: it could not be
+ * read; absent: its dbserver did not report one).
+ */
+export const nodeSighting = z.object({ party, seenAt: ms, weight: z.number().int().min(0).max(255).nullable().optional() });
 export const nodesRecord = z.record(z.string().max(64), nodeSighting);
 export type NodeSighting = z.infer<typeof nodeSighting>;
 export type NodesRecord = z.infer<typeof nodesRecord>;

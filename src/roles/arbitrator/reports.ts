@@ -3,7 +3,7 @@ import type { ClientStatusReport, DbStatusReport, WsrepStatus } from '../../prot
 import type { CommonEffect } from '../core.js';
 import { ageWhenSent } from '../reading-age.js';
 import { isFresh } from './observations.js';
-import { type LastPrimaryRecord, MAX_UUIDS_PER_PARTY, type NodesRecord, RECORD_KEYS } from './records.js';
+import { type LastPrimaryRecord, MAX_UUIDS_PER_PARTY, type NodeSighting, type NodesRecord, RECORD_KEYS } from './records.js';
 import { dbserverByNodeName, dbserverInfo } from './settings.js';
 import { type ArbitratorState, journal } from './state.js';
 
@@ -81,6 +81,7 @@ function sameWsrep(a: WsrepStatus, b: WsrepStatus): boolean {
     a.stateUuid !== b.stateUuid ||
     a.confId !== b.confId ||
     a.nodeUuid !== b.nodeUuid ||
+    a.pcWeight !== b.pcWeight ||
     a.members.length !== b.members.length
   ) {
     return false;
@@ -140,12 +141,20 @@ function learnUuids(state: ArbitratorState, from: PartyId, body: DbStatusReport,
   // Nearly every report only confirms what is known: copy the record (one entry per node uuid
   // of the site) only when something is new, or 1,000 dbservers cost a million copies a second.
   const known = state.records.nodes;
-  if ([...found].every(([uuid, party]) => known[uuid]?.party === party)) return { state, effects: [] };
+  // The reporter's own real pc.weight, remembered with its uuid: when it is cut off later, its
+  // weight still counts as Galera counts it (issue 11 path 2).
+  const ownWeight = w.nodeUuid && w.pcWeight !== undefined ? { uuid: w.nodeUuid, weight: w.pcWeight } : null;
+  const weightKnown = ownWeight === null || known[ownWeight.uuid]?.weight === ownWeight.weight;
+  if (weightKnown && [...found].every(([uuid, party]) => known[uuid]?.party === party)) return { state, effects: [] };
   const nodes: NodesRecord = { ...known };
   let changed = false;
+  if (ownWeight && !weightKnown && known[ownWeight.uuid]?.party === from) {
+    nodes[ownWeight.uuid] = { ...(known[ownWeight.uuid] as NodeSighting), weight: ownWeight.weight };
+    changed = true;
+  }
   for (const [uuid, party] of found) {
     if (nodes[uuid]?.party === party) continue;
-    nodes[uuid] = { party, seenAt: now };
+    nodes[uuid] = ownWeight?.uuid === uuid ? { party, seenAt: now, weight: ownWeight.weight } : { party, seenAt: now };
     changed = true;
     const mine = Object.entries(nodes)
       .filter(([, v]) => v.party === party)

@@ -46,7 +46,8 @@ export type ReasonCode =
   | 'not_chosen'
   | 'tie_wait'
   | 'warming_up'
-  | 'clock_jump';
+  | 'clock_jump'
+  | 'weight_mismatch';
 
 export interface Evaluation {
   at: number;

@@ -51,7 +51,12 @@ export interface PendingDecision {
   minSeq: number;
   attempts: number;
   lastError: string | null;
+  /** Readings taken again because one was taken mid-change (at most MID_CHANGE_READS). */
+  midChangeReads: number;
 }
+
+/** A decision waits this many re-readings at most for a view change to finish before refusing. */
+export const MID_CHANGE_READS = 10;
 
 export interface DbserverState {
   reading: Reading | null;
@@ -127,6 +132,7 @@ const T_FOLLOW_UP = 'follow_up';
 const T_RETRY = 'bootstrap_retry';
 const T_DEADLINE = 'decision_deadline';
 const T_HOOK = 'hook_grace';
+const T_RECHECK = 'decision_recheck';
 
 class Step {
   readonly effects: Effect[] = [];
@@ -246,6 +252,7 @@ function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
     minSeq: st.s.nextSeq,
     attempts: 0,
     lastError: null,
+    midChangeReads: 0,
   });
   st.persistDecisions();
   st.log('info', 'make_primary_received', `make_primary ${d.decisionId} received from ${from}; checking the view on a fresh reading`, {
@@ -279,7 +286,16 @@ function judgeDecision(st: Step, r: Reading): void {
   // A hook push may lag the view by the hook's start-up time, so only the server's own list of
   // members is good enough to act on.
   if (r.membersFrom !== 'server') {
-    st.conclude(tried ? 'failed' : 'refused', 'the members of my view were not read from the server (is the wsrep_info plugin loaded?)', id);
+    const missing = r.membersMissing ?? null;
+    // Taken in the middle of a view change: not a reason to refuse yet. Read again shortly (the
+    // deadline still bounds it); the next reading shows the view the change ends in.
+    if (missing?.kind === 'view_changing' && p.phase === 'checking' && st.now < p.deadline && p.midChangeReads < MID_CHANGE_READS) {
+      st.setPending({ ...p, minSeq: st.s.nextSeq, midChangeReads: p.midChangeReads + 1 });
+      st.log('info', 'make_primary_reread', `make_primary ${id}: my reading was taken while the view was changing (${missing.detail}); reading again`, { decisionId: id, detail: missing.detail });
+      st.effects.push({ kind: 'timer', name: T_RECHECK, afterMs: st.cfg.followUpMs });
+      return;
+    }
+    st.conclude(tried ? 'failed' : 'refused', `the members of my view were not read from the server: ${membersProblem(missing)}`, id, { membersMissing: missing?.kind ?? 'unknown' });
     return;
   }
   const mine = viewOf(w);
@@ -322,6 +338,13 @@ function judgeDecision(st: Step, r: Reading): void {
     st.setPending({ ...p, phase: 'backoff' });
     st.effects.push({ kind: 'timer', name: T_RETRY, afterMs: st.cfg.bootstrapRetryMs });
   }
+}
+
+/** What to tell the arbitrator (and the log) when a reading has no members from the server. */
+function membersProblem(missing: Reading['membersMissing']): string {
+  if (!missing) return 'not known why (no membership table, or the view was changing)';
+  if (missing.kind === 'view_changing') return `my view kept changing while it was read (${missing.detail})`;
+  return missing.detail;
 }
 
 /** Hook status words whose wsrep_local_state_comment is known (others say nothing about it). */
@@ -426,6 +449,12 @@ function onTimer(st: Step, name: string): void {
         },
       );
       st.report(false);
+      return;
+    }
+    case T_RECHECK: {
+      const p = st.s.pending;
+      if (!p || p.phase !== 'checking') return;
+      st.read('recheck_mid_change');
       return;
     }
     case T_DEADLINE: {

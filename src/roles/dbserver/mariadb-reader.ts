@@ -2,7 +2,7 @@ import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import type { Member } from '../../protocol/verbs.js';
 import { GaleraFileError, readGrastate, readGvwstate } from './galera-files.js';
 import type { Reading } from './reading.js';
-import { membershipFits, membershipOf, type StatusVars, statusVars, viewSignature, wsrepStatusOf } from './wsrep-status.js';
+import { membershipFits, membershipOf, pcWeightOf, type StatusVars, statusVars, viewSignature, wsrepStatusOf } from './wsrep-status.js';
 
 export interface MariadbTarget {
   host?: string;
@@ -31,6 +31,9 @@ const DOWN_CODES = new Set([
   'ER_SERVER_SHUTDOWN',
   'ER_CON_COUNT_ERROR',
 ]);
+
+/** Membership reads between two status snapshots before a reading goes without members. */
+const MEMBERSHIP_ATTEMPTS = 3;
 
 const NO_SUCH_TABLE = new Set(['ER_UNKNOWN_TABLE', 'ER_NO_SUCH_TABLE', 'ER_BAD_TABLE_ERROR']);
 
@@ -115,17 +118,27 @@ export class MariadbReader {
     let before = await this.status(conn);
     let members: Member[] | null = null;
     const notes: string[] = [];
-    for (let attempt = 0; attempt < 3 && this.membershipTable !== false; attempt++) {
+    let missing: NonNullable<Reading['membersMissing']> | null = null;
+    for (let attempt = 0; attempt < MEMBERSHIP_ATTEMPTS && this.membershipTable !== false; attempt++) {
+      const noted = notes.length;
       const list = await this.membership(conn, notes);
-      if (list === null) break;
+      if (list === null) {
+        if (notes.length > noted) missing = { kind: 'error', detail: notes.at(-1) ?? 'WSREP_MEMBERSHIP failed' };
+        break;
+      }
       const after = await this.status(conn);
       if (viewSignature(before) === viewSignature(after) && membershipFits(list, after)) {
         members = list;
         before = after;
         break;
       }
+      missing = {
+        kind: 'view_changing',
+        detail: `the view changed around each of ${attempt + 1} membership reads (${list.length} members listed, wsrep_cluster_size ${after.get('wsrep_cluster_size') ?? '?'})`,
+      };
       before = after;
     }
+    if (members === null && this.membershipTable === false) missing = { kind: 'no_plugin', detail: 'no information_schema.WSREP_MEMBERSHIP table: the wsrep_info plugin is not loaded' };
     let lastPrimary = null;
     try {
       lastPrimary = readGvwstate(this.target.datadir);
@@ -133,8 +146,9 @@ export class MariadbReader {
       // Without gvwstate.dat the view cannot be named exactly; say so rather than guess.
       notes.push(err instanceof GaleraFileError ? err.message : describe(err));
     }
-    const wsrep = wsrepStatusOf(before, members ?? [], lastPrimary);
-    return { seq, at, mariadb: 'up', membersFrom: members ? 'server' : 'none', wsrep, recovered: null, error: notes.length ? notes.join('; ') : null };
+    const pcWeight = await this.pcWeight(conn, notes);
+    const wsrep = wsrepStatusOf(before, members ?? [], lastPrimary, pcWeight);
+    return { seq, at, mariadb: 'up', membersFrom: members ? 'server' : 'none', membersMissing: members ? null : missing, wsrep, recovered: null, error: notes.length ? notes.join('; ') : null };
   }
 
   private readDown(seq: number, at: number, why: string): Reading {
@@ -150,6 +164,21 @@ export class MariadbReader {
   private async status(conn: Connection): Promise<StatusVars> {
     const [rows] = await conn.query<RowDataPacket[]>({ sql: "SHOW GLOBAL STATUS LIKE 'wsrep\\_%'", timeout: this.queryTimeoutMs });
     return statusVars(rows);
+  }
+
+  /** The node's real pc.weight (it can be changed at runtime with SET GLOBAL, so read each time). */
+  private async pcWeight(conn: Connection, notes: string[]): Promise<number | null> {
+    try {
+      const [rows] = await conn.query<RowDataPacket[]>({ sql: 'SELECT @@GLOBAL.wsrep_provider_options AS o', timeout: this.queryTimeoutMs });
+      const o = rows[0]?.['o'];
+      const w = typeof o === 'string' ? pcWeightOf(o) : null;
+      if (w === null) notes.push('pc.weight not found in wsrep_provider_options');
+      return w;
+    } catch (err) {
+      if (DOWN_CODES.has(codeOf(err) ?? '')) throw err;
+      notes.push(`wsrep_provider_options: ${describe(err)}`);
+      return null;
+    }
   }
 
   private async membership(conn: Connection, notes: string[]): Promise<Member[] | null> {

@@ -12,6 +12,14 @@ export interface Reading {
   mariadb: 'up' | 'down';
   /** Whose members `wsrep.members` are: the server's own membership table, or nobody's yet. */
   membersFrom: 'server' | 'none';
+  /**
+   * Why the server's members are not in this reading (membersFrom 'none' with mariadbd up), so a
+   * refusal says what was wrong: `no_plugin` (no WSREP_MEMBERSHIP table: the wsrep_info plugin is
+   * not loaded), `view_changing` (the view moved between the snapshots around the membership
+   * read, every attempt: a reading taken mid-change), `error` (the query failed: privileges, a
+   * broken plugin). Absent when not known.
+   */
+  membersMissing?: { kind: 'no_plugin' | 'view_changing' | 'error'; detail: string } | null;
   wsrep: WsrepStatus | null;
   recovered: RecoveredPosition | null;
   error: string | null;

@@ -66,7 +66,18 @@ export function viewSignature(v: StatusVars): string {
   return ['wsrep_cluster_status', 'wsrep_cluster_conf_id', 'wsrep_cluster_size', 'wsrep_cluster_state_uuid', 'wsrep_gcomm_uuid'].map((k) => v.get(k) ?? '?').join('|');
 }
 
-export function wsrepStatusOf(v: StatusVars, members: Member[], lastPrimary: PrimaryView | null): WsrepStatus {
+/**
+ * The node's Galera weight from `@@wsrep_provider_options` ("…; pc.weight = 2; …"): what its
+ * quorum really counts. null when the option is not there or not a weight Galera accepts (0-255).
+ */
+export function pcWeightOf(providerOptions: string): number | null {
+  const m = /(?:^|;)\s*pc\.weight\s*=\s*(\d{1,3})\s*(?:;|$)/.exec(providerOptions);
+  if (!m) return null;
+  const w = Number(m[1]);
+  return w <= 255 ? w : null;
+}
+
+export function wsrepStatusOf(v: StatusVars, members: Member[], lastPrimary: PrimaryView | null, pcWeight: number | null = null): WsrepStatus {
   const clusterStatus = need(v, 'wsrep_cluster_status');
   if (!CLUSTER_STATUS.has(clusterStatus)) throw new WsrepParseError(`wsrep_cluster_status = "${clusterStatus.slice(0, 40)}" is not one Galera uses`);
   return {
@@ -81,6 +92,7 @@ export function wsrepStatusOf(v: StatusVars, members: Member[], lastPrimary: Pri
     nodeUuid: (v.get('wsrep_gcomm_uuid') ?? '').slice(0, 64),
     members,
     lastPrimary,
+    pcWeight,
   };
 }
 
