@@ -20,6 +20,8 @@ export interface SplitLab {
 
 export interface SplitLabOptions {
   timings?: ConstructorParameters<typeof MinderSite>[0]['timings'];
+  /** Galera's real pc.weight per node (the site config keeps weight 1 for every node). */
+  galeraWeights?: Partial<Record<NodeName, number>>;
 }
 
 /** The timings the e2e test and the benchmark run with (the failover figure depends on them). */
@@ -32,7 +34,7 @@ export async function startSplitLab(o: SplitLabOptions = {}): Promise<SplitLab> 
   const close = (): Promise<void> => cleanups.run();
   try {
     const galera = await startGaleraLab({
-      nodes: NODES.map((name, i) => ({ name, dc: i < 2 ? 'dc1' : 'dc2' })),
+      nodes: NODES.map((name, i) => ({ name, dc: i < 2 ? 'dc1' : 'dc2', ...(o.galeraWeights?.[name] !== undefined ? { weight: o.galeraWeights[name] } : {}) })),
       notifyCmd: hook.script,
       extraMyCnf: { plugin_load_add: 'wsrep_info' },
       // As docs/dbserver.md asks of a host's my.cnf: the status file the dbserver watches.

@@ -639,6 +639,13 @@ export class GaleraLab {
     for (const x of a) for (const y of b) if (x !== y) await dropBetween(this.tools.iptables, x, y);
   }
 
+  /** Drops traffic both ways between an address that is not a node (a minder party's) and these nodes. */
+  async cutAddress(address: string, nodes: string[]): Promise<void> {
+    this.assertOpen();
+    await ensureChain(this.tools.iptables);
+    for (const n of nodes) await dropBetween(this.tools.iptables, address, this.state(n).address);
+  }
+
   async cutDcs(dcA: string, dcB: string): Promise<void> {
     const inDc = (dc: string): string[] => {
       const names = [...this.states.values()].filter((n) => n.spec.dc === dc).map((n) => n.spec.name);
