@@ -15,6 +15,8 @@ command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need_apt+=(i
 command -v socat >/dev/null 2>&1 || need_apt+=(socat)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)
+# The package test (test/e2e/package.test.ts) builds the .deb and checks it.
+command -v lintian >/dev/null 2>&1 || need_apt+=(lintian)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++ make python3)

@@ -190,8 +190,10 @@ export class DbserverProcess {
     void this.exited.then(() => live.delete(this));
   }
 
-  static async start(configPath: string, id: PartyId): Promise<DbserverProcess> {
-    const child = spawn(process.execPath, [MINDER_JS, 'run', '--config', configPath, '--as', id, '--log-level', 'debug'], {
+  /** `minder`: the command to run (default: node on the checkout's dist/src/minder.js). */
+  static async start(configPath: string, id: PartyId, minder: string[] = [process.execPath, MINDER_JS]): Promise<DbserverProcess> {
+    const [cmd, ...pre] = minder as [string, ...string[]];
+    const child = spawn(cmd, [...pre, 'run', '--config', configPath, '--as', id, '--log-level', 'debug'], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -254,7 +256,8 @@ export class MinderSite {
    * Prepares the files that must exist before mariadbd starts (the hook and its key); the site
    * config follows in `configure`, once the lab's datadirs are known.
    */
-  static prepare(): MinderSite {
+  /** `hookScript`: the shell hook to run (the checkout's by default, an installed one for the package test). */
+  static prepare(hookScript: string = HOOK_SCRIPT): MinderSite {
     const dir = mkdtempSync(join(tmpdir(), 'minder-site-'));
     chmodSync(dir, 0o755);
     const site = new MinderSite(dir);
@@ -268,7 +271,7 @@ export class MinderSite {
     // (picked by the datadir mariadbd runs it in), timed around the call (start and end in ns)
     // so that the hook's run time as mariadbd sees it can be measured. Until the site is
     // configured (no socket map yet) it exits at once, as fast as no hook.
-    writeFileSync(site.hookCmd, labHookScript(site.notifyFile, `${HOOK_SCRIPT} "$sock" "$@"`, ['t0=$(date +%s%N)'], [`echo "$t0 $(date +%s%N) $*" >> ${site.hookTimingLog}`, 'exit 0']), {
+    writeFileSync(site.hookCmd, labHookScript(site.notifyFile, `${hookScript} "$sock" "$@"`, ['t0=$(date +%s%N)'], [`echo "$t0 $(date +%s%N) $*" >> ${site.hookTimingLog}`, 'exit 0']), {
       mode: 0o755,
     });
     writeFileSync(site.hookTimingLog, '', { mode: 0o666 });
