@@ -29,7 +29,7 @@ import { silentLogger } from '../src/log.js';
 import { Keyring } from '../src/protocol/keys.js';
 import { mathRng } from '../src/util/rng.js';
 import { isSyncedPrimary, startGaleraLab, type GaleraLab } from '../test/lab/galera-lab.js';
-import { buildForLab, DbserverProcess, HOOK_SCRIPT, MinderSite, REPO, TestCorrespondents } from '../test/lab/dbserver-site.js';
+import { buildForLab, DbserverProcess, MinderSite, REPO, TestCorrespondents, UDP_HOOK_SCRIPT as HOOK_SCRIPT } from '../test/lab/dbserver-site.js';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 8);
 const POLL_MS = 10;
