@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { realClock } from '../correspondents/clock.js';
+import { monotonicOf, realClock } from '../correspondents/clock.js';
 import { PostOffice } from '../correspondents/post-office.js';
 import { UdpTransport, UdpTransportError } from '../correspondents/udp-transport.js';
 import { createLogger } from '../log.js';
 import type { PartyId } from '../protocol/party.js';
 import { parsePartyId } from '../protocol/party.js';
+import type { PartyHttp } from '../http/party-http.js';
 import type { RunningRole } from '../roles/context.js';
 import { roleStarter } from '../roles/index.js';
 import { ConfigSource, ConfigSourceError, fileConfigSource, resolveStartConfig, stateFilePath } from '../site/config-source.js';
@@ -165,6 +166,20 @@ export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void
     logger,
   });
   const type = (parsePartyId(self) as { type: 'arbitrator' | 'dbserver' | 'dbclient' }).type;
+  // HTTP (metrics, health, the arbitrator's API) only for a party with an `http` block: the
+  // module and prom-client are not even loaded otherwise.
+  let web: PartyHttp | null = null;
+  if (party.http) {
+    try {
+      const { preparePartyHttp } = await import('../http/party-http.js');
+      web = preparePartyHttp({ self, party, config: () => source.current(), post, logger, now: () => monotonicOf(realClock), wall: () => realClock.now(), incarnation });
+    } catch (err) {
+      source.stop();
+      await post.close();
+      state.close();
+      throw new CliError(EXIT.USAGE, `${self}.http: ${(err as Error).message}`);
+    }
+  }
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((r) => (resolveDone = r));
   let stopping = false;
@@ -175,6 +190,7 @@ export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void
     if (stopping) return;
     stopping = true;
     source.stop();
+    await web?.close();
     await role?.stop();
     const stats = post.stats();
     await post.close();
@@ -203,12 +219,25 @@ export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void
       configSource: loaded.describe,
       liveConfig: source,
       fatal,
+      ...(web ? { tap: web.tap } : {}),
     });
   } catch (err) {
     source.stop();
     await post.close();
     state.close();
     throw err;
+  }
+  if (web) {
+    try {
+      const at = await web.listen();
+      logger.info({ event: 'http_listening', address: `${at.host}:${at.port}`, token: party.http && 'tokenFile' in party.http && party.http.tokenFile !== undefined }, `serving HTTP on ${at.host}:${at.port} (read-only)`);
+    } catch (err) {
+      source.stop();
+      await role.stop();
+      await post.close();
+      state.close();
+      throw new CliError(EXIT.NETWORK, (err as Error).message);
+    }
   }
   logger.info(
     {

@@ -55,6 +55,19 @@ export interface PostOfficeStats {
    * RoleHost did not catch): never counted as the sender's fault (drops), always logged.
    */
   roleErrors: number;
+  /** Accepted datagrams by verb (acks included), and datagrams sent by verb (resends included). */
+  receivedByVerb: Record<string, number>;
+  sentByVerb: Record<string, number>;
+}
+
+/** One peer as the post office hears it (for metrics and status; no effect on the protocol). */
+export interface PeerHearing {
+  peer: PartyId;
+  lastHeardAt: number;
+  /** Flagged silent (staleAfter without a word) and not heard since. */
+  silent: boolean;
+  /** A long-lived party of the site config (transient ones, e.g. the operator, are false). */
+  listed: boolean;
 }
 
 const MAX_TRANSIENT_PEERS = 1024;
@@ -93,7 +106,7 @@ export class PostOffice {
   constructor(private readonly o: PostOfficeOptions) {
     this.monoClock = { now: () => monotonicOf(o.clock), setTimer: (ms, fn) => o.clock.setTimer(ms, fn) };
     const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
-    this.counters = { accepted: 0, sent: 0, resent: 0, drops, roleErrors: 0 };
+    this.counters = { accepted: 0, sent: 0, resent: 0, drops, roleErrors: 0, receivedByVerb: {}, sentByVerb: {} };
     const me = parsePartyId(o.self);
     if (!me) throw new Error(`a post office for ${o.self}: not a party name`);
     this.selfType = me.type;
@@ -138,7 +151,14 @@ export class PostOffice {
   }
 
   stats(): PostOfficeStats {
-    return { ...this.counters, drops: { ...this.counters.drops } };
+    return { ...this.counters, drops: { ...this.counters.drops }, receivedByVerb: { ...this.counters.receivedByVerb }, sentByVerb: { ...this.counters.sentByVerb } };
+  }
+
+  /** Every peer met or watched, with when it was last heard. */
+  hearing(): PeerHearing[] {
+    const out: PeerHearing[] = [];
+    for (const [peer, c] of this.peers) out.push({ peer, lastHeardAt: c.lastHeardAt, silent: c.silentFlagged, listed: this.o.directory(peer) !== undefined });
+    return out;
   }
 
   async close(): Promise<void> {
@@ -176,6 +196,7 @@ export class PostOffice {
     const env: Envelope = { site: this.o.site, from: this.o.self, to, verb, inc, id, at: Math.floor(this.o.clock.now()), body };
     this.o.transport.send(encodeDatagram(env, this.o.keyring), addr);
     this.counters.sent++;
+    this.counters.sentByVerb[verb] = (this.counters.sentByVerb[verb] ?? 0) + 1;
     return { inc, id };
   }
 
@@ -237,12 +258,14 @@ export class PostOffice {
       const a = parsed.data as BodyOf<'ack'>;
       c.ackReceived(a.verb, a.inc, a.id);
       this.counters.accepted++;
+      this.countReceived('ack');
       return null;
     }
     const judgement = c.judge(env.verb, env.inc, env.id, true);
     if (spec.acked) this.sendAck(sender, env);
     if (judgement !== 'new') throw new ProtocolError('replay', `${judgement} ${env.verb} (${env.inc}, ${env.id}) from ${sender}`);
     this.counters.accepted++;
+    this.countReceived(env.verb);
     return { from: sender, verb: env.verb, body: parsed.data, envelope: env, address: from } as Inbound;
   }
 
@@ -270,6 +293,10 @@ export class PostOffice {
       this.peers.get(oldest)?.stop();
       this.peers.delete(oldest);
     }
+  }
+
+  private countReceived(verb: Verb): void {
+    this.counters.receivedByVerb[verb] = (this.counters.receivedByVerb[verb] ?? 0) + 1;
   }
 
   private sendAck(to: PartyId, env: Envelope): void {

@@ -5,6 +5,7 @@ import type { PartyId } from '../protocol/party.js';
 import type { LiveConfig } from '../site/config-source.js';
 import type { Party, SiteConfig } from '../site/schema.js';
 import type { LocalState } from '../state/local-state.js';
+import type { StepTap } from './host.js';
 
 /** What every role gets from `minder run`: its identity, the site, a post office, a clock, its state file. */
 export interface RoleContext {
@@ -29,6 +30,8 @@ export interface RoleContext {
    * keep. `minder run` stops and exits; systemd restarts it. Absent in tests and the simulator.
    */
   fatal?: (exitCode: number, message: string) => void;
+  /** Set when the party serves HTTP (site config `http`): every RoleHost reports its steps here. */
+  tap?: StepTap;
 }
 
 export interface RunningRole {

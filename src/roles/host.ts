@@ -9,6 +9,22 @@ export interface Durable {
   put(key: string, value: unknown, now?: number): void;
 }
 
+/**
+ * One step as the host saw it: the event, the state after it, the effects in order, when, and
+ * how long the core took. For metrics, the API and its event stream (src/http/, src/metrics/):
+ * they learn what the core decided from what it returned, so the core stays pure.
+ */
+export interface StepRecord {
+  event: { kind: string } & Record<string, unknown>;
+  state: unknown;
+  effects: ReadonlyArray<{ kind: string } & Record<string, unknown>>;
+  /** The core's now (monotonic: the clock its durations are on), and the wall clock beside it. */
+  now: number;
+  wall: number;
+  elapsedMs: number;
+}
+export type StepTap = (step: StepRecord) => void;
+
 /** Carries out a role's own effects (SQL, load balancer…); may feed events back through `dispatch`. */
 export type EffectExecutor<F> = (effect: F, dispatch: (event: unknown) => void) => void;
 
@@ -27,6 +43,8 @@ export interface RoleHostOptions<S, E, F> {
    * stop too with `exitCode` (the daemon exits; systemd restarts it).
    */
   onFatal?: (failure: RoleFailure) => void;
+  /** Called after every step with what it returned (src/metrics/); must not throw. */
+  tap?: StepTap;
 }
 
 /** An effect that could not be carried out: the party stops rather than run on a state it did not keep. */
@@ -102,9 +120,13 @@ export class RoleHost<S, E, F extends { kind: string }> {
   }
 
   private handle(event: CommonEvent | E): void {
+    // The cores measure durations on the monotonic clock (docs/safety.md, "Two clocks").
+    const now = monotonicOf(this.o.clock);
+    const wall = this.o.clock.now();
+    const t0 = this.o.tap ? performance.now() : 0;
     let result: ReturnType<RoleCore<S, E, F>['step']>;
     try {
-      result = this.o.core.step(this.state, event, monotonicOf(this.o.clock), this.o.clock.now());
+      result = this.o.core.step(this.state, event, now, wall);
     } catch (err) {
       this.errs.coreThrew++;
       const kind = (event as { kind?: string }).kind ?? '?';
@@ -115,6 +137,14 @@ export class RoleHost<S, E, F extends { kind: string }> {
       return;
     }
     this.state = result.state;
+    if (this.o.tap) {
+      const elapsedMs = performance.now() - t0;
+      try {
+        this.o.tap({ event: event as StepRecord['event'], state: result.state, effects: result.effects as StepRecord['effects'], now, wall, elapsedMs });
+      } catch {
+        // Seeing the daemon must never stop it deciding.
+      }
+    }
     for (const eff of result.effects) {
       if (this.stopped) return;
       try {

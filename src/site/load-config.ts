@@ -47,6 +47,10 @@ export function parseSiteConfig(text: string, source: string, baseDir: string): 
   cfg.stateDir = abs(cfg.stateDir);
   for (const k of cfg.keys.files) k.path = abs(k.path);
   for (const p of cfg.parties) if (p.id.startsWith('dbserver:')) (p as DbserverParty).mariadb.passwordFile = abs((p as DbserverParty).mariadb.passwordFile);
+  for (const p of cfg.parties) {
+    const h = p.http as { tokenFile?: string } | undefined;
+    if (h?.tokenFile !== undefined) h.tokenFile = abs(h.tokenFile);
+  }
   const problems = crossCheck(cfg);
   if (problems.length) throw new ConfigError(source, problems);
   return cfg;
@@ -65,6 +69,12 @@ function crossCheck(cfg: SiteConfig): string[] {
     const other = seenAddr.get(addr);
     if (other) problems.push(`${at}.port: duplicate address ${addr} (also ${other})`);
     seenAddr.set(addr, p.id);
+    if (p.http) {
+      const web = `http ${p.http.listen.host}:${p.http.listen.port}`;
+      const taken = seenAddr.get(web);
+      if (taken) problems.push(`${at}.http.listen: ${p.http.listen.host}:${p.http.listen.port} is also ${taken}'s`);
+      seenAddr.set(web, p.id);
+    }
     if (p.dc !== undefined && !Object.hasOwn(cfg.dataCentres, p.dc)) {
       problems.push(`${at}.dc: ${p.id} names data centre ${p.dc}, which is not in dataCentres`);
     }
@@ -130,6 +140,15 @@ export function loadKeyring(cfg: SiteConfig, source = 'site config'): Keyring {
 }
 
 export function checkSecretFiles(_cfg: SiteConfig, self: Party, source = 'site config'): void {
+  const token = (self.http as { tokenFile?: string } | undefined)?.tokenFile;
+  if (token !== undefined) {
+    try {
+      assertPrivateFile(token, 'API token file');
+    } catch (err) {
+      if (err instanceof KeyError) throw new ConfigError(source, [`${self.id}.http.tokenFile: ${err.message}`]);
+      throw err;
+    }
+  }
   if (!self.id.startsWith('dbserver:')) return;
   try {
     assertPrivateFile((self as DbserverParty).mariadb.passwordFile, 'password file');

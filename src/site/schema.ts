@@ -55,9 +55,41 @@ const glb = z
   })
   .strict();
 
-const common = { host, port, dc: dcName.optional() };
+/**
+ * `http.listen`: "HOST:PORT", "[v6]:PORT", or a bare port (then loopback). Parsed here so that a
+ * typo stops the start with the field named, not a bind error later.
+ */
+export function parseListen(s: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]*)):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
+  if (!m) return null;
+  const portNo = Number(m[3]);
+  if (portNo < 1 || portNo > 65535) return null;
+  const h = m[1] || m[2] || '127.0.0.1';
+  return { host: h, port: portNo };
+}
 
-const arbitrator = z.object({ id: z.string().regex(/^arbitrator:[1-9][0-9]{0,5}$/), ...common }).strict();
+const listen = z.union([z.string(), z.number().int()]).transform((v, ctx) => {
+  const parsed = parseListen(String(v));
+  if (parsed === null) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not an address to listen on (write HOST:PORT, [::1]:PORT, or a port for loopback)` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const httpFields = {
+  listen,
+  /** Open connections at once; more are refused at accept (counted). */
+  maxConnections: z.number().int().min(1).max(10_000).default(64),
+};
+/** Read-only HTTP (docs/observability.md): /metrics and /health everywhere; no block, nothing served. */
+const http = z.object(httpFields).strict();
+/** The arbitrator's also serves the API and the status page, optionally behind a bearer token. */
+const arbitratorHttp = z.object({ ...httpFields, tokenFile: z.string().min(1).optional() }).strict();
+
+const common = { host, port, dc: dcName.optional(), http: http.optional() };
+
+const arbitrator = z.object({ id: z.string().regex(/^arbitrator:[1-9][0-9]{0,5}$/), ...common, http: arbitratorHttp.optional() }).strict();
 const dbserver = z
   .object({
     id: z.string().regex(/^dbserver:[1-9][0-9]{0,5}$/),
@@ -142,3 +174,4 @@ export type DbclientParty = z.infer<typeof dbclient>;
 export type Party = ArbitratorParty | DbserverParty | DbclientParty;
 export type SiteConfig = z.infer<typeof siteConfigSchema>;
 export type Timings = SiteConfig['timings'];
+export type HttpConfig = z.infer<typeof arbitratorHttp>;

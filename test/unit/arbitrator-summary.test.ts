@@ -3,6 +3,7 @@ import { encodeDatagram, TARGET_DATAGRAM_BYTES } from '../../src/protocol/datagr
 import { Keyring } from '../../src/protocol/keys.js';
 import { encodePages, PageAssembler, PAGE_CHUNK_BYTES } from '../../src/roles/arbitrator/paging.js';
 import { isStatusSummary, type StatusSummary } from '../../src/roles/arbitrator/summary-doc.js';
+import { renderStatus } from '../../src/cli/command/render.js';
 import { ArbDriver, cutInHalves, hold, type Node, op, PARTY, primary, publishes, settingsFor } from './arbitrator-fixtures.js';
 
 function summaryOf(d: ArbDriver, requestId = 's1', pages: number[] | null = null): { pages: Array<{ page: number; pages: number; chunk: Uint8Array }>; replies: number } {
@@ -154,5 +155,22 @@ describe('status summary', () => {
     d.report('n2', primary('n2'));
     const doc = assemble(summaryOf(d).pages);
     expect(doc.parties.find((p) => p.party === PARTY.n1)).toMatchObject({ reportAgeMs: null, fresh: false, db: { cluster: null, mariadb: null } });
+  });
+
+  it('status shows a stale report as unknown with its age and last known state, and the datagram counters', () => {
+    const d = new ArbDriver();
+    d.start();
+    for (const n of ['n1', 'n2', 'n3', 'n4'] as const) d.report(n, primary(n));
+    d.now += 20_000;
+    for (const n of ['n1', 'n2', 'n3'] as const) d.report(n, primary(n));
+    d.step({ kind: 'datagram_stats', stats: { accepted: 40, sent: 31, resent: 2, drops: { bad_signature: 3, replay: 0 } } } as never);
+    const doc = assemble(summaryOf(d).pages);
+    expect(doc.arbitrator.datagrams).toEqual({ accepted: 40, sent: 31, resent: 2, drops: { bad_signature: 3, replay: 0 } });
+    const text = renderStatus(doc);
+    const row = (p: string) => text.split('\n').find((l) => new RegExp(`^dc\\d\\s+${p}\\s`).test(l)) as string;
+    // CLUSTER says unknown, STATE what was last known, AGE how old it is.
+    expect(row('dbserver:4')).toMatch(/^dc2\s+dbserver:4\s+dbserver\s+unknown\s+last known: Primary Synced\s.*20s STALE/);
+    expect(row('dbserver:1')).toMatch(/^dc1\s+dbserver:1\s+dbserver \(writer\)\s+Primary\s+Synced\s/);
+    expect(text).toMatch(/datagrams at arbitrator:1: accepted 40, sent 31, resent 2, dropped 3 \(bad_signature 3\)/);
   });
 });

@@ -7,7 +7,7 @@ import { execute } from '../../src/cli/command/execute.js';
 import { silentLogger } from '../../src/log.js';
 import { Keyring } from '../../src/protocol/keys.js';
 import type { PartyId } from '../../src/protocol/party.js';
-import { arbitratorCore } from '../../src/roles/arbitrator/core.js';
+import { type ArbitratorEvent, arbitratorCore } from '../../src/roles/arbitrator/core.js';
 import { emptyRecords } from '../../src/roles/arbitrator/records.js';
 import { arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
 import { type ArbitratorState, initialArbitratorState } from '../../src/roles/arbitrator/state.js';
@@ -27,7 +27,7 @@ function site(seed: number, faults: NetworkFaults = NO_FAULTS, withArbitrator = 
   const net = new MemoryNetwork(clock, rng, faults);
   const keyring = new Keyring([{ id: 1, secret: Buffer.alloc(32, 3) }], 1);
   const durable = new Map<string, unknown>();
-  let host: RoleHost<ArbitratorState, never, never> | null = null;
+  let host: RoleHost<ArbitratorState, ArbitratorEvent, never> | null = null;
   if (withArbitrator) {
     const post = new PostOffice({
       self: 'arbitrator:1',

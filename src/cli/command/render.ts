@@ -42,12 +42,15 @@ function row(p: PartySummary): string[] {
   if (p.db) {
     const d = p.db;
     const role = `dbserver${d.writer ? ' (writer)' : ''}`;
-    const cluster = d.mariadb === 'down' ? 'DOWN' : (d.cluster ?? '?');
-    const state = d.mariadb === 'down' ? `recovered ${d.recoveredSeqno ?? '?'}` : (d.localState ?? '?');
+    // A report past staleAfter says what was, not what is: its node's state is unknown.
+    const known = d.mariadb === 'down' ? `DOWN, recovered ${d.recoveredSeqno ?? '?'}` : `${d.cluster ?? '?'} ${d.localState ?? '?'}`;
+    const cluster = !p.fresh ? 'unknown' : d.mariadb === 'down' ? 'DOWN' : (d.cluster ?? '?');
+    const state = !p.fresh ? (p.reportAgeMs === null ? 'never heard' : `last known: ${known}`) : d.mariadb === 'down' ? `recovered ${d.recoveredSeqno ?? '?'}` : (d.localState ?? '?');
     const seqno = d.seqno !== null ? String(d.seqno) : d.recoveredSeqno !== null ? `(${d.recoveredSeqno})` : '-';
     return [p.dc ?? '-', p.party, role, cluster, state, seqno, d.drained ? 'DRAINED' : '-', `${age(p.reportAgeMs)}${stale}`, d.sessions === null ? '-' : String(d.sessions)];
   }
   const c = p.client;
+  if (!p.fresh) return [p.dc ?? '-', p.party, 'dbclient', 'unknown', c ? `last known: ${c.lbKind} ${c.lbReachable ? 'up' : 'UNREACHABLE'}, epoch ${c.epochApplied}` : 'never heard', '-', '-', `${age(p.reportAgeMs)}${stale}`, '-'];
   const state = c ? (c.lbReachable ? `${c.lbKind} up, epoch ${c.epochApplied}` : `${c.lbKind} UNREACHABLE${c.lbError ? `: ${c.lbError}` : ''}`) : '?';
   return [p.dc ?? '-', p.party, 'dbclient', '-', state, '-', '-', `${age(p.reportAgeMs)}${stale}`, c ? String(c.sessions) : '-'];
 }
@@ -90,6 +93,12 @@ export function renderStatus(doc: StatusSummary): string {
     const outcome = d.outcome === 'pending' ? 'pending' : `${d.outcome.replace('_', ' ')}${d.outcomeReason ? ` (${d.outcomeReason})` : ''}`;
     out.push(`  ${when(d.decidedAt)}  ${d.id}  make_primary → ${d.target} for ${d.members.join('+')}${d.forced ? ' FORCED' : ''}: ${outcome}`);
     out.push(`      reason: ${d.reason}`);
+  }
+  const g = a.datagrams;
+  if (g) {
+    const dropped = Object.entries(g.drops).filter(([, n]) => n > 0);
+    const total = dropped.reduce((n, [, k]) => n + k, 0);
+    out.push(`datagrams at ${a.party}: accepted ${g.accepted}, sent ${g.sent}, resent ${g.resent}, dropped ${total}${dropped.length ? ` (${dropped.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}`);
   }
   if (a.journal.length) {
     out.push('recent:');

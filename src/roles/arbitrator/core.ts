@@ -8,7 +8,7 @@ import { isFresh } from './observations.js';
 import { handleOperator, isOperatorVerb } from './operator.js';
 import { applyClientReport, applyDbReport } from './reports.js';
 import { dbserverInfo, EVALUATE_EVERY_MS } from './settings.js';
-import { type ArbitratorState, journal } from './state.js';
+import { type ArbitratorState, type DatagramCounts, journal } from './state.js';
 import { watchClock } from './tilt.js';
 
 /**
@@ -17,7 +17,11 @@ import { watchClock } from './tilt.js';
  * network. Timers: `evaluate` (at most a second apart, sooner when a failover period ends) and
  * `poll` (request_status to dbservers that have gone quiet).
  */
-export type ArbitratorEvent = never;
+/**
+ * The daemon's post office counters, handed in now and then so that `status` can show them (the
+ * core never reads them itself: they are an input like any other).
+ */
+export type ArbitratorEvent = { kind: 'datagram_stats'; stats: DatagramCounts };
 export type ArbitratorEffect = never;
 type Result = StepResult<ArbitratorState, ArbitratorEffect>;
 
@@ -41,6 +45,8 @@ function stepOn(state: ArbitratorState, event: Parameters<typeof arbitratorCore.
       return onMessage(state, event, now, wall);
     case 'silent':
       return onSilent(state, event.peer, event.silentMs, now);
+    case 'datagram_stats':
+      return { state: { ...state, datagrams: event.stats }, effects: [] };
     case 'timer':
       if (event.name === TIMER_EVALUATE) return reevaluate(state, [], now, true);
       if (event.name === TIMER_POLL) return onPoll(state, now);

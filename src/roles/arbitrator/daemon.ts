@@ -1,3 +1,4 @@
+import type { TimerHandle } from '../../correspondents/clock.js';
 import type { Durable } from '../host.js';
 import { RoleHost } from '../host.js';
 import type { RoleContext, RunningRole } from '../context.js';
@@ -12,6 +13,9 @@ import { type ArbitratorState, initialArbitratorState } from './state.js';
  * after a new decision is durably written and before its make_primary is sent — the crash the
  * safety rule must survive (test/e2e/arbitrator-split.test.ts). Never set it in production.
  */
+/** How often the post office's counters are handed to the core for `status`. */
+export const STATS_EVERY_MS = 1000;
+
 export const CRASH_AFTER_PERSIST_ENV = 'MINDER_TEST_CRASH_AFTER_PERSIST';
 
 function crashingDurable(inner: Durable, known: Set<string>, log: (ids: string[]) => void): Durable {
@@ -52,12 +56,30 @@ export async function startArbitrator(ctx: RoleContext): Promise<RunningRole> {
     durable,
     logger: ctx.logger,
     onFatal: (f) => ctx.fatal?.(f.exitCode, f.message),
+    ...(ctx.tap ? { tap: ctx.tap } : {}),
     execute: () => {},
   });
   ctx.post.watch([...settings.dbservers.map((d) => d.id), ...settings.dbclients]);
   host.start();
+  // `status` shows the post office's counters: handed to the core once a second when they moved.
+  let lastStats = '';
+  let statsTimer: TimerHandle | null = null;
+  const handStats = (): void => {
+    const st = ctx.post.stats();
+    const counts = { accepted: st.accepted, sent: st.sent, resent: st.resent, drops: { ...st.drops } };
+    const key = JSON.stringify(counts);
+    if (key !== lastStats) {
+      lastStats = key;
+      host.dispatch({ kind: 'datagram_stats', stats: counts });
+    }
+    statsTimer = ctx.clock.setTimer(STATS_EVERY_MS, handStats);
+  };
+  handStats();
   return {
-    stop: async () => host.stop(),
+    stop: async () => {
+      statsTimer?.cancel();
+      host.stop();
+    },
     describe: () => {
       const s = host.current;
       const d = s.records.directives;

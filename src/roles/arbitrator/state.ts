@@ -63,6 +63,14 @@ export interface JournalEntry {
   text: string;
 }
 
+/** The arbitrator's own post office counters, as last handed in by the daemon. */
+export interface DatagramCounts {
+  accepted: number;
+  sent: number;
+  resent: number;
+  drops: Record<string, number>;
+}
+
 export interface CachedSummary {
   for: PartyId;
   requestId: string;
@@ -114,6 +122,8 @@ export interface ArbitratorState {
   replies: CachedReply[];
   /** The wall clock against the monotonic one, and a TILT after a jump (tilt.ts). */
   clock: ClockWatch;
+  /** null until the daemon hands them in (the simulator never does). */
+  datagrams: DatagramCounts | null;
 }
 
 export const MAX_JOURNAL = 50;
@@ -145,6 +155,7 @@ export function initialArbitratorState(settings: ArbitratorSettings, records: Ar
     summaries: [],
     replies: [],
     clock: { ...CALM_CLOCK },
+    datagrams: null,
   };
 }
 

@@ -40,6 +40,8 @@ export interface ArbitratorSummary {
   /** Newest first: decisions, refusals, operator actions, writer changes. */
   journal: Array<{ at: number; event: string; text: string }>;
   coldStart: boolean;
+  /** The arbitrator's post office: datagrams accepted, sent, resent, dropped by reason; null if not known. */
+  datagrams: { accepted: number; sent: number; resent: number; drops: Record<string, number> } | null;
 }
 
 export interface DecisionSummary {

@@ -115,6 +115,7 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
         .reverse()
         .map((j) => ({ ...j })),
       coldStart,
+      datagrams: state.datagrams ? { ...state.datagrams, drops: { ...state.datagrams.drops } } : null,
     },
     parties,
   };

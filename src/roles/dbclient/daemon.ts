@@ -124,6 +124,7 @@ export async function startDbclient(ctx: RoleContext, options: { adapter?: LoadB
       durable: ctx.state,
       logger: ctx.logger,
       onFatal: (f) => ctx.fatal?.(f.exitCode, f.message),
+      ...(ctx.tap ? { tap: ctx.tap } : {}),
       execute,
     });
   };

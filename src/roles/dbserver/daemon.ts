@@ -98,6 +98,7 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
       durable: ctx.state,
       logger: ctx.logger,
       onFatal: (f) => ctx.fatal?.(f.exitCode, f.message),
+      ...(ctx.tap ? { tap: ctx.tap } : {}),
       execute: (effect) => {
         switch (effect.kind) {
           case 'read_status': {
