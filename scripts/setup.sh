@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what galera-minder's demo and tests need on a Debian machine, only what is missing:
 # MariaDB + Galera 4 + rsync (the real cluster), HAProxy, iptables (cutting links on loopback),
-# socat and tmux (operator tests), then the npm packages and the build. Idempotent.
+# socat and tmux (operator tests), Prometheus and Chromium (observability tests), then the npm
+# packages and the build. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,10 @@ command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)
 # The package test (test/e2e/package.test.ts) builds the .deb and checks it.
 command -v lintian >/dev/null 2>&1 || need_apt+=(lintian)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+# Prometheus + promtool (the contrib rules' checks and the scrape test) and Chromium (the status
+# page's browser test, driven by playwright-core: no browser is downloaded).
+command -v promtool >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || need_apt+=(prometheus)
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++ make python3)
 
