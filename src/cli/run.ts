@@ -230,7 +230,10 @@ export async function runParty(opts: RunOptions): Promise<{ stop(): Promise<void
   if (web) {
     try {
       const at = await web.listen();
-      logger.info({ event: 'http_listening', address: `${at.host}:${at.port}`, token: party.http && 'tokenFile' in party.http && party.http.tokenFile !== undefined }, `serving HTTP on ${at.host}:${at.port} (read-only)`);
+      logger.info(
+        { event: 'http_listening', address: `${at.host}:${at.port}`, token: party.http && 'tokenFile' in party.http && party.http.tokenFile !== undefined },
+        `serving HTTP on ${at.host}:${at.port} (read-only)`,
+      );
     } catch (err) {
       source.stop();
       await role.stop();

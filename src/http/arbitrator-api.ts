@@ -88,7 +88,16 @@ export function arbitratorRoutes(o: { state: () => ArbitratorState | null; now: 
   };
   const notYet = problem(503, 'the arbitrator has not taken its first step yet');
   return [
-    { name: 'page', path: '/', handle: () => ({ status: 200, body: STATUS_PAGE, type: 'text/html; charset=utf-8', headers: { 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:" } }) },
+    {
+      name: 'page',
+      path: '/',
+      handle: () => ({
+        status: 200,
+        body: STATUS_PAGE,
+        type: 'text/html; charset=utf-8',
+        headers: { 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:" },
+      }),
+    },
     {
       name: 'site',
       path: '/v1/site',

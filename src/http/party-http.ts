@@ -46,7 +46,7 @@ export interface PartyHttpOptions {
 function version(): string {
   for (const rel of ['../../../package.json', '../../package.json']) {
     try {
-      const v = (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string });
+      const v = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
       if (v.name === 'galera-minder' && typeof v.version === 'string') return v.version;
     } catch {
       /* try the next layout (dist/ or the sources) */
@@ -104,7 +104,9 @@ export function preparePartyHttp(o: PartyHttpOptions): PartyHttp {
     const limit = Math.max(10_000, 3 * o.config().timings.reportInterval);
     if (lastStepAt === null) return text(503, `${o.self} has not taken its first step yet`);
     const quiet = o.now() - lastStepAt;
-    return quiet > limit ? text(503, `${o.self}: no step for ${(quiet / 1000).toFixed(1)} s (limit ${limit / 1000} s)`) : text(200, `ok: ${o.self} incarnation ${o.incarnation}, last step ${(quiet / 1000).toFixed(1)} s ago`);
+    return quiet > limit
+      ? text(503, `${o.self}: no step for ${(quiet / 1000).toFixed(1)} s (limit ${limit / 1000} s)`)
+      : text(200, `ok: ${o.self} incarnation ${o.incarnation}, last step ${(quiet / 1000).toFixed(1)} s ago`);
   };
   routes.push({ name: 'health', path: '/health', handle: liveness });
   routes.push({

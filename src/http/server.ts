@@ -213,7 +213,12 @@ export class HttpServer {
     const head = req.method === 'HEAD';
     if (req.method !== 'GET' && !head) {
       this.o.counters.bad('method');
-      this.send(res, 'unknown', plain(405, `405 Method Not Allowed: ${String(req.method).slice(0, 16)}; this server is read-only (GET, HEAD). Changes go through minder command.`, { allow: 'GET, HEAD' }), false);
+      this.send(
+        res,
+        'unknown',
+        plain(405, `405 Method Not Allowed: ${String(req.method).slice(0, 16)}; this server is read-only (GET, HEAD). Changes go through minder command.`, { allow: 'GET, HEAD' }),
+        false,
+      );
       req.resume();
       return;
     }
@@ -236,12 +241,28 @@ export class HttpServer {
     const route = this.o.routes.find((r) => (r.prefix ? path.startsWith(r.path) : path === r.path));
     if (!route) {
       this.o.counters.bad('not_found');
-      this.send(res, 'unknown', plain(404, `404 Not Found: ${path.slice(0, 100)}; try ${this.o.routes.filter((r) => !r.prefix).map((r) => r.path).join(', ')}`), head);
+      this.send(
+        res,
+        'unknown',
+        plain(
+          404,
+          `404 Not Found: ${path.slice(0, 100)}; try ${this.o.routes
+            .filter((r) => !r.prefix)
+            .map((r) => r.path)
+            .join(', ')}`,
+        ),
+        head,
+      );
       return;
     }
     if (route.auth && !this.authorised(req)) {
       this.o.counters.bad('unauthorized');
-      this.send(res, route.name, plain(401, '401 Unauthorized: this API needs "Authorization: Bearer <token>" (the token in the arbitrator\'s http.tokenFile)', { 'www-authenticate': 'Bearer realm="minder"' }), head);
+      this.send(
+        res,
+        route.name,
+        plain(401, '401 Unauthorized: this API needs "Authorization: Bearer <token>" (the token in the arbitrator\'s http.tokenFile)', { 'www-authenticate': 'Bearer realm="minder"' }),
+        head,
+      );
       return;
     }
     let rest = '';

@@ -36,16 +36,60 @@ export function arbitratorMetrics(m: PartyMetrics, o: { state: () => ArbitratorS
     }
     return out;
   };
-  readGauge(reg, 'minder_arbitrator_party_fresh', "1 while the party's last report is younger than staleAfter", ['party'], perParty((p) => (p.fresh ? 1 : 0)));
-  readGauge(reg, 'minder_arbitrator_party_report_age_seconds', "Age of the party's last report at the arbitrator (absent: never heard)", ['party'], perParty((p) => (p.reportAgeMs === null ? null : p.reportAgeMs / 1000)));
-  readGauge(reg, 'minder_arbitrator_party_cluster_state', "1 for the dbserver's cluster state as the arbitrator knows it (unknown: no fresh report)", ['party', 'state'], () =>
-    (doc()?.parties ?? []).filter((p) => p.type === 'dbserver').flatMap((p) => CLUSTER_STATES.map((state) => [{ party: p.party, state }, clusterStateOf(p) === state ? 1 : 0] as [Record<string, string>, number])),
+  readGauge(
+    reg,
+    'minder_arbitrator_party_fresh',
+    "1 while the party's last report is younger than staleAfter",
+    ['party'],
+    perParty((p) => (p.fresh ? 1 : 0)),
   );
-  readGauge(reg, 'minder_arbitrator_party_synced', '1 while a fresh report says Synced and ready', ['party'], perParty((p) => (p.db === null ? null : p.fresh && p.db.localState === 'Synced' && p.db.ready === true ? 1 : 0)));
-  readGauge(reg, 'minder_arbitrator_party_serving', '1 while the dbserver may serve (fresh, Primary, Synced, ready, not drained)', ['party'], perParty((p) => (p.db === null ? null : p.db.serving ? 1 : 0)));
-  readGauge(reg, 'minder_arbitrator_party_drained', '1 while the dbserver is drained', ['party'], perParty((p) => (p.db === null ? null : p.db.drained ? 1 : 0)));
-  readGauge(reg, 'minder_arbitrator_party_writer', "1 for the arbitrator's chosen writer", ['party'], perParty((p) => (p.db === null ? null : p.db.writer ? 1 : 0)));
-  readGauge(reg, 'minder_arbitrator_party_sessions', 'Load balancer sessions to the dbserver, summed over the dbclients (absent: none reported)', ['party'], perParty((p) => p.db?.sessions ?? null));
+  readGauge(
+    reg,
+    'minder_arbitrator_party_report_age_seconds',
+    "Age of the party's last report at the arbitrator (absent: never heard)",
+    ['party'],
+    perParty((p) => (p.reportAgeMs === null ? null : p.reportAgeMs / 1000)),
+  );
+  readGauge(reg, 'minder_arbitrator_party_cluster_state', "1 for the dbserver's cluster state as the arbitrator knows it (unknown: no fresh report)", ['party', 'state'], () =>
+    (doc()?.parties ?? [])
+      .filter((p) => p.type === 'dbserver')
+      .flatMap((p) => CLUSTER_STATES.map((state) => [{ party: p.party, state }, clusterStateOf(p) === state ? 1 : 0] as [Record<string, string>, number])),
+  );
+  readGauge(
+    reg,
+    'minder_arbitrator_party_synced',
+    '1 while a fresh report says Synced and ready',
+    ['party'],
+    perParty((p) => (p.db === null ? null : p.fresh && p.db.localState === 'Synced' && p.db.ready === true ? 1 : 0)),
+  );
+  readGauge(
+    reg,
+    'minder_arbitrator_party_serving',
+    '1 while the dbserver may serve (fresh, Primary, Synced, ready, not drained)',
+    ['party'],
+    perParty((p) => (p.db === null ? null : p.db.serving ? 1 : 0)),
+  );
+  readGauge(
+    reg,
+    'minder_arbitrator_party_drained',
+    '1 while the dbserver is drained',
+    ['party'],
+    perParty((p) => (p.db === null ? null : p.db.drained ? 1 : 0)),
+  );
+  readGauge(
+    reg,
+    'minder_arbitrator_party_writer',
+    "1 for the arbitrator's chosen writer",
+    ['party'],
+    perParty((p) => (p.db === null ? null : p.db.writer ? 1 : 0)),
+  );
+  readGauge(
+    reg,
+    'minder_arbitrator_party_sessions',
+    'Load balancer sessions to the dbserver, summed over the dbclients (absent: none reported)',
+    ['party'],
+    perParty((p) => p.db?.sessions ?? null),
+  );
   readGauge(reg, 'minder_arbitrator_primary_nodes', 'Dbservers whose fresh report says Primary (0: no primary component that the arbitrator can see)', [], () => {
     const d = doc();
     return d ? [[{}, d.parties.filter((p) => clusterStateOf(p) === 'Primary').length]] : [];
@@ -70,7 +114,7 @@ export function arbitratorMetrics(m: PartyMetrics, o: { state: () => ArbitratorS
     const d = doc();
     return d ? [[{}, d.arbitrator.drained.length]] : [];
   });
-  readGauge(reg, 'minder_arbitrator_directives_epoch', "Epoch of the standing directives (drains, pause, writer)", [], () => {
+  readGauge(reg, 'minder_arbitrator_directives_epoch', 'Epoch of the standing directives (drains, pause, writer)', [], () => {
     const d = doc();
     return d ? [[{}, d.arbitrator.epoch]] : [];
   });
@@ -80,7 +124,12 @@ export function arbitratorMetrics(m: PartyMetrics, o: { state: () => ArbitratorS
   });
   readGauge(reg, 'minder_arbitrator_decisions', 'Decisions on record, by outcome', ['outcome'], () => {
     const s = o.state();
-    const count = new Map<string, number>([['pending', 0], ['carried_out', 0], ['refused', 0], ['failed', 0]]);
+    const count = new Map<string, number>([
+      ['pending', 0],
+      ['carried_out', 0],
+      ['refused', 0],
+      ['failed', 0],
+    ]);
     for (const d of s?.records.decisions ?? []) count.set(d.outcome, (count.get(d.outcome) ?? 0) + 1);
     return [...count].map(([outcome, n]) => [{ outcome }, n]);
   });
@@ -88,8 +137,8 @@ export function arbitratorMetrics(m: PartyMetrics, o: { state: () => ArbitratorS
   const promotions = new Counter({ name: 'minder_arbitrator_promotions_total', help: 'make_primary decisions taken, automatic or forced by an operator', labelNames: ['forced'], registers: [reg] });
   promotions.inc({ forced: 'false' }, 0);
   promotions.inc({ forced: 'true' }, 0);
-  const outcomes = new Counter({ name: 'minder_arbitrator_decision_outcomes_total', help: "Decision outcomes reported back by their target", labelNames: ['outcome'], registers: [reg] });
-  const refusals = new Counter({ name: 'minder_arbitrator_operator_refusals_total', help: "Operator requests refused, by verb", labelNames: ['verb'], registers: [reg] });
+  const outcomes = new Counter({ name: 'minder_arbitrator_decision_outcomes_total', help: 'Decision outcomes reported back by their target', labelNames: ['outcome'], registers: [reg] });
+  const refusals = new Counter({ name: 'minder_arbitrator_operator_refusals_total', help: 'Operator requests refused, by verb', labelNames: ['verb'], registers: [reg] });
   const operator = new Counter({ name: 'minder_arbitrator_operator_requests_total', help: 'Operator requests carried out, by verb', labelNames: ['verb'], registers: [reg] });
   const noPromotion = new Counter({ name: 'minder_arbitrator_no_promotion_total', help: 'Changes of the reasons why nothing is promoted, by reason code', labelNames: ['code'], registers: [reg] });
   const OPERATOR = /^operator_(drain|undrain|pause|resume|promote|status_summary)$/;

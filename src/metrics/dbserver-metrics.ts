@@ -68,7 +68,12 @@ export function dbserverMetrics(m: PartyMetrics, o: { self: string; state: () =>
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [reg],
   });
-  const signals = new Counter({ name: 'minder_dbserver_signals_total', help: 'State-change signals: the wsrep_notify_cmd hook, the wsrep_status_file, a lost connection', labelNames: ['source'], registers: [reg] });
+  const signals = new Counter({
+    name: 'minder_dbserver_signals_total',
+    help: 'State-change signals: the wsrep_notify_cmd hook, the wsrep_status_file, a lost connection',
+    labelNames: ['source'],
+    registers: [reg],
+  });
   for (const source of ['hook', 'status_file', 'connection_lost']) signals.inc({ source }, 0);
   const makePrimary = new Counter({ name: 'minder_dbserver_make_primary_total', help: 'make_primary decisions concluded here, by outcome', labelNames: ['outcome'], registers: [reg] });
   const bootstraps = new Counter({ name: 'minder_dbserver_pc_bootstrap_total', help: 'pc.bootstrap attempts, by result', labelNames: ['result'], registers: [reg] });

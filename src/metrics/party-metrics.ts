@@ -19,7 +19,14 @@ type Read = () => Array<[Record<string, string>, number]>;
  * A counter or gauge whose values are read at scrape time from what is kept elsewhere (the post
  * office's counters, the role's state): nothing is updated on the party's hot paths.
  */
-function atScrape<M extends Counter<string> | Gauge<string>>(make: new (c: { name: string; help: string; labelNames: string[]; registers: Registry[]; collect: () => void }) => M, reg: Registry, name: string, help: string, labelNames: string[], read: Read): M {
+function atScrape<M extends Counter<string> | Gauge<string>>(
+  make: new (c: { name: string; help: string; labelNames: string[]; registers: Registry[]; collect: () => void }) => M,
+  reg: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: Read,
+): M {
   return new make({
     name,
     help,

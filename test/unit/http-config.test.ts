@@ -39,7 +39,11 @@ describe('site config: http', () => {
   it('no http block: nothing served; a block: its address, defaults filled in', () => {
     const plain = parseSiteConfig(example, 'example', dir);
     expect(plain.parties.every((p) => p.http === undefined)).toBe(true);
-    const cfg = parseSiteConfig(withHttp((d) => ((d.parties[0] as Record<string, unknown>).http = { listen: 9100 })), 'x', dir);
+    const cfg = parseSiteConfig(
+      withHttp((d) => ((d.parties[0] as Record<string, unknown>).http = { listen: 9100 })),
+      'x',
+      dir,
+    );
     expect(cfg.parties[0]?.http).toEqual({ listen: { host: '127.0.0.1', port: 9100 }, maxConnections: 64 });
   });
 
@@ -48,10 +52,12 @@ describe('site config: http', () => {
     expect(problems(withHttp((d) => ((d.parties[0] as Record<string, unknown>).http = { listen: 9100, open: true })))[0]).toMatch(/parties\[0\]\.http/);
     const db = (d: Doc) => d.parties.findIndex((p) => String(p.id).startsWith('dbserver:'));
     expect(problems(withHttp((d) => ((d.parties[db(d)] as Record<string, unknown>).http = { listen: 9104, tokenFile: 't' }))).join('\n')).toMatch(/tokenFile/);
-    const both = problems(withHttp((d) => {
-      (d.parties[0] as Record<string, unknown>).http = { listen: '127.0.0.1:9100' };
-      (d.parties[1] as Record<string, unknown>).http = { listen: 9100 };
-    }));
+    const both = problems(
+      withHttp((d) => {
+        (d.parties[0] as Record<string, unknown>).http = { listen: '127.0.0.1:9100' };
+        (d.parties[1] as Record<string, unknown>).http = { listen: 9100 };
+      }),
+    );
     expect(both.join('\n')).toMatch(/parties\[1\]\.http\.listen: 127\.0\.0\.1:9100 is also arbitrator:1's/);
   });
 
@@ -59,7 +65,11 @@ describe('site config: http', () => {
     const token = join(dir, 'api.token');
     writeFileSync(token, 'a-token-long-enough-1234\n', { mode: 0o644 });
     chmodSync(token, 0o644);
-    const cfg = parseSiteConfig(withHttp((d) => ((d.parties[0] as Record<string, unknown>).http = { listen: 9100, tokenFile: 'api.token' })), 'site.yaml', dir);
+    const cfg = parseSiteConfig(
+      withHttp((d) => ((d.parties[0] as Record<string, unknown>).http = { listen: 9100, tokenFile: 'api.token' })),
+      'site.yaml',
+      dir,
+    );
     const arb = cfg.parties[0] as (typeof cfg.parties)[number];
     expect(() => checkSecretFiles(cfg, arb, 'site.yaml')).toThrow(/arbitrator:1\.http\.tokenFile: API token file .*api\.token is readable by group or others \(mode 0644\); run: chmod 600/);
     chmodSync(token, 0o600);

@@ -160,10 +160,14 @@ describe('HttpServer', () => {
   it('more connections than allowed: the extra ones are dropped at accept, counted; the server still answers', async () => {
     const before = await bad('connection_limit');
     const held = await Promise.all(
-      Array.from({ length: 12 }, () => new Promise<ReturnType<typeof connect>>((r) => {
-        const s = connect(port, '127.0.0.1', () => r(s));
-        s.on('error', () => undefined);
-      })),
+      Array.from(
+        { length: 12 },
+        () =>
+          new Promise<ReturnType<typeof connect>>((r) => {
+            const s = connect(port, '127.0.0.1', () => r(s));
+            s.on('error', () => undefined);
+          }),
+      ),
     );
     await new Promise((r) => setTimeout(r, 200));
     expect(await bad('connection_limit')).toBeGreaterThanOrEqual(before + 4);

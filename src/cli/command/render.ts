@@ -50,7 +50,18 @@ function row(p: PartySummary): string[] {
     return [p.dc ?? '-', p.party, role, cluster, state, seqno, d.drained ? 'DRAINED' : '-', `${age(p.reportAgeMs)}${stale}`, d.sessions === null ? '-' : String(d.sessions)];
   }
   const c = p.client;
-  if (!p.fresh) return [p.dc ?? '-', p.party, 'dbclient', 'unknown', c ? `last known: ${c.lbKind} ${c.lbReachable ? 'up' : 'UNREACHABLE'}, epoch ${c.epochApplied}` : 'never heard', '-', '-', `${age(p.reportAgeMs)}${stale}`, '-'];
+  if (!p.fresh)
+    return [
+      p.dc ?? '-',
+      p.party,
+      'dbclient',
+      'unknown',
+      c ? `last known: ${c.lbKind} ${c.lbReachable ? 'up' : 'UNREACHABLE'}, epoch ${c.epochApplied}` : 'never heard',
+      '-',
+      '-',
+      `${age(p.reportAgeMs)}${stale}`,
+      '-',
+    ];
   const state = c ? (c.lbReachable ? `${c.lbKind} up, epoch ${c.epochApplied}` : `${c.lbKind} UNREACHABLE${c.lbError ? `: ${c.lbError}` : ''}`) : '?';
   return [p.dc ?? '-', p.party, 'dbclient', '-', state, '-', '-', `${age(p.reportAgeMs)}${stale}`, c ? String(c.sessions) : '-'];
 }
