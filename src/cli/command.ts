@@ -21,11 +21,15 @@ export function registerCommand(y: Argv, handler: (a: CommandArgs) => void | Pro
         .option('json', { type: 'boolean', describe: 'status: print the stable JSON document' })
         .option('reason', { alias: 'r', type: 'string', describe: 'why (logged with your name; required with promote --force)' })
         .option('force', { type: 'boolean', describe: 'promote: waive the half-weight rule (the rest of the cluster is gone)' })
+        .option('watch', { type: 'boolean', describe: 'status: redraw every 2 s until Ctrl-C (like patronictl list -W)' })
+        .option('follow', { type: 'boolean', describe: "events: keep printing the arbitrator's new events until Ctrl-C" })
         .option('tries', { type: 'number', default: DEFAULT_TRIES, describe: 'sends of a request, one ack timeout apart, before giving up' })
         .example('$0 command -c site.yaml status', 'every party at a glance')
         .example('$0 command -c site.yaml status --json', 'the same as a stable JSON document')
         .example('$0 command -c site.yaml drain dbserver:3 --reason "disk swap"', 'no new connections to dbserver:3')
         .example('$0 command -c site.yaml promote dc2 --force --reason "dc1 burned down"', "the operator's override below half")
+        .example('$0 command -c site.yaml status --watch', 'the same, redrawn in place every 2 s')
+        .example('$0 command -c site.yaml events --follow', "the arbitrator's decisions, drains, pause… as they happen")
         .example('$0 command -c site.yaml', 'interactive prompt with history and tab completion'),
     (argv) =>
       handler({
@@ -36,6 +40,8 @@ export function registerCommand(y: Argv, handler: (a: CommandArgs) => void | Pro
         ...(argv.json !== undefined ? { json: argv.json } : {}),
         ...(argv.reason !== undefined ? { reason: argv.reason } : {}),
         ...(argv.force !== undefined ? { force: argv.force } : {}),
+        ...(argv.watch !== undefined ? { watch: argv.watch } : {}),
+        ...(argv.follow !== undefined ? { follow: argv.follow } : {}),
       }),
   );
 }
@@ -43,7 +49,13 @@ export function registerCommand(y: Argv, handler: (a: CommandArgs) => void | Pro
 /** What `minder command` does with its parsed command line (from yargs or fast-args.ts). */
 export async function commandMain(argv: CommandArgs): Promise<void> {
   const words = argv.words;
-  const extra = [...(argv.json ? ['--json'] : []), ...(argv.force ? ['--force'] : []), ...(argv.reason !== undefined ? ['--reason', argv.reason] : [])];
+  const extra = [
+    ...(argv.json ? ['--json'] : []),
+    ...(argv.force ? ['--force'] : []),
+    ...(argv.watch ? ['--watch'] : []),
+    ...(argv.follow ? ['--follow'] : []),
+    ...(argv.reason !== undefined ? ['--reason', argv.reason] : []),
+  ];
   const [{ openSession }, { execute }, { parseWords }] = await Promise.all([import('./command/session.js'), import('./command/execute.js'), import('./command/parse.js')]);
   const session = await openSession({ config: argv.config, as: argv.as, tries: argv.tries });
   try {
@@ -55,6 +67,12 @@ export async function commandMain(argv: CommandArgs): Promise<void> {
     }
     const parsed = parseWords([...words, ...extra], session.names);
     if (!parsed.ok) throw new CliError(EXIT.USAGE, parsed.error);
+    const c = parsed.command;
+    if ((c.verb === 'status' && c.watch) || (c.verb === 'events' && c.follow)) {
+      const { follow } = await import('./command/follow.js');
+      process.exitCode = await follow(session.client, c, process.stdout, process.stderr);
+      return;
+    }
     const r = await execute(session.client, parsed.command, session.operator);
     if (r.out) process.stdout.write(r.out);
     if (r.err) process.stderr.write(r.err.startsWith('refused') || r.code === EXIT.NO_ANSWER ? `minder: ${r.err}` : r.err);

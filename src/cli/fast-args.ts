@@ -25,6 +25,8 @@ export interface CommandArgs {
   json?: boolean;
   reason?: string;
   force?: boolean;
+  watch?: boolean;
+  follow?: boolean;
   tries: number;
 }
 
@@ -67,16 +69,25 @@ export function fastRunArgs(args: readonly string[]): RunArgs | null {
 /** yargs reads a positional that looks like a number as one (`007` → 7); such lines go to yargs. */
 const NUMBERISH = /^[-+]?(\d|\.\d)|^0x/i;
 
-/** `command [WORDS…] --config FILE [--as command:N] [--json] [--reason TEXT] [--force] [--tries N]`, else null. */
+/** `command [WORDS…] --config FILE [--as command:N] [--json] [--reason TEXT] [--force] [--watch] [--follow] [--tries N]`, else null. */
 export function fastCommandArgs(args: readonly string[]): CommandArgs | null {
   if (args[0] !== 'command') return null;
   const p = strictParse(
     args.slice(1),
-    { config: { type: 'string', short: 'c' }, as: { type: 'string' }, json: { type: 'boolean' }, reason: { type: 'string', short: 'r' }, force: { type: 'boolean' }, tries: { type: 'string' } },
+    {
+      config: { type: 'string', short: 'c' },
+      as: { type: 'string' },
+      json: { type: 'boolean' },
+      reason: { type: 'string', short: 'r' },
+      force: { type: 'boolean' },
+      watch: { type: 'boolean' },
+      follow: { type: 'boolean' },
+      tries: { type: 'string' },
+    },
     true,
   );
   if (!p) return null;
-  const v = p.values as { config?: string; as?: string; json?: boolean; reason?: string; force?: boolean; tries?: string };
+  const v = p.values as { config?: string; as?: string; json?: boolean; reason?: string; force?: boolean; watch?: boolean; follow?: boolean; tries?: string };
   if (v.config === undefined) return null;
   if (p.positionals.some((w) => NUMBERISH.test(w))) return null;
   let tries = DEFAULT_TRIES;
@@ -91,6 +102,8 @@ export function fastCommandArgs(args: readonly string[]): CommandArgs | null {
     ...(v.json !== undefined ? { json: v.json } : {}),
     ...(v.reason !== undefined ? { reason: v.reason } : {}),
     ...(v.force !== undefined ? { force: v.force } : {}),
+    ...(v.watch !== undefined ? { watch: v.watch } : {}),
+    ...(v.follow !== undefined ? { follow: v.follow } : {}),
     tries,
   };
 }

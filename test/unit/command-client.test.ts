@@ -4,6 +4,7 @@ import { MemoryNetwork, type NetworkFaults, NO_FAULTS } from '../../src/correspo
 import { PostOffice } from '../../src/correspondents/post-office.js';
 import { ArbitratorClient, NoAnswerError } from '../../src/cli/command/client.js';
 import { execute } from '../../src/cli/command/execute.js';
+import { follow } from '../../src/cli/command/follow.js';
 import { silentLogger } from '../../src/log.js';
 import { Keyring } from '../../src/protocol/keys.js';
 import type { PartyId } from '../../src/protocol/party.js';
@@ -163,5 +164,49 @@ describe('command client ↔ arbitrator', () => {
     expect(r.code).toBe(5);
     expect(s.host?.current.records.directives.paused).toBe(false);
     await stranger.close();
+  });
+
+  it('events --follow prints the journal once, then only what is new; status --watch redraws each round', async () => {
+    const s = site(21);
+    const c = s.client('command:1', 5010);
+    const chunks: string[] = [];
+    const out = { write: (x: string) => void chunks.push(x) };
+    const err = { write: () => undefined };
+    const stop = new AbortController();
+    const run = follow(c, { verb: 'events', json: false, follow: true }, out, err, { clock: s.clock, stop: stop.signal });
+    await drive(s.clock, new Promise((r) => setTimeout(r, 30)), 3000);
+    const first = chunks.join('');
+    expect(first).toMatch(/started: epoch 0/);
+    const other = s.client('command:2', 5011);
+    expect((await drive(s.clock, execute(other, { verb: 'drain', node: 'dbserver:3', reason: 'disk' }, 'bob'))).code).toBe(0);
+    await drive(s.clock, new Promise((r) => setTimeout(r, 30)), 3000);
+    stop.abort();
+    expect(await drive(s.clock, run)).toBe(0);
+    const all = chunks.join('');
+    expect(all.match(/started: epoch 0/g)).toHaveLength(1);
+    expect(all).toMatch(/drained: dbserver:3 drained by bob \(disk\)/);
+    expect(all.indexOf('drained:')).toBeGreaterThan(all.indexOf('started:'));
+
+    const frames: string[] = [];
+    const watch = follow(c, { verb: 'status', json: false, watch: true }, { write: (x: string) => void frames.push(x), isTTY: true }, err, { clock: s.clock, rounds: 2 });
+    expect(await drive(s.clock, watch)).toBe(0);
+    expect(frames).toHaveLength(2);
+    const clear = '\u001b[H\u001b[2J';
+    for (const f of frames) {
+      expect(f.startsWith(clear)).toBe(true);
+      expect(f.slice(clear.length)).toMatch(/^every 2 s · .* · Ctrl-C to stop\nsite testsite/);
+    }
+    await c.close();
+    await other.close();
+  });
+
+  it('status --watch and events --follow are refused at the prompt (they run until Ctrl-C)', async () => {
+    const s = site(22);
+    const c = s.client('command:1', 5012);
+    expect((await execute(c, { verb: 'status', json: false, watch: true }, 'a')).code).toBe(2);
+    expect((await execute(c, { verb: 'events', json: false, follow: true }, 'a')).err).toMatch(/one-shot/);
+    const ev = await drive(s.clock, execute(c, { verb: 'events', json: true }, 'a'));
+    expect(JSON.parse(ev.out.split('\n')[0] as string)).toMatchObject({ event: 'started' });
+    await c.close();
   });
 });

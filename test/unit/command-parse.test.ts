@@ -60,13 +60,14 @@ describe('command words', () => {
   });
 
   it('completes verbs, then nodes or DCs, then options', () => {
-    expect(complete('', NAMES)[0]).toEqual(['status', 'drain', 'undrain', 'pause', 'resume', 'promote', 'help', 'quit']);
+    expect(complete('', NAMES)[0]).toEqual(['status', 'events', 'drain', 'undrain', 'pause', 'resume', 'promote', 'help', 'quit']);
     expect(complete('dr', NAMES)).toEqual([['drain '], 'dr']);
     expect(complete('drain ', NAMES)[0]).toEqual(['dbserver:1', 'n1', 'dbserver:2', 'n2', 'dbserver:3', 'db-west-1']);
     expect(complete('drain db', NAMES)).toEqual([['dbserver:1', 'dbserver:2', 'dbserver:3', 'db-west-1'], 'db']);
     expect(complete('promote d', NAMES)[0]).toEqual(['dc1', 'dc2', 'dbserver:1', 'dbserver:2', 'dbserver:3', 'db-west-1']);
     expect(complete('promote dc2 --f', NAMES)).toEqual([['--force '], '--f']);
-    expect(complete('status --', NAMES)).toEqual([['--json '], '--']);
+    expect(complete('status --', NAMES)).toEqual([['--json', '--watch'], '--']);
+    expect(complete('events --f', NAMES)).toEqual([['--follow '], '--f']);
   });
 
   it('names the operator from sudo first', () => {

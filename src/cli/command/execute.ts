@@ -1,7 +1,7 @@
 import { EXIT } from '../exit-codes.js';
 import { type ArbitratorClient, NoAnswerError, RefusedError } from './client.js';
 import { HELP, type OperatorCommand } from './parse.js';
-import { renderJson, renderStatus } from './render.js';
+import { journalOf, renderEvents, renderJson, renderStatus } from './render.js';
 
 export interface Outcome {
   code: number;
@@ -22,8 +22,14 @@ export async function execute(client: ArbitratorClient, cmd: OperatorCommand, op
       case 'quit':
         return { code: EXIT.OK, out: '', err: '' };
       case 'status': {
+        if (cmd.watch) return { code: EXIT.USAGE, out: '', err: 'status --watch redraws until Ctrl-C: run it as a one-shot command (minder command -c SITE status --watch)\n' };
         const doc = await client.summary();
         return { code: EXIT.OK, out: cmd.json ? renderJson(doc) : renderStatus(doc), err: '', paused: doc.arbitrator.paused };
+      }
+      case 'events': {
+        if (cmd.follow) return { code: EXIT.USAGE, out: '', err: 'events --follow runs until Ctrl-C: run it as a one-shot command (minder command -c SITE events --follow)\n' };
+        const doc = await client.summary();
+        return { code: EXIT.OK, out: renderEvents(journalOf(doc), cmd.json), err: '', paused: doc.arbitrator.paused };
       }
       case 'drain':
       case 'undrain': {

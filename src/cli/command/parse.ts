@@ -4,7 +4,8 @@
  * typed at the prompt means exactly what it means on the command line.
  */
 export type OperatorCommand =
-  | { verb: 'status'; json: boolean }
+  | { verb: 'status'; json: boolean; watch?: boolean }
+  | { verb: 'events'; json: boolean; follow?: boolean }
   | { verb: 'drain' | 'undrain'; node: string; reason: string }
   | { verb: 'pause' | 'resume'; reason: string }
   | { verb: 'promote'; target: string; force: boolean; reason: string }
@@ -18,10 +19,13 @@ export interface SiteNames {
 
 export type Parsed = { ok: true; command: OperatorCommand } | { ok: false; error: string };
 
-export const VERBS = ['status', 'drain', 'undrain', 'pause', 'resume', 'promote', 'help', 'quit'] as const;
+export const VERBS = ['status', 'events', 'drain', 'undrain', 'pause', 'resume', 'promote', 'help', 'quit'] as const;
 
 export const HELP = `Commands (one-shot: minder command -c SITE.yaml VERB …; or type them at the prompt):
-  status [--json]                         every party at a glance; --json: the stable document
+  status [--json] [--watch]               every party at a glance; --json: the stable document;
+                                          --watch: redraw every 2 s (one-shot only)
+  events [--json] [--follow]              the arbitrator's recent decisions, drains, pause…;
+                                          --follow: keep printing new ones (one-shot only)
   drain NODE [--reason "…"]              no new connections to NODE; existing ones finish
   undrain NODE [--reason "…"]            NODE takes new connections again
   pause [--reason "…"]                   promote nothing automatically until resume
@@ -66,16 +70,20 @@ export function tokenize(line: string): { ok: true; words: string[] } | { ok: fa
 interface Flags {
   json: boolean;
   force: boolean;
+  watch: boolean;
+  follow: boolean;
   reason: string | null;
   rest: string[];
 }
 
 function flags(words: string[]): Flags | string {
-  const f: Flags = { json: false, force: false, reason: null, rest: [] };
+  const f: Flags = { json: false, force: false, watch: false, follow: false, reason: null, rest: [] };
   for (let i = 0; i < words.length; i++) {
     const w = words[i] as string;
     if (w === '--json') f.json = true;
     else if (w === '--force') f.force = true;
+    else if (w === '--watch' || w === '-w') f.watch = true;
+    else if (w === '--follow' || w === '-f') f.follow = true;
     else if (w === '--reason' || w === '-r') {
       const v = words[i + 1];
       if (v === undefined) return `${w} needs a value`;
@@ -108,7 +116,11 @@ export function parseWords(words: string[], names: SiteNames): Parsed {
   switch (verb) {
     case 'status': {
       const e = noExtra(0);
-      return e ? { ok: false, error: e } : { ok: true, command: { verb, json: f.json } };
+      return e ? { ok: false, error: e } : { ok: true, command: { verb, json: f.json, ...(f.watch ? { watch: true } : {}) } };
+    }
+    case 'events': {
+      const e = noExtra(0);
+      return e ? { ok: false, error: e } : { ok: true, command: { verb, json: f.json, ...(f.follow ? { follow: true } : {}) } };
     }
     case 'drain':
     case 'undrain': {
@@ -170,7 +182,10 @@ export function complete(line: string, names: SiteNames): [string[], string] {
         pool = ['--reason'];
         break;
       case 'status':
-        pool = ['--json'];
+        pool = ['--json', '--watch'];
+        break;
+      case 'events':
+        pool = ['--json', '--follow'];
         break;
       default:
         pool = [];

@@ -122,3 +122,20 @@ export function renderStatus(doc: StatusSummary): string {
 export function renderJson(doc: StatusSummary): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
+
+export interface JournalLine {
+  at: number;
+  event: string;
+  text: string;
+}
+
+/** The arbitrator's journal, oldest first (the document lists it newest first). */
+export function journalOf(doc: StatusSummary): JournalLine[] {
+  return [...doc.arbitrator.journal].reverse();
+}
+
+/** `events`: one line per entry, or one JSON object per line with --json. */
+export function renderEvents(lines: readonly JournalLine[], json: boolean): string {
+  if (lines.length === 0) return '';
+  return `${lines.map((j) => (json ? JSON.stringify(j) : `${when(j.at)}  ${j.event}: ${j.text}`)).join('\n')}\n`;
+}
