@@ -130,7 +130,8 @@ function load() {
 function soon() { if (loadTimer === null) loadTimer = setTimeout(function () { loadTimer = null; load(); }, 100); }
 
 function follow() {
-  fetch("/v1/events?since=" + lastId, { headers: headers() }).then(function (r) {
+  // The journal (from /v1/site) is the history; a reconnect asks for what it missed.
+  fetch("/v1/events" + (lastId ? "?since=" + lastId : ""), { headers: headers() }).then(function (r) {
     if (r.status === 401) { needToken(); return; }
     if (!r.ok || !r.body) throw new Error("events: " + r.status);
     $("live").className = "live on"; $("live").textContent = "live";

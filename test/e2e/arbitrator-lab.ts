@@ -22,6 +22,8 @@ export interface SplitLabOptions {
   timings?: ConstructorParameters<typeof MinderSite>[0]['timings'];
   /** Galera's real pc.weight per node (the site config keeps weight 1 for every node). */
   galeraWeights?: Partial<Record<NodeName, number>>;
+  /** Party id → its `http` block. */
+  http?: ConstructorParameters<typeof MinderSite>[0]['http'];
 }
 
 /** The timings the e2e test and the benchmark run with (the failover figure depends on them). */
@@ -47,6 +49,7 @@ export async function startSplitLab(o: SplitLabOptions = {}): Promise<SplitLab> 
       credentials: galera.credentials,
       keyOwner: 'mysql',
       timings: { ...LAB_TIMINGS, ...o.timings },
+      ...(o.http ? { http: o.http } : {}),
     });
     cleanups.push(() => site.close());
     hook.configure(site, galera.nodes());

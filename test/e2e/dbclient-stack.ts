@@ -23,6 +23,8 @@ export interface StackOptions {
   timings?: ConstructorParameters<typeof MinderSite>[0]['timings'];
   /** Further HAProxy instances in front of the same nodes (the benchmark's polling setups). */
   extraHaproxy?: Array<Omit<StartHaproxyOptions, 'servers'>>;
+  /** Party id → its `http` block (docs/observability.md). */
+  http?: ConstructorParameters<typeof MinderSite>[0]['http'];
 }
 
 export interface Stack {
@@ -86,6 +88,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       dbclients: [{ ...DBCLIENT_ADDRESS, dc: nodes[0]?.dc ?? 'dc1', loadBalancer: { kind: 'haproxy', socket: haproxy.socketPath } }],
       keyOwner: 'mysql',
       ...(o.timings ? { timings: o.timings } : {}),
+      ...(o.http ? { http: o.http } : {}),
     });
     cleanups.push(async () => {
       // MINDER_KEEP_LOGS=<dir>: keep the minder processes' logs (pino JSON) for a look afterwards.

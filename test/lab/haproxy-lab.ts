@@ -45,7 +45,8 @@ export interface StartHaproxyOptions {
   /** Appended to every `server` line, e.g. 'on-marked-down shutdown-sessions'. */
   extraServerParams?: string;
   check?: LabCheck;
-  checkOptions?: { interMs?: number; port?: number; httpUri?: string; mysqlUser?: string };
+  /** `httpUri` for both backends, or `writeUri`/`readUri` each (clustercheck-style /write and /read). */
+  checkOptions?: { interMs?: number; port?: number; httpUri?: string; writeUri?: string; readUri?: string; mysqlUser?: string; fall?: number; rise?: number };
   balance?: 'leastconn' | 'roundrobin';
   /** 'single-active': first server active, the others `backup` (HAProxy alone still has one writer). */
   writeMode?: 'single-active' | 'all-active';
@@ -114,11 +115,11 @@ function validate(o: StartHaproxyOptions): void {
   if (o.extraServerParams !== undefined && /[\r\n]/.test(o.extraServerParams)) throw badOptions('extraServerParams must be one line');
 }
 
-function checkLines(o: StartHaproxyOptions): string[] {
+function checkLines(o: StartHaproxyOptions, backend: 'write' | 'read'): string[] {
   const c = o.checkOptions ?? {};
   switch (o.check ?? 'none') {
     case 'httpchk':
-      return [`  option httpchk GET ${c.httpUri ?? '/'}`];
+      return [`  option httpchk GET ${(backend === 'write' ? c.writeUri : c.readUri) ?? c.httpUri ?? '/'}`];
     case 'mysql-check':
       return [`  option mysql-check user ${c.mysqlUser ?? 'haproxy_check'}`];
     default:
@@ -130,7 +131,7 @@ function serverLine(o: StartHaproxyOptions, s: LabServer, backup: boolean): stri
   const parts = [`  server ${s.name} ${s.address}:${s.port}`];
   if ((o.check ?? 'none') !== 'none') {
     const c = o.checkOptions ?? {};
-    parts.push(`check inter ${c.interMs ?? 500}ms fall 2 rise 1`);
+    parts.push(`check inter ${c.interMs ?? 500}ms fall ${c.fall ?? 2} rise ${c.rise ?? 1}`);
     if (c.port !== undefined) parts.push(`port ${c.port}`);
   }
   if (backup) parts.push('backup');
@@ -171,12 +172,12 @@ export function renderHaproxyConfig(o: StartHaproxyOptions, socketPath: string):
     '',
     `backend ${write}`,
     `  balance ${balance}`,
-    ...checkLines(o),
+    ...checkLines(o, 'write'),
     ...o.servers.map((s, i) => serverLine(o, s, single && i > 0)),
     '',
     `backend ${read}`,
     `  balance ${balance}`,
-    ...checkLines(o),
+    ...checkLines(o, 'read'),
     ...o.servers.map((s) => serverLine(o, s, false)),
     '',
   ].join('\n');

@@ -29,6 +29,8 @@ export interface MinderSiteOptions {
   arbitrator?: { address: string; port: number };
   dbclients?: Array<{ address: string; port: number; dc: string; loadBalancer: Record<string, unknown> }>;
   timings?: Partial<Record<'reportInterval' | 'ackTimeout' | 'failoverPeriod' | 'staleAfter' | 'maxClockSkew' | 'makePrimaryValidFor', string>>;
+  /** Party id → its `http` block (docs/observability.md); parties not named serve no HTTP. */
+  http?: Record<string, Record<string, unknown>>;
   /** Let the mysql user read the key (the wsrep_notify_cmd hook runs as mysql). */
   keyOwner?: 'root' | 'mysql';
 }
@@ -74,6 +76,7 @@ export class MinderSite {
   siteConfig(passwordFile: string): Record<string, unknown> {
     const o = this.o;
     const arb = o.arbitrator ?? { address: '127.0.0.30', port: 4800 };
+    const web = (id: string) => (o.http?.[id] ? { http: o.http[id] } : {});
     return {
       site: o.site ?? 'lab',
       dataCentres: Object.fromEntries(o.dcs.map((d, i) => [d, { priority: i + 1 }])),
@@ -81,7 +84,7 @@ export class MinderSite {
       timings: { reportInterval: '2s', ackTimeout: '1s', failoverPeriod: '4s', staleAfter: '6s', makePrimaryValidFor: '20s', ...o.timings },
       stateDir: join(this.dir, 'state'),
       parties: [
-        { id: 'arbitrator:1', host: arb.address, port: arb.port },
+        { id: 'arbitrator:1', host: arb.address, port: arb.port, ...web('arbitrator:1') },
         ...o.nodes.map((n, i) => ({
           id: `dbserver:${i + 1}`,
           host: n.address,
@@ -91,8 +94,9 @@ export class MinderSite {
           nodeName: n.name,
           mariadb: { host: n.address, port: n.port, user: o.credentials.user, passwordFile, datadir: n.datadir },
           hookSocket: this.hookSocketOf(i),
+          ...web(`dbserver:${i + 1}`),
         })),
-        ...(o.dbclients ?? []).map((c, i) => ({ id: `dbclient:${i + 1}`, host: c.address, port: c.port, dc: c.dc, loadBalancer: c.loadBalancer })),
+        ...(o.dbclients ?? []).map((c, i) => ({ id: `dbclient:${i + 1}`, host: c.address, port: c.port, dc: c.dc, loadBalancer: c.loadBalancer, ...web(`dbclient:${i + 1}`) })),
       ],
     };
   }

@@ -10,8 +10,8 @@ import { simSite } from '../support/post-office-fixture.js';
 
 /**
  * contrib/: the alert rules pass `promtool check rules` and their own `promtool test rules`
- * (each alert fires on the series it is about, and not before its `for`), and every metric the
- * rules and the Grafana dashboard name is one a party serves.
+ * (each alert fires on the series it is about, and not before its `for`), every metric the
+ * rules and the Grafana dashboard name is one a party serves; the httpchk example is valid.
  */
 
 const path = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
@@ -27,7 +27,7 @@ function servedNames(): Set<string> {
   for (const role of ['arbitrator', 'dbserver', 'dbclient'] as const) {
     const m = partyMetrics({ party: `${role}:1`, role, site: 's', version: 't', post: site.make(`${role}:1`), now: () => 0 });
     if (role === 'arbitrator') arbitratorMetrics(m, { state: () => null, now: () => 0 });
-    if (role === 'dbserver') dbserverMetrics(m, { self: 'dbserver:1', state: () => null, health: () => null, now: () => 0 });
+    if (role === 'dbserver') dbserverMetrics(m, { self: 'dbserver:1', state: () => null, health: () => null, wall: () => 0 });
     if (role === 'dbclient') dbclientMetrics(m, { state: () => null });
     for (const metric of m.registry.getMetricsAsArray()) names.add(metric.name);
   }
@@ -49,6 +49,16 @@ describe('contrib', () => {
     const r = spawnSync(promtool as string, ['test', 'rules', RULE_TESTS], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/SUCCESS/);
+  });
+
+  const haproxy = ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy'].find((p) => existsSync(p));
+  it.skipIf(!haproxy)('the httpchk example haproxy.cfg is valid for HAProxy and polls /write and /read', () => {
+    const file = path('config/haproxy-httpchk.cfg.example');
+    const r = spawnSync(haproxy as string, ['-c', '-f', file], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/option httpchk GET \/write/);
+    expect(text).toMatch(/option httpchk GET \/read/);
   });
 
   it('the rules cover the six situations the issue names', () => {
