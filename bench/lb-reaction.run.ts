@@ -7,7 +7,9 @@ import { measureLbReaction, summarize, writeResults } from './lb-reaction.js';
 it('measures HAProxy reaction: galera-minder vs polling health checks', async () => {
   const rounds = Number(process.env['LB_REACTION_ROUNDS'] ?? 3);
   const result = await measureLbReaction(rounds);
-  writeResults(result, fileURLToPath(new URL('./lb-reaction.results.json', import.meta.url)));
+  // LB_REACTION_RESULTS names another results file (a shorter run that must not replace the main one).
+  const file = process.env['LB_REACTION_RESULTS'] ?? fileURLToPath(new URL('./lb-reaction.results.json', import.meta.url));
+  writeResults(result, file);
   console.log(`\n${summarize(result)}\n`);
   expect(result.samples.filter((s) => s.outMs['minder'] === null)).toEqual([]);
 });

@@ -7,6 +7,8 @@
 //   httpchk 500ms×2   the same, inter 500ms fall 2 rise 1 (aggressive)
 //   mysql-check 2s×3  option mysql-check (login handshake only), inter 2s fall 3 rise 2
 //   mysql-check 500ms×2
+//   minder /read 2s×3 option httpchk GET /read against the dbservers' own endpoint (no dbclient
+//   minder /read 500ms×2  involved: docs/observability.md), the same two check timings
 //
 // "Out" is read from each HAProxy's runtime API every 10 ms: admin state drain/maint (minder) or
 // the server checked DOWN (polling). t0 for a cut: the first 10 ms poll of the node itself that
@@ -34,6 +36,8 @@ const READ = 'galera_read';
 const VICTIM = 'n3';
 const VICTIM_PARTY = 'dbserver:3';
 const CHECK_PORT = 9200;
+/** The dbservers' own HTTP (site config `http`), whose GET /read the last two setups poll. */
+const DBSERVER_HTTP_PORT = 9104;
 const POLL_MS = 10;
 const GIVE_UP_MS = 20_000;
 
@@ -76,6 +80,22 @@ const POLLING: Array<{ name: string; options: Omit<StartHaproxyOptions, 'servers
     name: 'mysql-check inter 500ms fall 2',
     drains: false,
     options: { check: 'mysql-check', checkOptions: { interMs: 500, mysqlUser: 'haproxy_check' }, frontendPorts: { write: 15240, read: 15241 }, bind: '127.0.0.50' },
+  },
+  {
+    name: 'minder /read httpchk inter 2s fall 3',
+    drains: true,
+    options: {
+      check: 'httpchk',
+      checkOptions: { interMs: 2000, port: DBSERVER_HTTP_PORT, httpUri: '/read' },
+      extraServerParams: 'fall 3 rise 2',
+      frontendPorts: { write: 15250, read: 15251 },
+      bind: '127.0.0.50',
+    },
+  },
+  {
+    name: 'minder /read httpchk inter 500ms fall 2',
+    drains: true,
+    options: { check: 'httpchk', checkOptions: { interMs: 500, port: DBSERVER_HTTP_PORT, httpUri: '/read' }, frontendPorts: { write: 15260, read: 15261 }, bind: '127.0.0.50' },
   },
 ];
 
@@ -273,7 +293,10 @@ export async function measureLbReaction(rounds = 3, log: (line: string) => void 
   let stack: Stack | null = null;
   let operator: OperatorSession | null = null;
   try {
-    stack = await startStack({ extraHaproxy: POLLING.map((p) => p.options) });
+    stack = await startStack({
+      extraHaproxy: POLLING.map((p) => p.options),
+      http: Object.fromEntries([1, 2, 3].map((i) => [`dbserver:${i}`, { listen: `127.0.0.${10 + i}:${DBSERVER_HTTP_PORT}` }])),
+    });
     const s = stack;
     labs.push(...s.extra);
     cc.setCredentials(s.galera.credentials);

@@ -56,6 +56,17 @@ const baseline = load<{
   unitFlags?: string[];
   withModulesUnitFlags?: { ms: Spread; rssMiB: Spread };
 }>('bench/footprint-baseline.results.json');
+/** bench/http-flood.ts (issue 14). */
+interface FloodPhaseResult {
+  label: string;
+  latencyMs: Spread;
+  stepMeanMs: number;
+  httpServedPerS: number;
+  httpRefusedPerS: number;
+}
+const flood = load<{ when: string; machine: Machine; rounds: number; conns: number; bad: number; phases: FloodPhaseResult[]; arbitratorHealthAfter: string }>('bench/http-flood.results.json');
+/** bench/lb-reaction.ts again, shorter, with HAProxy polling the dbservers' own GET /read (issue 14). */
+const lbObs = load<LbReactionResult>('bench/lb-reaction.observability.results.json');
 const protocolText = existsSync(at('bench/scale-protocol.results.txt')) ? readFileSync(at('bench/scale-protocol.results.txt'), 'utf8') : null;
 
 const f0 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : Math.round(x).toLocaleString('en-US'));
@@ -632,6 +643,78 @@ if (hook) {
       : delayed > 100
         ? `**Yes, it delays one**: with the real hook, the bootstrapped node accepts writes ${f0(delayed)} ms later (median) than with a no-op hook, while the other node of the half reads Primary as fast either way. That fits mariadbd waiting for the hook (LAB.md: it runs the hook and waits for it) on the node's own transitions after pc.bootstrap (\`synced --primary no\`, then \`--primary yes\`), with one hook run taking ~${f0(latency?.hookRunMs['dbserverUp']?.median ?? null)} ms (median above) on this loaded machine; this was not traced further. It adds directly to the failover time of §1, where the dbserver bootstraps through the same hook-equipped mariadbd. A hook that returns before its ack (fire and forget) or a cheaper process than node would shorten it; that is the dbserver owner's call.`
         : `No measurable delay: the medians differ by ${f0(delayed)} ms, inside the spread.`,
+    '',
+  );
+} else w('Not measured yet.', '');
+
+// ---- 5. observability (issue 14) ------------------------------------------------------------
+
+w('## 5. Observability: HTTP beside the UDP work, and HAProxy following /read', '', "### The arbitrator's decision latency while its HTTP port is flooded", '');
+if (flood) {
+  w(
+    '```sh',
+    `npm run build && ROUNDS=${flood.rounds} FLOOD_CONN=${flood.conns} FLOOD_BAD=${flood.bad} node dist/bench/http-flood.js`,
+    '```',
+    '',
+    `Run ${flood.when}; results \`${flood.__file}\`. A real arbitrator (\`minder run\`, its unit's node flags, \`http\` on), four`,
+    'simulated dbservers reporting once a second (real post offices, loopback UDP). The decision measured: an operator',
+    '`drain`/`undrain` of dbserver:4, alternately, from the send of the request to its `command_reply` (the arbitrator',
+    'evaluates it, writes the directives to SQLite, answers). The flood runs in another process on the same two cores:',
+    `${flood.conns} keep-alive connections looping \`GET /v1/site\`, \`/metrics\`, \`/health\`, \`/v1/parties/…\`, and ${flood.bad} sockets sending`,
+    'garbage, 20 kB headers, a POST with a body, a wrong token, an unknown path, and headers never finished (the slow',
+    'client). The three phases run one after another in one run; "core" is the arbitrator\'s own time per drain/undrain',
+    'step (`minder_step_duration_seconds`, from its /metrics).',
+    '',
+    '| phase | decision median ms | p90 | max | n | core ms/step | HTTP answered /s | HTTP refused (4xx, counted) /s |',
+    '|---|---|---|---|---|---|---|---|',
+    ...flood.phases.map(
+      (p) =>
+        `| ${p.label} | ${f1(p.latencyMs.median)} | ${f1(p.latencyMs.p90)} | ${f1(p.latencyMs.max)} | ${p.latencyMs.n} | ${f2(p.stepMeanMs)} | ${f0(p.httpServedPerS)} | ${f0(p.httpRefusedPerS)} |`,
+    ),
+    '',
+    `Every request was answered (none timed out, none refused), and the arbitrator's \`/health\` after the run: \`${flood.arbitratorHealthAfter}\`.`,
+    'The flood costs the decisions what it costs the event loop: the HTTP work runs on the same thread as the UDP work,',
+    'so a decision waits for the requests ahead of it; the decision code itself (core ms/step) barely moves. Keep the',
+    "arbitrator's `http.listen` on loopback or a management network, and `maxConnections` low: the port is read-only, but",
+    'anyone who can reach it can make the arbitrator slower.',
+    '',
+  );
+} else w('Not measured yet.', '');
+
+w('### A node non-Primary or drained → HAProxy stops routing to it: the dbclient push vs `option httpchk GET /read`', '');
+if (lbObs) {
+  const lbSpread = (sc: LbScenario, v: string) =>
+    spread(
+      lbObs.samples
+        .filter((x) => x.scenario === sc)
+        .map((x) => x.outMs[v])
+        .filter((x): x is number => typeof x === 'number'),
+    );
+  w(
+    '```sh',
+    `npm run build && LB_REACTION_ROUNDS=${lbObs.rounds ?? '?'} LB_REACTION_RESULTS=bench/lb-reaction.observability.results.json flock /tmp/minder-lab.lock npx vitest run --config bench/lb-reaction.vitest.config.ts`,
+    '```',
+    '',
+    `Run ${lbObs.date}; results \`${lbObs.__file}\`. The §2 benchmark with two more HAProxy instances that poll each`,
+    "dbserver's own `GET /read` (docs/observability.md: no dbclient involved, the dbserver answers from its latest reading",
+    "and the arbitrator's drains), beside the dbclient's push and the clustercheck-style endpoint, in the same run.",
+    '',
+    '| scenario | setup | median ms | min | max | n |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const sc of ['non-Primary', 'drain'] as const) {
+    for (const v of lbObs.variants) {
+      const sp = lbSpread(sc, v);
+      if (sp.n === 0 && !lbObs.samples.some((x) => x.scenario === sc && v in x.outMs)) continue;
+      w(`| ${sc} | ${v} | ${f0(sp.median)} | ${f0(sp.min)} | ${f0(sp.max)} | ${sp.n} |`);
+    }
+  }
+  w(
+    '',
+    "Polling cannot beat its own interval: `/read` answers the change at once (the dbserver reads mariadbd's status file",
+    "as it changes), and HAProxy sees it at its next check, then needs `fall` failed checks. The dbclient's push needs no",
+    'poll. What `/read` adds over a clustercheck script: it knows the drains (no maintenance file to set on each node),',
+    'and `/write` names one writer for the whole site.',
     '',
   );
 } else w('Not measured yet.', '');
