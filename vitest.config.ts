@@ -4,6 +4,16 @@ import { defineConfig } from 'vitest/config';
 // `lab` starts real mariadbd/Galera and HAProxy on loopback and takes minutes.
 export default defineConfig({
   test: {
+    // `--coverage` (scripts/test.sh, CI) measures src/ over the unit suite; a run below the floor
+    // fails. The floor sits a little under what was measured (README, Tests): raise it as tests come.
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'coverage',
+      // Measured 2026-12-02: statements 77.1 %, branches 74.1 %, functions 76.6 %, lines 78.7 %.
+      thresholds: { statements: 75, branches: 72, functions: 74, lines: 76 },
+    },
     projects: [
       {
         test: {

@@ -18,7 +18,8 @@ status=0
 if [ "$which" = all ] || [ "$which" = unit ]; then
   # Format and lint (biome.json): a lint error or an unformatted file fails the run.
   npx biome ci . || status=$?
-  npx vitest run --project unit || status=$?
+  # With v8 coverage of src/: below the floor in vitest.config.ts fails the run.
+  npx vitest run --project unit --coverage || status=$?
 fi
 if [ "$which" = all ] || [ "$which" = lab ]; then
   npx vitest run --project lab --passWithNoTests || status=$?
