@@ -212,6 +212,10 @@ export class DbserverProcess {
     return this.logs.filter((l) => l.event === event);
   }
 
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** SIGTERM (a clean stop) or SIGKILL (a crash), then wait for the process to be gone. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;

@@ -1,5 +1,6 @@
 // The dbserver role and the wsrep_notify_cmd hook against a real Galera lab (issue 3).
-// One lab, steps in order: a 3-node cluster (dc1: n1 n2, dc2: n3), then n4 joins dc2 for 2+2.
+// One lab for the file (dc1: n1 n2, dc2: n3 n4; n4 starts stopped). Each test first brings it to
+// the shape it needs (`given`), so each runs alone, in any order, or after one that failed.
 // Dbservers run as real `minder run` processes; the hook is installed as mariadbd's
 // wsrep_notify_cmd; the arbitrator and a dbclient are test correspondents on loopback UDP.
 // The report interval is one hour, so every report after a dbserver's first is caused by a hook
@@ -55,6 +56,25 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
   };
   const server = (n: string) => servers.get(n) as DbserverProcess;
 
+  /**
+   * The lab as a test needs it, whatever ran (or failed) before: no cut, exactly `up` running
+   * (the others stopped cleanly), all Synced/Primary, every dbserver running and each of `up`'s
+   * having reported that since. Cheap when the lab is already so.
+   */
+  async function given(up: readonly (typeof NODES)[number][]): Promise<void> {
+    const { lab, site, net } = the();
+    await lab.heal();
+    for (const n of NODES) if (!up.includes(n) && lab.node(n).running) await lab.stop(n);
+    for (const n of up) if (!lab.node(n).running) await lab.start(n);
+    await lab.waitAllSynced();
+    for (const n of NODES) if (!server(n).running) servers.set(n, await DbserverProcess.start(site.configPath, idOf(n)));
+    const since = Date.now();
+    for (const n of up) {
+      net.send(idOf(n), 'request_status', {});
+      await net.waitReport(idOf(n), syncedPrimary(up.length), 60_000, since, `given: Synced/Primary of ${up.length}`);
+    }
+  }
+
   beforeAll(async () => {
     await buildForLab();
     site = MinderSite.prepare();
@@ -92,6 +112,7 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
   });
 
   it('3 nodes: each dbserver reports exactly what SHOW GLOBAL STATUS says on its node, to the arbitrator and the dbclient', async () => {
+    await given(['n1', 'n2', 'n3']);
     const { lab, net } = the();
     for (const n of ['n1', 'n2', 'n3']) {
       const since = Date.now();
@@ -104,12 +125,15 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
       expect(rep.body.wsrep?.lastPrimary?.members).toHaveLength(3);
       expect(net.latest(idOf(n), DBCLIENT)).toBeDefined();
     }
-    // n4 is down from the start: its dbserver says so, with grastate.dat's position (none yet).
-    const r4 = net.latest(idOf('n4'));
-    expect(r4?.body).toMatchObject({ mariadb: 'down', wsrep: null });
+    // n4 is down: its dbserver says so.
+    const since = Date.now();
+    net.send(idOf('n4'), 'request_status', {});
+    const r4 = await net.waitReport(idOf('n4'), (b) => b.mariadb === 'down', 15_000, since, 'down');
+    expect(r4.body).toMatchObject({ mariadb: 'down', wsrep: null });
   });
 
   it('cut one node away: its dbserver reports non-Primary, pushed by the hook mariadbd ran (no interval report is due for an hour)', async () => {
+    await given(['n1', 'n2', 'n3']);
     const { lab, site, net } = the();
     const since = Date.now();
     const pushesBefore = server('n3').events('hook_push').length;
@@ -137,11 +161,9 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
     await net.waitReport(idOf('n3'), syncedPrimary(3), 60_000, healed, 'Synced/Primary of 3 after the heal');
   });
 
-  it("2+2 cut: both halves report non-Primary; make_primary for dc1's exact view makes dc1 Primary and writable", async () => {
+  it("2+2 cut: both halves report non-Primary; make_primary for dc1's exact view makes dc1 Primary and writable; the same again, a stale view and a restarted dbserver change nothing", async () => {
+    await given(NODES);
     const { lab, net } = the();
-    await lab.start('n4');
-    await lab.waitAllSynced();
-    for (const n of NODES) await net.waitReport(idOf(n), syncedPrimary(4), 60_000, 0, 'Synced/Primary of 4');
     await lab.exec('n1', 'CREATE DATABASE IF NOT EXISTS minder_lab');
     await lab.exec('n1', 'CREATE TABLE IF NOT EXISTS minder_lab.t (id INT PRIMARY KEY, v VARCHAR(20))');
     const since = Date.now();
@@ -170,19 +192,17 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
     expect(server('n1').events('pc_bootstrap').length).toBeGreaterThanOrEqual(1);
     // dc2 stays non-Primary: nobody told it anything.
     expect(isNonPrimary(await lab.status('n3'))).toBe(true);
-  });
 
-  it('the same make_primary again, a stale view, and a restarted dbserver: nothing more happens', async () => {
-    const { lab, net } = the();
+    // Still in the same cut: the same make_primary again, a stale view, a restarted dbserver.
     const first = net.latest(idOf('n1'))?.body.decision;
-    const v1 = viewOf((net.latest(idOf('n2'))?.body.wsrep ?? null) as NonNullable<DbStatusReport['wsrep']>);
+    const promotedView = viewOf((net.latest(idOf('n2'))?.body.wsrep ?? null) as NonNullable<DbStatusReport['wsrep']>);
     // Stale: dc2 is offered dc1's old view (it is not theirs); and lab-d1 is resent to n1.
     const r3 = net.latest(idOf('n3'))?.body.wsrep as NonNullable<DbStatusReport['wsrep']>;
     const staleView = { ...viewOf(r3), members: [...viewOf(r3).members, 'ffffffff-0000-0000-0000-000000000000'].sort() };
-    const sent = Date.now();
+    const sentAgain = Date.now();
     net.send(idOf('n3'), 'make_primary', { decisionId: 'lab-stale', view: staleView, forced: false, reason: 'lab: stale view', validForMs: 30_000 });
-    net.send(idOf('n1'), 'make_primary', { decisionId: 'lab-d1', view: v1, forced: false, reason: 'lab: duplicate', validForMs: 30_000 });
-    const refused = await net.waitReport(idOf('n3'), (b) => b.decision?.id === 'lab-stale' && b.decision.outcome !== 'pending', 20_000, sent, 'the refusal of lab-stale');
+    net.send(idOf('n1'), 'make_primary', { decisionId: 'lab-d1', view: promotedView, forced: false, reason: 'lab: duplicate', validForMs: 30_000 });
+    const refused = await net.waitReport(idOf('n3'), (b) => b.decision?.id === 'lab-stale' && b.decision.outcome !== 'pending', 20_000, sentAgain, 'the refusal of lab-stale');
     expect(refused.body.decision?.outcome).toBe('refused');
     expect(refused.body.decision?.reason).toMatch(/view differs/);
     expect(server('n3').events('make_primary_refused').at(-1)?.['reason']).toMatch(/view differs/);
@@ -192,7 +212,7 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
     await server('n1').stop('SIGKILL');
     servers.set('n1', await DbserverProcess.start(the().site.configPath, idOf('n1')));
     const again = Date.now();
-    net.send(idOf('n1'), 'make_primary', { decisionId: 'lab-d1', view: v1, forced: false, reason: 'lab: resent after restart', validForMs: 30_000 });
+    net.send(idOf('n1'), 'make_primary', { decisionId: 'lab-d1', view: promotedView, forced: false, reason: 'lab: resent after restart', validForMs: 30_000 });
     net.send(idOf('n1'), 'request_status', {});
     const after = await net.waitReport(idOf('n1'), (b) => b.decision?.id === 'lab-d1', 15_000, again, 'a report after the restart');
     expect(after.body.decision).toEqual(first);
@@ -205,6 +225,7 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
   });
 
   it('the hook with its dbserver down: mariadbd runs it, it fails at once and says so, the cluster carries on', async () => {
+    await given(NODES);
     const { lab, site, net } = the();
     await server('n2').stop('SIGTERM');
     // The hook's stderr goes wherever mariadbd's goes: its error log, or the lab's stdout.log.
@@ -226,8 +247,10 @@ describe.skipIf(!availability.ok)('dbserver on a real Galera lab', () => {
   });
 
   it("mariadbd stopped or killed: the report says down, with grastate.dat's position", async () => {
+    await given(NODES);
     const { lab, net } = the();
-    // n4 was stopped cleanly above: grastate.dat holds its real seqno.
+    // A clean stop: grastate.dat holds the real seqno.
+    await lab.stop('n4');
     net.send(idOf('n4'), 'request_status', {});
     const clean = await net.waitReport(idOf('n4'), (b) => b.mariadb === 'down', 15_000, Date.now() - 1, 'down after a clean stop');
     const gs4 = lab.grastate('n4');

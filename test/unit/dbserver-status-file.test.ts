@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,27 @@ function recorder() {
   const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = [];
   const at = (level: string) => (obj: Record<string, unknown>, msg: string) => void lines.push({ level, obj, msg });
   return { lines, logger: { info: at('info'), warn: at('warn') } as unknown as ConstructorParameters<typeof StatusFileWatch>[1] };
+}
+
+/**
+ * Runs `act` in `dir`, then writes a fence file and returns once a second watcher of the same
+ * directory has seen the fence. Node delivers one directory's events to all its watchers in the
+ * order the kernel gave them, so by then the doorbell has been told of everything `act` did: a
+ * check for "no ring" after this is a real check, not a guess at how long events take.
+ */
+async function settled(dir: string, act: () => void): Promise<void> {
+  const fence = `fence-${Math.random().toString(36).slice(2)}`;
+  let seen = false;
+  const witness = watch(dir, { persistent: false }, (_e, file) => {
+    if (file === fence) seen = true;
+  });
+  try {
+    act();
+    writeFileSync(join(dir, fence), '');
+    await waitUntil('the fence file to be seen', 10_000, () => seen, 5);
+  } finally {
+    witness.close();
+  }
 }
 
 describe('the wsrep_status_file doorbell', () => {
@@ -28,13 +49,19 @@ describe('the wsrep_status_file doorbell', () => {
     watches.push(w);
     w.set(join(dir, 'wsrep-status.json'));
     expect(lines.map((l) => l.obj['event'])).toEqual(['status_file_watched']);
-    writeFileSync(join(dir, 'other.json'), '{}');
-    writeFileSync(join(dir, 'wsrep-status.json'), '{"status":{"state":"SYNCED"}}');
-    await waitUntil('a ring', 5000, () => rings > 0, 10);
+    await settled(dir, () => {
+      writeFileSync(join(dir, 'other.json'), '{}');
+      writeFileSync(join(dir, 'wsrep-status.json.tmp'), '{}');
+    });
+    expect(rings, 'other files in the directory do not ring').toBe(0);
+    await settled(dir, () => writeFileSync(join(dir, 'wsrep-status.json'), '{"status":{"state":"SYNCED"}}'));
+    expect(rings, 'the file rewritten in place rings').toBeGreaterThan(0);
     const after = rings;
-    writeFileSync(join(dir, 'wsrep-status.json.tmp'), '{}');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(rings).toBe(after);
+    await settled(dir, () => {
+      writeFileSync(join(dir, 'wsrep-status.json.tmp'), '{"status":{"state":"DONOR"}}');
+      renameSync(join(dir, 'wsrep-status.json.tmp'), join(dir, 'wsrep-status.json'));
+    });
+    expect(rings, 'the file replaced by rename rings').toBeGreaterThan(after);
   });
 
   it('a directory it cannot watch is said once, with the reason, and nothing throws; null stops watching', async () => {
@@ -54,8 +81,7 @@ describe('the wsrep_status_file doorbell', () => {
     dirs.push(dir);
     w.set(join(dir, 's.json'));
     w.set(null);
-    writeFileSync(join(dir, 's.json'), '{}');
-    await new Promise((r) => setTimeout(r, 100));
+    await settled(dir, () => writeFileSync(join(dir, 's.json'), '{}'));
     expect(rings).toBe(0);
   });
 });
