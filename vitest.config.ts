@@ -2,6 +2,23 @@ import { defineConfig } from 'vitest/config';
 
 // Two suites: `unit` is pure and fast (seconds) and is what you run while coding;
 // `lab` starts real mariadbd/Galera and HAProxy on loopback and takes minutes.
+// A third project, `bench`, runs the lab benchmarks (bench/*.run.ts, `npm run bench:…`): they are
+// not tests and take up to half an hour each, so it exists only when asked for by name
+// (`--project bench`); a bare `vitest run` runs the two suites.
+const benchAsked = process.argv.some((a, i) => a === '--project=bench' || (a === '--project' && process.argv[i + 1] === 'bench'));
+const bench = {
+  test: {
+    name: 'bench',
+    include: ['bench/**/*.run.ts'],
+    testTimeout: 1_800_000,
+    hookTimeout: 300_000,
+    // One Galera lab at a time (fixed loopback addresses); the npm scripts also take the lab lock.
+    fileParallelism: false,
+    pool: 'forks' as const,
+    sequence: { concurrent: false },
+  },
+};
+
 export default defineConfig({
   test: {
     // `--coverage` (scripts/test.sh, CI) measures src/ over the unit suite; a run below the floor
@@ -33,6 +50,7 @@ export default defineConfig({
           pool: 'forks',
         },
       },
+      ...(benchAsked ? [bench] : []),
     ],
   },
 });

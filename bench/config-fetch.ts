@@ -125,7 +125,3 @@ export function summarize(r: ConfigFetchResult): string {
   lines.push(`  push (create-if-missing + transaction)    median ${median(r.pushMs).toFixed(1)} ms, max ${Math.max(...r.pushMs).toFixed(1)} ms`);
   return lines.join('\n');
 }
-
-export function writeResults(r: ConfigFetchResult, path: string): void {
-  writeFileSync(path, `${JSON.stringify(r, null, 2)}\n`);
-}

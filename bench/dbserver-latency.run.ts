@@ -15,8 +15,8 @@
 // dbserver stopped (the hook then waits its full 300 ms for an ack).
 //
 // Run (takes the lab lock; ~3 min):
-//   flock /tmp/minder-lab.lock npx vitest run --config bench/dbserver-latency.vitest.config.ts
-// Results: printed, and written to bench/dbserver-latency.results.json.
+//   flock /tmp/minder-lab.lock npx vitest run --project bench bench/dbserver-latency.run.ts
+// Results: printed, and written to bench/results/dbserver-latency/.
 
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +29,8 @@ import { silentLogger } from '../src/log.js';
 import { Keyring } from '../src/protocol/keys.js';
 import { mathRng } from '../src/util/rng.js';
 import { isSyncedPrimary, startGaleraLab, type GaleraLab } from '../test/lab/galera-lab.js';
-import { buildForLab, DbserverProcess, MinderSite, REPO, TestCorrespondents, UDP_HOOK_SCRIPT as HOOK_SCRIPT } from '../test/lab/dbserver-site.js';
+import { writeResult } from './results.js';
+import { buildForLab, DbserverProcess, MinderSite, TestCorrespondents, UDP_HOOK_SCRIPT as HOOK_SCRIPT } from '../test/lab/dbserver-site.js';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 8);
 const POLL_MS = 10;
@@ -183,7 +184,7 @@ it('dbserver: state change → report, push vs poll; hook run time', async () =>
       rounds,
     };
     console.log(JSON.stringify(results, null, 2));
-    writeFileSync(join(REPO, 'bench/dbserver-latency.results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`results: ${writeResult('dbserver-latency', results)}`);
   } finally {
     for (const s of servers) await s.stop('SIGKILL').catch(() => undefined);
     await net?.close();

@@ -11,10 +11,9 @@
 // and on the lab's short EVS timeouts (suspect 2 s, inactive 6 s).
 //
 // Run (takes the lab lock; ~2-3 min for 5 rounds):
-//   npm run build && flock /tmp/minder-lab.lock npx vitest run --config bench/failover.vitest.config.ts
-//   (FAILOVER_ROUNDS=10 for more.) Results: printed, and written to bench/failover.results.json.
+//   npm run build && flock /tmp/minder-lab.lock npx vitest run --project bench bench/failover.run.ts
+//   (FAILOVER_ROUNDS=10 for more.) Results: printed, and written to bench/results/failover/.
 
-import { writeFileSync } from 'node:fs';
 import { isSyncedPrimary } from '../test/lab/galera-lab.js';
 import { clusterStatus, LAB_TIMINGS, type SplitLab, startSplitLab, statusOf, waitUntil, writes } from '../test/e2e/arbitrator-lab.js';
 
@@ -139,8 +138,4 @@ export function summarize(r: FailoverResult): string {
     `  cut → arbitrator decides:         ${stats(pick('decidedMs'))}`,
     `  cut → dc1 accepts writes:         ${stats(pick('writableMs'))}`,
   ].join('\n');
-}
-
-export function writeResults(r: FailoverResult, path: string): void {
-  writeFileSync(path, `${JSON.stringify(r, null, 2)}\n`);
 }

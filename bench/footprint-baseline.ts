@@ -5,20 +5,16 @@
  *   modules  the same after importing what `minder run` loads (the CLI, the three roles' daemons)
  *   flagged  modules, with the node flags of the systemd units (systemd/minder-*.service ExecStart)
  * RSS = process.memoryUsage().rss at that point; time = spawn → exit.
- *   npm run build && node dist/bench/footprint-baseline.js      → bench/footprint-baseline.results.json
+ *   npm run build && node dist/bench/footprint-baseline.js      → bench/results/footprint-baseline/
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO } from '../test/support/repo.js';
 import { unitNodeFlags } from '../test/support/unit-flags.js';
+import { writeResult } from './results.js';
 import { loadavg, machine, spread } from './scale-stats.js';
 
-const REPO = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('/dist')) dir = dirname(dir);
-  return dir;
-})();
 const MODULES = ['dist/src/cli/run.js', 'dist/src/roles/arbitrator/daemon.js', 'dist/src/roles/dbserver/daemon.js', 'dist/src/roles/dbclient/daemon.js'];
 
 function once(script: string, flags: string[] = []): { ms: number; rssMiB: number } {
@@ -44,7 +40,7 @@ const result = {
   unitFlags: flags,
   withModulesUnitFlags: { ms: spread(u.map((x) => x.ms)), rssMiB: spread(u.map((x) => x.rssMiB)) },
 };
-writeFileSync(join(REPO, 'bench/footprint-baseline.results.json'), `${JSON.stringify(result, null, 2)}\n`);
+console.log(`results: ${writeResult('footprint-baseline', result)}`);
 console.log(
   `bare node: ${result.bare.rssMiB.median?.toFixed(1)} MiB, ${result.bare.ms.median?.toFixed(0)} ms; with the minder's modules: ${result.withModules.rssMiB.median?.toFixed(1)} MiB, ${result.withModules.ms.median?.toFixed(0)} ms; the same with the units' flags (${flags.join(' ')}): ${result.withModulesUnitFlags.rssMiB.median?.toFixed(1)} MiB, ${result.withModulesUnitFlags.ms.median?.toFixed(0)} ms (medians of ${runs})`,
 );

@@ -1,18 +1,17 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type SplitLab, startSplitLab } from '../test/e2e/arbitrator-lab.js';
 import { measureHookDelay, summarizeHook } from './footprint-hook.js';
-import { Garbd, measureBytes, measureFailoverSideBySide, prepareLab, removeByteCounters, summarizeBytes, summarizeFailover, writeJson } from './garbd-failover.js';
+import { Garbd, measureBytes, measureFailoverSideBySide, prepareLab, removeByteCounters, summarizeBytes, summarizeFailover } from './garbd-failover.js';
+import { writeResult } from './results.js';
 import { loadavg, machine } from './scale-stats.js';
 
-// Not a test: the entry of the lab half of issue 7's benchmarks (bench/garbd-failover.vitest.config.ts),
+// Not a test: the entry of the lab half of issue 7's benchmarks (vitest's bench project: npm run bench:garbd-failover),
 // one lab for three measurements, each written to its own results file as soon as it is done.
 // It only checks that figures were produced, so that a broken run is not mistaken for a result.
 // Env: GARBD_PARTS (failover,bytes,hook), GARBD_ROUNDS (5), BYTES_WINDOWS (5),
 // BYTES_WINDOW_MS (10000), WRITE_TPS (200), HOOK_ROUNDS (5).
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const parts = new Set((process.env['GARBD_PARTS'] ?? 'failover,bytes,hook').split(','));
-const out = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 /**
  * The minder runs with the product's default timings (src/site/schema.ts, docs/configuration.md),
  * as a DBA would; only Galera's EVS timeouts are the lab's short ones, on both sides alike.
@@ -38,7 +37,7 @@ it.runIf(parts.has('failover'))('cut → first committed write on dc1: minder ar
   const t = new Date().toISOString();
   const l = loadavg();
   const rounds = await measureFailoverSideBySide(lab, garbd, env('GARBD_ROUNDS', 5), console.log);
-  writeJson(out('garbd-failover.results.json'), { ...stamp(t, l), rounds, summary: summarizeFailover(rounds) });
+  writeResult('garbd-failover', { ...stamp(t, l), rounds, summary: summarizeFailover(rounds) });
   // Figures for every round, from one half or the other (the arbitrator may pick dc2: a result too).
   expect(rounds.filter((r) => r.writableMs === null && r.otherHalfWritableMs === null)).toEqual([]);
 });
@@ -48,7 +47,7 @@ it.runIf(parts.has('bytes'))('bytes received per second under a write load: arbi
   const l = loadavg();
   const tps = env('WRITE_TPS', 200);
   const bytes = await measureBytes(lab, garbd, { tps, windows: env('BYTES_WINDOWS', 5), windowMs: env('BYTES_WINDOW_MS', 10_000) }, console.log);
-  writeJson(out('garbd-bytes.results.json'), { ...stamp(t, l), windows: bytes, summary: summarizeBytes(bytes, tps) });
+  writeResult('garbd-bytes', { ...stamp(t, l), windows: bytes, summary: summarizeBytes(bytes, tps) });
   expect(bytes.every((b) => b.garbdBytes > 0 && b.commits > 0)).toBe(true);
 });
 
@@ -56,6 +55,6 @@ it.runIf(parts.has('hook'))('pc.bootstrap and heal with the real hook vs a no-op
   const t = new Date().toISOString();
   const l = loadavg();
   const hook = await measureHookDelay(lab, env('HOOK_ROUNDS', 5), console.log);
-  writeJson(out('footprint-hook.results.json'), { ...stamp(t, l), rounds: hook, summary: summarizeHook(hook) });
+  writeResult('footprint-hook', { ...stamp(t, l), rounds: hook, summary: summarizeHook(hook) });
   expect(hook.filter((r) => r.bootstrapMs === null)).toEqual([]);
 });

@@ -18,7 +18,6 @@
 // (all TCP) and at the arbitrator's UDP port — the same method, headers included, for both.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { isSyncedPrimary, LAB_CHAIN } from '../test/lab/galera-lab.js';
 import { SHORT_EVS } from '../test/lab/lab-files.js';
 import { clusterStatus, type SplitLab, statusOf, waitUntil, writes } from '../test/e2e/arbitrator-lab.js';
@@ -363,8 +362,4 @@ export function summarizeBytes(bytes: BytesWindow[], writeTps: number): BytesSum
     garbdRssMiB: spread(bytes.map((b) => b.garbdRssMiB)),
     arbitratorRssMiB: spread(bytes.map((b) => b.arbitratorRssMiB)),
   };
-}
-
-export function writeJson(path: string, value: unknown): void {
-  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }

@@ -8,8 +8,8 @@
 // as mariadbd saw it (a wrapper stamps start and end, ns) and the shell hook alone, 50 runs.
 //
 // Run (takes the lab lock; ~6 min at ROUNDS=3):
-//   npm run build && flock /tmp/minder-lab.lock npx vitest run --config bench/hook-restart.vitest.config.ts
-// Results: printed, and written to bench/hook-restart.results.json.
+//   npm run build && flock /tmp/minder-lab.lock npx vitest run --project bench bench/hook-restart.run.ts   # = npm run bench:hook-restart
+// Results: printed, and written to bench/results/hook-restart/.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,8 +17,9 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'vitest';
 import { HookSocket } from '../src/roles/dbserver/hook-socket.js';
-import { buildForLab, DbserverProcess, HOOK_SCRIPT, MinderSite, REPO, TestCorrespondents, UDP_HOOK_SCRIPT } from '../test/lab/dbserver-site.js';
+import { buildForLab, DbserverProcess, HOOK_SCRIPT, MinderSite, TestCorrespondents, UDP_HOOK_SCRIPT } from '../test/lab/dbserver-site.js';
 import { startGaleraLab } from '../test/lab/galera-lab.js';
+import { writeResult } from './results.js';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
 const MODES = ['shell', 'shell-down', 'node', 'none'] as const;
@@ -129,7 +130,7 @@ it('the hook: mariadbd restart and IST with the shell hook, the Node hook, no ho
       rows,
     };
     console.log(JSON.stringify(results, null, 2));
-    writeFileSync(join(REPO, 'bench/hook-restart.results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`results: ${writeResult('hook-restart', results)}`);
   } finally {
     for (const s of servers.values()) await s.stop('SIGKILL').catch(() => undefined);
     await net?.close();

@@ -15,14 +15,14 @@
  * garbage, huge headers and never-finished headers, for the whole flood phase.
  *
  *   npm run build && node dist/bench/http-flood.js      (env: ROUNDS=200 FLOOD_CONN=32 FLOOD_BAD=16)
- * Writes bench/http-flood.results.json.
+ * Writes a dated file under bench/results/http-flood/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArbitratorClient } from '../src/cli/command/client.js';
 import { realClock } from '../src/correspondents/clock.js';
@@ -34,13 +34,9 @@ import type { DbStatusReport } from '../src/protocol/verbs.js';
 import { directoryOf, loadKeyring, loadSiteConfigFile } from '../src/site/load-config.js';
 import { mathRng } from '../src/util/rng.js';
 import { startParty, stopChild } from './scale.js';
+import { writeResult } from './results.js';
 import { machine, type Spread, spread } from './scale-stats.js';
 
-const REPO = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('/dist')) dir = dirname(dir);
-  return dir;
-})();
 const ARB = { address: '127.0.4.1', port: 4950 };
 const HTTP = '127.0.4.1:9190';
 const DB = (i: number) => ({ address: `127.0.4.${11 + i}`, port: 4951 });
@@ -273,7 +269,7 @@ async function main(): Promise<void> {
     await measure('quiet again');
     const health = await (await fetch(`http://${HTTP}/health`)).text();
     const result = { when: new Date().toISOString(), machine: machine(), rounds, conns, bad, phases, arbitratorHealthAfter: health.trim() };
-    writeFileSync(join(REPO, 'bench/http-flood.results.json'), `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`results: ${writeResult('http-flood', result)}`);
     await client.close();
   } finally {
     if (floodChild) await stopFlood(floodChild);

@@ -19,11 +19,11 @@
 // Only the minder's HAProxy is watched there (the polling setups are timed in "drain").
 //
 // Run (builds, then takes the lab lock; ~4 min):
-//   npm run build && flock /tmp/minder-lab.lock npx vitest run --config bench/lb-reaction.vitest.config.ts
-// Results: printed, and written to bench/lb-reaction.results.json.
+//   npm run build && flock /tmp/minder-lab.lock npx vitest run --project bench bench/lb-reaction.run.ts
+// Results: printed, and written to bench/results/lb-reaction/.
 
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -427,8 +427,4 @@ export function summarize(r: LbReactionResult): string {
     lines.push('', `minder path, ${scenario} (median ms from t0): ${names.map((k) => `${k} ${med(k)}`).join(' → ')}`);
   }
   return lines.join('\n');
-}
-
-export function writeResults(r: LbReactionResult, path: string): void {
-  writeFileSync(path, `${JSON.stringify(r, null, 2)}\n`);
 }

@@ -3,27 +3,26 @@
  * runs them first). Every figure in the page comes from a results file; the verdicts next to the
  * goals are computed here, so a rerun cannot leave an old "met" beside a new number.
  *
- *   node dist/bench/run-all.report.js          (reads bench/*.results.json, bench/scale-protocol.results.txt)
+ *   node dist/bench/run-all.report.js          (reads the newest file of each benchmark in bench/results/)
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { REPO } from '../test/support/repo.js';
 import type { HookRound, HookSummary } from './footprint-hook.js';
 import type { FootprintResults } from './footprint.js';
 import type { BytesSummary, BytesWindow, FailoverRound, FailoverSummary } from './garbd-failover.js';
 import type { ScaleRun } from './scale.js';
+import { latestResult, timeOfStamp } from './results.js';
 import { type Machine, type Spread, spread } from './scale-stats.js';
 
-const REPO = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('/dist')) dir = dirname(dir);
-  return dir;
-})();
+/** The garbd side-by-side run before the settled split, kept for the comparison in §1. */
+const EARLIER_GARBD = 'bench/results/garbd-failover/2026-11-23T14-52-24.947Z.json';
 const at = (p: string) => join(REPO, p);
 
-function load<T>(p: string): (T & { __file: string; __mtime: string }) | null {
-  if (!existsSync(at(p))) return null;
-  return { ...(JSON.parse(readFileSync(at(p), 'utf8')) as T), __file: p, __mtime: statSync(at(p)).mtime.toISOString() };
+/** The newest results file of a benchmark (bench/results.ts), with its path and the time it was written. */
+function load<T>(benchmark: string, file: string | null = latestResult(benchmark)): (T & { __file: string; __mtime: string }) | null {
+  if (file === null || !existsSync(at(file))) return null;
+  return { ...(JSON.parse(readFileSync(at(file), 'utf8')) as T), __file: file, __mtime: timeOfStamp(basename(file)) ?? '?' };
 }
 
 /** The part of bench/lb-reaction.ts's results file read here. */
@@ -38,16 +37,16 @@ interface LbReactionResult {
 }
 
 type WithMachine = { machine: Machine; startedAt?: string; at?: string; loadAtStart?: string; loadAtEnd?: string; timings?: Record<string, string> };
-const garbd = load<{ rounds: FailoverRound[]; summary: FailoverSummary } & WithMachine>('bench/garbd-failover.results.json');
-const earlier = load<{ startedAt: string; note: string; rounds: Array<Omit<FailoverRound, 'otherHalfWritableMs'>> }>('bench/garbd-failover.earlier.results.json');
-const bytes = load<{ windows: BytesWindow[]; summary: BytesSummary } & WithMachine>('bench/garbd-bytes.results.json');
-const hook = load<{ rounds: HookRound[]; summary: HookSummary } & WithMachine>('bench/footprint-hook.results.json');
-const foot = load<FootprintResults & { machine: Machine }>('bench/footprint.results.json');
+const garbd = load<{ rounds: FailoverRound[]; summary: FailoverSummary } & WithMachine>('garbd-failover');
+const earlier = load<{ startedAt: string; note: string; rounds: Array<Omit<FailoverRound, 'otherHalfWritableMs'>> }>('garbd-failover', EARLIER_GARBD);
+const bytes = load<{ windows: BytesWindow[]; summary: BytesSummary } & WithMachine>('garbd-bytes');
+const hook = load<{ rounds: HookRound[]; summary: HookSummary } & WithMachine>('footprint-hook');
+const foot = load<FootprintResults & { machine: Machine }>('footprint');
 const scale = load<{ runs: ScaleRun[]; defaultIntervalRun?: ScaleRun | null; nodeFlags?: string[]; arbitratorStartupMs: Spread; windowMs: number; windows: number; warmupMs: number } & WithMachine>(
-  'bench/scale.results.json',
+  'scale',
 );
-const lb = load<LbReactionResult>('bench/lb-reaction.results.json');
-const latency = load<{ machine: string; hookRunMs: Record<string, Spread>; hookAloneMs: Record<string, Spread>; push: Spread; poll: Spread }>('bench/dbserver-latency.results.json');
+const lb = load<LbReactionResult>('lb-reaction');
+const latency = load<{ machine: string; hookRunMs: Record<string, Spread>; hookAloneMs: Record<string, Spread>; push: Spread; poll: Spread }>('dbserver-latency');
 const baseline = load<{
   at: string;
   load: string;
@@ -55,7 +54,7 @@ const baseline = load<{
   withModules: { ms: Spread; rssMiB: Spread };
   unitFlags?: string[];
   withModulesUnitFlags?: { ms: Spread; rssMiB: Spread };
-}>('bench/footprint-baseline.results.json');
+}>('footprint-baseline');
 /** bench/http-flood.ts (issue 14). */
 interface FloodPhaseResult {
   label: string;
@@ -64,10 +63,11 @@ interface FloodPhaseResult {
   httpServedPerS: number;
   httpRefusedPerS: number;
 }
-const flood = load<{ when: string; machine: Machine; rounds: number; conns: number; bad: number; phases: FloodPhaseResult[]; arbitratorHealthAfter: string }>('bench/http-flood.results.json');
+const flood = load<{ when: string; machine: Machine; rounds: number; conns: number; bad: number; phases: FloodPhaseResult[]; arbitratorHealthAfter: string }>('http-flood');
 /** bench/lb-reaction.ts again, shorter, with HAProxy polling the dbservers' own GET /read (issue 14). */
-const lbObs = load<LbReactionResult>('bench/lb-reaction.observability.results.json');
-const protocolText = existsSync(at('bench/scale-protocol.results.txt')) ? readFileSync(at('bench/scale-protocol.results.txt'), 'utf8') : null;
+const lbObs = load<LbReactionResult>('lb-reaction-observability');
+const protocolFile = latestResult('protocol', 'txt');
+const protocolText = protocolFile === null ? null : readFileSync(at(protocolFile), 'utf8');
 
 const f0 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : Math.round(x).toLocaleString('en-US'));
 const f1 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(1));
@@ -88,7 +88,7 @@ const m = garbd?.machine ?? scale?.machine ?? foot?.machine ?? hook?.machine ?? 
 w(
   '# Benchmarks: galera-minder beside what a DBA would use instead',
   '',
-  '<!-- Generated by bench/run-all.report.ts from bench/*.results.json; edit the generator, not this page. -->',
+  '<!-- Generated by bench/run-all.report.ts from the newest files in bench/results/; edit the generator, not this page. -->',
   '',
   'Issue 7. Every figure below comes from a command in `bench/`, and is regenerated with the rest',
   'by one command on a Debian 12 machine, as root (the lab needs iptables and mariadbd):',
@@ -238,7 +238,7 @@ w('## 1. Failover after an even DC cut: the arbitrator vs garbd', '');
 if (garbd) {
   w(
     '```sh',
-    'npm run build && flock /tmp/minder-lab.lock npx vitest run --config bench/garbd-failover.vitest.config.ts',
+    'npm run build && flock /tmp/minder-lab.lock npx vitest run --project bench bench/garbd-failover.run.ts',
     '#   env: GARBD_ROUNDS=5 BYTES_WINDOWS=5 BYTES_WINDOW_MS=10000 WRITE_TPS=200 HOOK_ROUNDS=5',
     '```',
     '',
@@ -306,7 +306,7 @@ w('### Bytes received under a steady write load', '');
 if (bytes) {
   w(
     '```sh',
-    'npm run build && GARBD_PARTS=bytes flock /tmp/minder-lab.lock npx vitest run --config bench/garbd-failover.vitest.config.ts   # run-all.sh runs all parts in one lab',
+    'npm run build && GARBD_PARTS=bytes flock /tmp/minder-lab.lock npx vitest run --project bench bench/garbd-failover.run.ts   # run-all.sh runs all parts in one lab',
     '```',
     '',
     `Run ${bytes.startedAt ?? '?'} → ${bytes.at ?? bytes.__mtime}; load average ${bytes.loadAtStart ?? '?'} at the start, ${bytes.loadAtEnd ?? '?'} at the end. Results: \`${bytes.__file}\`.`,
@@ -341,7 +341,7 @@ w('## 2. Load-balancer reaction: minder push vs HAProxy health-check polling', '
 if (lb) {
   w(
     '```sh',
-    `npm run build && LB_REACTION_ROUNDS=${lb.rounds ?? '?'} flock /tmp/minder-lab.lock npx vitest run --config bench/lb-reaction.vitest.config.ts`,
+    `npm run build && LB_REACTION_ROUNDS=${lb.rounds ?? '?'} flock /tmp/minder-lab.lock npx vitest run --project bench bench/lb-reaction.run.ts`,
     '```',
     '',
     `Run ${lb.date} (${lb.host}); written by bench/lb-reaction.ts. Results: \`${lb.__file}\`.`,
@@ -404,7 +404,7 @@ w(
   '### Authenticated messages per second per core',
   '',
   '```sh',
-  'npm run build && node dist/bench/protocol.js   # = npm run bench:protocol; run-all.sh keeps its output in bench/scale-protocol.results.txt',
+  'npm run build && node dist/bench/protocol.js   # = npm run bench:protocol; run-all.sh keeps its output in bench/results/protocol/',
   '```',
   '',
 );
@@ -412,7 +412,7 @@ if (protocolText) {
   const head = protocolText.split('\n').filter((l) => l.startsWith('#'));
   w(
     ...head.filter((l) => !/^# load /.test(l)).map((l) => `${l.replace(/^#\s*/, '')}  `),
-    `load average at the start: ${/^# load ([\d. ]+)/m.exec(protocolText)?.[1]?.trim() ?? '?'}. Results: \`bench/scale-protocol.results.txt\`.`,
+    `load average at the start: ${/^# load ([\d. ]+)/m.exec(protocolText)?.[1]?.trim() ?? '?'}. Results: \`${protocolFile}\`.`,
     '',
     '| verb | bytes | messages/s (median of 5 × 2 s) | min | max | per CPU-second: median (min–max) | goal ≥ 50,000 |',
     '|---|---|---|---|---|---|---|',
@@ -513,7 +513,7 @@ if (foot) {
   const parties = Object.keys(foot.final);
   w(
     '```sh',
-    'npm run build && flock /tmp/minder-lab.lock npx vitest run --config bench/footprint.vitest.config.ts',
+    'npm run build && flock /tmp/minder-lab.lock npx vitest run --project bench bench/footprint.run.ts',
     '#   env: FOOTPRINT_MS=180000 SAMPLE_MS=10000 STARTS=5 WRITE_TPS=20',
     '```',
     '',
@@ -584,7 +584,7 @@ if (latency) {
     "Run time as mariadbd sees it — reused from the dbserver engineer's benchmark (`bench/dbserver-latency.run.ts`):",
     '',
     '```sh',
-    'npm run build && flock /tmp/minder-lab.lock npx vitest run --config bench/dbserver-latency.vitest.config.ts',
+    'npm run build && flock /tmp/minder-lab.lock npx vitest run --project bench bench/dbserver-latency.run.ts',
     '```',
     '',
     `Results \`${latency.__file}\` (written ${latency.__mtime}; ${latency.machine}). The lab wrapper stamps the start and end of every run mariadbd made of the shipped hook (node start-up, hook file, key, send, wait for the ack):`,
@@ -616,7 +616,7 @@ if (hook) {
   const delayed = diff(hs.real.bootstrapMs.median, hs.noop.bootstrapMs.median);
   w(
     '```sh',
-    'npm run build && GARBD_PARTS=hook flock /tmp/minder-lab.lock npx vitest run --config bench/garbd-failover.vitest.config.ts   # run-all.sh runs all parts in one lab',
+    'npm run build && GARBD_PARTS=hook flock /tmp/minder-lab.lock npx vitest run --project bench bench/garbd-failover.run.ts   # run-all.sh runs all parts in one lab',
     '```',
     '',
     `Run ${hook.startedAt ?? '?'} → ${hook.at ?? hook.__mtime}; load average ${hook.loadAtStart ?? '?'} at the start, ${hook.loadAtEnd ?? '?'} at the end. Results: \`${hook.__file}\`.`,
@@ -692,7 +692,7 @@ if (lbObs) {
     );
   w(
     '```sh',
-    `npm run build && LB_REACTION_ROUNDS=${lbObs.rounds ?? '?'} LB_REACTION_RESULTS=bench/lb-reaction.observability.results.json flock /tmp/minder-lab.lock npx vitest run --config bench/lb-reaction.vitest.config.ts`,
+    `npm run build && LB_REACTION_ROUNDS=${lbObs.rounds ?? '?'} LB_REACTION_RESULTS=lb-reaction-observability flock /tmp/minder-lab.lock npx vitest run --project bench bench/lb-reaction.run.ts`,
     '```',
     '',
     `Run ${lbObs.date}; results \`${lbObs.__file}\`. The §2 benchmark with two more HAProxy instances that poll each`,

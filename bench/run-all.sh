@@ -3,7 +3,7 @@
 # Debian 12, as root (the Galera lab cuts with iptables and runs mariadbd as mysql), after
 # `bash scripts/setup.sh`. About 30 minutes. Benchmarks are not tests: a step fails only when it
 # produced no figure, never because of a timing.
-#   BENCH_SKIP="protocol scale baseline garbd lb footprint latency"   leave some out (their last results files are used)
+#   BENCH_SKIP="protocol scale baseline garbd lb footprint latency"   leave some out (their newest results files are used)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,9 +21,15 @@ failed=()
 # still written (with the last results of the failed step, dated as they are).
 run() { local name=$1; shift; "$@" || { echo "bench/run-all.sh: $name failed (exit $?)" >&2; failed+=("$name"); }; }
 # One Galera lab at a time on this machine (fixed loopback addresses): every lab step takes the lock.
-lab() { flock /tmp/minder-lab.lock npx vitest run --config "$1"; }
+lab() { flock /tmp/minder-lab.lock npx vitest run --project bench "$1"; }
 step() { echo; echo "== $(date -u +%FT%TZ) $1 (load $(cut -d' ' -f1-3 /proc/loadavg))"; }
-protocol() { { echo "# load $(cut -d' ' -f1-3 /proc/loadavg)"; node dist/bench/protocol.js; } > bench/scale-protocol.results.txt.new && mv bench/scale-protocol.results.txt.new bench/scale-protocol.results.txt && cat bench/scale-protocol.results.txt; }
+# Results are dated files under bench/results/<benchmark>/ (bench/results.ts), one per run, never rewritten.
+protocol() {
+  local f
+  f="bench/results/protocol/$(date -u +%Y-%m-%dT%H-%M-%S.%3NZ).txt"
+  mkdir -p bench/results/protocol
+  { echo "# load $(cut -d' ' -f1-3 /proc/loadavg)"; node dist/bench/protocol.js; } > "$f.new" && mv "$f.new" "$f" && cat "$f"
+}
 
 npm run build
 
@@ -41,19 +47,19 @@ if ! skip baseline; then
 fi
 if ! skip garbd; then
   step "§1 failover and bytes, minder vs garbd; §4 hook delay (bench/garbd-failover.ts, bench/footprint-hook.ts)"
-  run garbd lab bench/garbd-failover.vitest.config.ts
+  run garbd lab bench/garbd-failover.run.ts
 fi
 if ! skip lb; then
   step "§2 load-balancer reaction (bench/lb-reaction.ts)"
-  LB_REACTION_ROUNDS="${LB_REACTION_ROUNDS:-5}" run lb lab bench/lb-reaction.vitest.config.ts
+  LB_REACTION_ROUNDS="${LB_REACTION_ROUNDS:-5}" run lb lab bench/lb-reaction.run.ts
 fi
 if ! skip footprint; then
   step "§4 resident memory after an hour-equivalent, start-up (bench/footprint.ts)"
-  run footprint lab bench/footprint.vitest.config.ts
+  run footprint lab bench/footprint.run.ts
 fi
 if ! skip latency; then
   step "§4 the hook's run time (bench/dbserver-latency.run.ts)"
-  run latency lab bench/dbserver-latency.vitest.config.ts
+  run latency lab bench/dbserver-latency.run.ts
 fi
 
 step "docs/benchmarks.md"

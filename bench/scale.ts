@@ -18,13 +18,13 @@
  *                                                      SCALE_DEFAULT_INTERVAL_N=1000: then that many
  *                                                      at the default 5 s interval; 0 skips it)
  * The arbitrator runs with its systemd unit's node flags (test/support/unit-flags.ts).
- * Writes bench/scale.results.json (next to the sources, also when run from dist/).
+ * Writes a dated file under bench/results/scale/ (next to the sources, also when run from dist/).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { realClock } from '../src/correspondents/clock.js';
 import { PostOffice } from '../src/correspondents/post-office.js';
@@ -35,14 +35,10 @@ import type { DbStatusReport } from '../src/protocol/verbs.js';
 import { directoryOf, loadKeyring, loadSiteConfigFile } from '../src/site/load-config.js';
 import { mathRng } from '../src/util/rng.js';
 import { unitNodeFlags } from '../test/support/unit-flags.js';
+import { MINDER_JS } from '../test/support/repo.js';
+import { writeResult } from './results.js';
 import { cpuSeconds, loadavg, machine, memoryMiB, type Spread, spread } from './scale-stats.js';
 
-const REPO = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('/dist')) dir = dirname(dir);
-  return dir;
-})();
-const MINDER_JS = join(REPO, 'dist/src/minder.js');
 const ARBITRATOR = { address: '127.0.1.1', port: 4900 };
 const DB_PORT = 4901;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -305,11 +301,18 @@ async function main(): Promise<void> {
   // The issue asks for reports once a second; the product's default reportInterval is 5 s.
   const atDefault = env('SCALE_DEFAULT_INTERVAL_N', 1000);
   const defaultIntervalRun = atDefault > 0 ? await oneScale(atDefault, o, 5000) : null;
-  const out = join(REPO, 'bench/scale.results.json');
-  writeFileSync(
-    out,
-    `${JSON.stringify({ startedAt, loadAtStart, loadAtEnd: loadavg(), machine: machine(), reportIntervalMs: 1000, nodeFlags: unitNodeFlags('arbitrator'), ...o, arbitratorStartupMs, runs, defaultIntervalRun }, null, 2)}\n`,
-  );
+  const out = writeResult('scale', {
+    startedAt,
+    loadAtStart,
+    loadAtEnd: loadavg(),
+    machine: machine(),
+    reportIntervalMs: 1000,
+    nodeFlags: unitNodeFlags('arbitrator'),
+    ...o,
+    arbitratorStartupMs,
+    runs,
+    defaultIntervalRun,
+  });
   console.log('parties  cpu % of a core (median, min–max)   RSS MiB (median)   peak RSS MiB   start-up ms');
   for (const r of runs) {
     console.log(

@@ -6,8 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { realClock } from '../../src/correspondents/clock.js';
 import { type Inbound, PostOffice } from '../../src/correspondents/post-office.js';
@@ -20,15 +19,15 @@ import { directoryOf, loadKeyring, loadSiteConfigFile } from '../../src/site/loa
 import type { DbserverParty, SiteConfig } from '../../src/site/schema.js';
 import { mathRng } from '../../src/util/rng.js';
 import type { GaleraLab } from './galera-lab.js';
+import { MINDER_JS, REPO } from '../support/repo.js';
 import { mysqlAccount } from './lab-host.js';
 import { labHookScript, writeSocketMap } from '../support/lab-hook.js';
 
 const execFileAsync = promisify(execFile);
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { REPO };
 /** The shell hook (one line to the dbserver's unix socket) and the Node hook kept for migration. */
 export const HOOK_SCRIPT = join(REPO, 'systemd/wsrep-notify.sh');
 export const UDP_HOOK_SCRIPT = join(REPO, 'systemd/wsrep-notify-udp.sh');
-const MINDER_JS = join(REPO, 'dist/src/minder.js');
 
 export const ARBITRATOR: PartyId = 'arbitrator:1';
 export const DBCLIENT: PartyId = 'dbclient:1';
