@@ -1,5 +1,5 @@
 import { closeSync, fchownSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { newKeyText } from '../protocol/keys.js';
+import { newKeyText } from '../site/key-files.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 /**

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { assertPrivateFile, KeyError } from '../protocol/keys.js';
+import { KeyError } from '../protocol/keys.js';
+import { assertPrivateFile } from './key-files.js';
 import { ConfigError } from './load-config.js';
 import { duration, keysSchema, siteNameSchema } from './schema.js';
 

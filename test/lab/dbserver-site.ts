@@ -12,7 +12,7 @@ import { realClock } from '../../src/correspondents/clock.js';
 import { type Inbound, PostOffice } from '../../src/correspondents/post-office.js';
 import { UdpTransport } from '../../src/correspondents/udp-transport.js';
 import { silentLogger } from '../../src/log.js';
-import { writeNewKeyFile } from '../../src/protocol/keys.js';
+import { writeNewKeyFile } from '../../src/site/key-files.js';
 import type { PartyId } from '../../src/protocol/party.js';
 import type { BodyOf, DbStatusReport, Verb } from '../../src/protocol/verbs.js';
 import { directoryOf, loadKeyring, loadSiteConfigFile } from '../../src/site/load-config.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeDatagram, TARGET_DATAGRAM_BYTES } from '../../src/protocol/datagram.js';
 import { Keyring } from '../../src/protocol/keys.js';
-import { encodePages, PageAssembler, PAGE_CHUNK_BYTES } from '../../src/roles/arbitrator/paging.js';
+import { encodePages, PageAssembler, PAGE_CHUNK_BYTES } from '../../src/protocol/paging.js';
 import { isStatusSummary, type StatusSummary } from '../../src/roles/arbitrator/summary-doc.js';
 import { renderStatus } from '../../src/cli/command/render.js';
 import { ArbDriver, cutInHalves, hold, type Node, op, PARTY, primary, publishes, settingsFor } from './arbitrator-fixtures.js';

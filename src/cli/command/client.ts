@@ -6,7 +6,7 @@ import type { Address, Transport } from '../../correspondents/transport.js';
 import type { Keyring } from '../../protocol/keys.js';
 import type { PartyId } from '../../protocol/party.js';
 import type { BodyOf } from '../../protocol/verbs.js';
-import { PageAssembler, PagingError } from '../../roles/arbitrator/paging.js';
+import { PageAssembler, PagingError } from '../../protocol/paging.js';
 import { isStatusSummary, type StatusSummary } from '../../roles/arbitrator/summary-doc.js';
 import { directoryOf } from '../../site/load-config.js';
 import type { SiteConfig } from '../../site/schema.js';

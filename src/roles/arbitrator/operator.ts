@@ -4,7 +4,7 @@ import type { BodyOf } from '../../protocol/verbs.js';
 import { type CommonEffect, publish } from '../core.js';
 import { changeDirectives, chooseWriter } from './directives.js';
 import { isServing, servingNodes } from './observations.js';
-import { encodePages, PagingError } from './paging.js';
+import { encodePages, PagingError } from '../../protocol/paging.js';
 import { operatorPromote, type OperatorOutcome } from './promote.js';
 import { resolveDbserver } from './settings.js';
 import { type ArbitratorState, MAX_CACHED_REPLIES, MAX_CACHED_SUMMARIES, REPLY_CACHE_MS, SUMMARY_CACHE_MS } from './state.js';
