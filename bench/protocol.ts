@@ -1,6 +1,6 @@
 /**
  * Protocol cost on one core: encode + sign + verify + decode + body validation (checkBody, as the
- * receive path does it: hand-written checks for the busy verbs, the zod schema otherwise), and
+ * receive path does it: the verb's zod schema), and
  * bytes per message for each stateful verb with a realistic body.
  *   npm run bench:protocol            (5 runs of 2 s each; prints median and spread)
  */
@@ -87,7 +87,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const runs = Number(process.env.RUNS ?? 5);
 const runMs = Number(process.env.RUN_MS ?? 2000);
 console.log(`# bench/protocol — ${new Date().toISOString()} — ${cpus()[0]?.model ?? '?'} (${cpus().length} cores), node ${process.version}`);
-console.log('# one core; each message: encode (msgpackr) + HMAC-SHA256 sign + verify + decode + body validation (checkBody: hand-written for these verbs, zod for the rest)');
+console.log('# one core; each message: encode (msgpackr) + HMAC-SHA256 sign + verify + decode + body validation (checkBody: the zod schema)');
 console.log("# msgs/s by the wall clock (median, min, max of the runs); then per second of the process's CPU time (median, min, max)");
 console.log('verb                  bytes   msgs/s median   min        max        per CPU-s median   min        max');
 for (const verb of Object.keys(bodies) as Verb[]) {
