@@ -1,5 +1,5 @@
 // Issue 7 §4: does the wsrep_notify_cmd hook delay a Galera state change? mariadbd runs the hook
-// and waits for it (LAB.md), so the question is whether that wait lands on the path of a view
+// and waits for it (docs/lab.md), so the question is whether that wait lands on the path of a view
 // change. Measured on the 2+2 lab of bench/garbd-failover.ts with the arbitrator paused, rounds
 // alternating between the real hook (`minder notify` → the local dbserver, acked) and a no-op
 // hook (the same script exits at once when its notify file is moved aside — the lab's own
@@ -70,7 +70,7 @@ async function oneRound(lab: SplitLab, hook: 'real' | 'noop', round: number): Pr
       bootstrapMs = Date.now() - t0;
       break;
     }
-    // pc.bootstrap can fail with EAGAIN after some outages (LAB.md): say again, and count it.
+    // pc.bootstrap can fail with EAGAIN after some outages (docs/lab.md): say again, and count it.
     if (Date.now() - lastSet > 3000) {
       retries++;
       await g.exec('n1', "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'", undefined, { timeoutMs: 5000 }).catch(() => undefined);

@@ -28,7 +28,7 @@ interface OutStream {
 export type Judgement = 'new' | 'duplicate' | 'stale';
 
 /**
- * One peer, seen from one party (seed 003's "parent class for the various corresponding
+ * One peer, seen from one party (the original design's "parent class for the various corresponding
  * modules"): keeps the newest state per verb towards the peer and resends it until acked;
  * keeps the highest (incarnation, id) applied from the peer per verb, so a duplicate or an
  * older datagram never overwrites a newer state.

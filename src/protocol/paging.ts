@@ -2,7 +2,7 @@ import { Packr } from 'msgpackr';
 
 /**
  * A status summary travels as msgpack bytes cut into pages of at most PAGE_CHUNK_BYTES, so that
- * every `status_summary_page` datagram stays under the 1,152 bytes of DESIGN §2; the command
+ * every `status_summary_page` datagram stays under the 1,152 bytes docs/protocol.md aims at (TARGET_DATAGRAM_BYTES); the command
  * asks again for the pages it misses. Pure: no I/O.
  */
 export const PAGE_CHUNK_BYTES = 800;

@@ -1,4 +1,4 @@
-/** Parties are named `type:serial`, as the site config names them (seed 003). */
+/** Parties are named `type:serial`, as the site config names them (docs/configuration.md). */
 export const PARTY_TYPES = ['arbitrator', 'dbserver', 'dbclient', 'wsrep_notify_cmd', 'command'] as const;
 export type PartyType = (typeof PARTY_TYPES)[number];
 

@@ -4,7 +4,7 @@ import type { PartyType } from './party.js';
 /**
  * Every verb: who may send it to whom, whether it is acknowledged, and the schema of its body.
  * A body that does not fit is dropped at the edge (`bad_body`) and never reaches a role.
- * Bodies state the whole current state, never a change (seed 003, DESIGN §2).
+ * Bodies state the whole current state, never a change (docs/protocol.md, Stateful streams and acks).
  */
 
 const shortText = z.string().max(200);

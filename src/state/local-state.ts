@@ -33,7 +33,7 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
 /**
  * One SQLite file per party: the incarnation counter and the roles' durable state.
  * `synchronous=FULL`: a decision written here must survive a power cut before it is acted on
- * (DESIGN §3 rule 4: persist the decision, then send make_primary).
+ * (docs/safety.md: persist the decision, then send make_primary).
  */
 export class LocalState {
   private readonly db: Database.Database;

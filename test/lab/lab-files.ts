@@ -5,7 +5,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, wri
 
 export const GALERA_PROVIDER = '/usr/lib/galera/libgalera_smm.so';
 
-/** Short EVS timeouts measured in LAB.md to detect a cut in ~3.5 s without flapping. */
+/** Short EVS timeouts measured in docs/lab.md to detect a cut in ~3.5 s without flapping. */
 export const SHORT_EVS: Readonly<Record<string, string>> = {
   'evs.suspect_timeout': 'PT2S',
   'evs.inactive_timeout': 'PT6S',

@@ -14,7 +14,7 @@ function nodes(n: number, weights: readonly number[] = []): ModelNodeSpec[] {
 const status = (m: GaleraModel, n: string) => m.reading(n)?.clusterStatus;
 const size = (m: GaleraModel, n: string) => m.reading(n)?.clusterSize;
 
-describe('Galera model: the facts measured in LAB.md', () => {
+describe('Galera model: the facts measured in docs/lab.md', () => {
   it('starts as one Primary component of every node', () => {
     const m = new GaleraModel(nodes(3), 'u');
     expect(m.primaryViews()).toHaveLength(1);
@@ -24,7 +24,7 @@ describe('Galera model: the facts measured in LAB.md', () => {
   it('1 of 3 cut: the majority stays Primary with size 2, the minority goes non-Primary', () => {
     const m = new GaleraModel(nodes(3), 'u');
     m.cut(['n3'], ['n1', 'n2']);
-    // Until the cut is detected the majority still says Primary, size 3 (LAB.md).
+    // Until the cut is detected the majority still says Primary, size 3 (docs/lab.md).
     expect([status(m, 'n1'), size(m, 'n1')]).toEqual(['Primary', 3]);
     m.reconfigure();
     expect([status(m, 'n1'), size(m, 'n1'), status(m, 'n2')]).toEqual(['Primary', 2, 'Primary']);

@@ -17,7 +17,7 @@ import { SimLoadBalancer } from './sim-lb.js';
 import { ARBITRATOR, type Dc, DCS, OPERATOR_HOST, SITE, type SimSite } from './site.js';
 import { Trace } from './trace.js';
 
-/** How long Galera takes to notice a cut or a heal (LAB.md: short evs timeouts, and the defaults). */
+/** How long Galera takes to notice a cut or a heal (docs/lab.md: short evs timeouts, and the defaults). */
 export interface DetectionProfile {
   name: string;
   cutMs: readonly [number, number];
@@ -42,7 +42,7 @@ export interface WorldOptions {
   trace: boolean;
   faults: NetworkFaults;
   detection: DetectionProfile;
-  /** Probability that one pc.bootstrap fails with EAGAIN (LAB.md: it can, after some outages). */
+  /** Probability that one pc.bootstrap fails with EAGAIN (docs/lab.md: it can, after some outages). */
   eagain: number;
   /**
    * Time between the dbserver's decision to run pc.bootstrap and Galera carrying it out. 0 in

@@ -5,7 +5,7 @@ import type { Directives } from '../../src/protocol/verbs.js';
 import { simSite } from '../support/post-office-fixture.js';
 
 /**
- * The law of seed 003: every message states the whole current state; resent until acked;
+ * The law of docs/protocol.md (Stateful streams and acks): every message states the whole current state; resent until acked;
  * newest wins. Over seeded schedules with 30% loss, duplication and reordering, the receiver
  * must end with the sender's last state, and must never apply an older state after a newer one.
  */

@@ -23,7 +23,7 @@ const ms = z.number().int().nonnegative();
 
 export const decisionRecord = z.object({
   id: z.string().min(1).max(64),
-  /** The last primary component the decision spends: one promotion per key (DESIGN §3.4). */
+  /** The last primary component the decision spends: one promotion per key (docs/safety.md, rule 4). */
   key: z.string().min(1).max(400),
   lastPrimary: primaryView.nullable(),
   view: viewRef,

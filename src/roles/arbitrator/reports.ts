@@ -168,7 +168,7 @@ function learnUuids(state: ArbitratorState, from: PartyId, body: DbStatusReport,
   };
 }
 
-/** The newest primary component any report shows (DESIGN §3.1), kept for status and logs. */
+/** The newest primary component any report shows (docs/safety.md, rule 3's LastPC), kept for status and logs. */
 function trackLastPrimary(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
   const w = body.wsrep;
   if (!w || w.clusterStatus !== 'Primary') return { state, effects: [] };

@@ -13,7 +13,7 @@ import { type Push, type Reading, reportKey, reportOf } from './reading.js';
  * A hook push asks for a reading at once, then follow-up readings until the server agrees with
  * the push (mariadbd may run the hook before its status variables show the new view).
  *
- * make_primary (DESIGN §3 rule 5): carried out only on a reading taken after the decision
+ * make_primary (docs/safety.md, rule 8 and the window between check and pc.bootstrap): carried out only on a reading taken after the decision
  * arrived, showing this node non-Primary in exactly the decision's view; pc.bootstrap is retried
  * (it is ignored outside non-Primary and can fail with EAGAIN) until Primary or the decision's
  * validity ends. A decision id is acted on once: its outcome is persisted before it is reported,
