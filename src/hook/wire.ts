@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { HEADER_BYTES, MAGIC0, MAGIC1, MAX_DATAGRAM_BYTES, TAG_BYTES, WIRE_VERSION } from '../protocol/wire-constants.js';
 
 /**
  * The datagram format of src/protocol/datagram.ts, for the wsrep_notify_cmd hook only, with
@@ -12,12 +13,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * drift apart unnoticed.
  */
 
-export const MAGIC0 = 0x47;
-export const MAGIC1 = 0x4d;
-export const WIRE_VERSION = 1;
-export const HEADER_BYTES = 4;
-export const TAG_BYTES = 32;
-export const MAX_DATAGRAM_BYTES = 8192;
+// The fixed numbers come from the module the protocol itself uses (it imports nothing).
+export { HEADER_BYTES, MAGIC0, MAGIC1, MAX_DATAGRAM_BYTES, TAG_BYTES, WIRE_VERSION };
 
 export interface WireKey {
   readonly id: number;

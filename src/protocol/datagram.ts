@@ -3,6 +3,7 @@ import { Packr } from 'msgpackr';
 import { ProtocolError } from './errors.js';
 import { HmacSha256 } from './hmac.js';
 import type { Keyring, SiteKey } from './keys.js';
+import { HEADER_BYTES, MAGIC0, MAGIC1, MAX_DATAGRAM_BYTES, TAG_BYTES, WIRE_VERSION } from './wire-constants.js';
 
 /**
  * Datagram layout (docs/protocol.md):
@@ -10,13 +11,7 @@ import type { Keyring, SiteKey } from './keys.js';
  *   4..n-33  msgpack payload: the envelope        n-32..n-1  HMAC-SHA256 tag over bytes 0..n-33
  * Pure: no I/O, no clock. The transport is a thin file beside it.
  */
-export const MAGIC0 = 0x47;
-export const MAGIC1 = 0x4d;
-export const WIRE_VERSION = 1;
-export const HEADER_BYTES = 4;
-export const TAG_BYTES = 32;
-/** Hard limit: nothing bigger is parsed at all. */
-export const MAX_DATAGRAM_BYTES = 8192;
+export { HEADER_BYTES, MAGIC0, MAGIC1, MAX_DATAGRAM_BYTES, TAG_BYTES, WIRE_VERSION };
 /** CoAP's advice for an unknown path MTU; larger payloads (status summary) are paged. */
 export const TARGET_DATAGRAM_BYTES = 1152;
 
