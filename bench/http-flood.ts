@@ -138,10 +138,11 @@ async function dbservers(config: string): Promise<{ stop: () => Promise<void> }>
 async function flood(target: string, conns: number, bad: number): Promise<void> {
   const [host, port] = [target.split(':')[0] as string, Number(target.split(':')[1])];
   let ok = 0;
+  let sentBad = 0;
   let stop = false;
   process.on('SIGTERM', () => {
     stop = true;
-    process.stdout.write(`${JSON.stringify({ ok })}\n`);
+    process.stderr.write(`[http-flood] flood: ${ok} good requests answered, ${sentBad} bad ones sent\n`);
     process.exit(0);
   });
   const good = async (k: number) => {
@@ -172,6 +173,7 @@ async function flood(target: string, conns: number, bad: number): Promise<void> 
         s.on('close', () => resolve());
         s.on('data', () => undefined);
         s.write(garbage[n % garbage.length] as string);
+        sentBad++;
         setTimeout(() => s.destroy(), n % garbage.length === garbage.length - 1 ? 6000 : 200);
       });
     }
