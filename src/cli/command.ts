@@ -12,7 +12,7 @@ import type { CommandArgs } from './fast-args.js';
 export function registerCommand(y: Argv, handler: (a: CommandArgs) => void | Promise<void> = commandMain): Argv {
   return y.command(
     'command [words..]',
-    "The operator's channel to the arbitrator: status, drain, undrain, pause, resume, promote (no words: an interactive prompt)",
+    "The operator's channel to the arbitrator: status, drain, undrain, pause, resume, promote, bootstrap (no words: an interactive prompt)",
     (a) =>
       a
         .positional('words', { type: 'string', array: true, describe: 'a command and its arguments; none: interactive prompt' })
@@ -30,6 +30,7 @@ export function registerCommand(y: Argv, handler: (a: CommandArgs) => void | Pro
         .example('$0 command -c site.yaml promote dc2 --force --reason "dc1 burned down"', "the operator's override below half")
         .example('$0 command -c site.yaml status --watch', 'the same, redrawn in place every 2 s')
         .example('$0 command -c site.yaml events --follow', "the arbitrator's decisions, drains, pause… as they happen")
+        .example('$0 command -c site.yaml bootstrap dbserver:3 --force --reason "host of dbserver:1 is gone"', 'cold start without a missing node')
         .example('$0 command -c site.yaml', 'interactive prompt with history and tab completion'),
     (argv) =>
       handler({

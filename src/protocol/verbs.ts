@@ -61,6 +61,24 @@ export const hookHealthReport = z.object({
   text: shortText,
 });
 export type HookHealthReport = z.infer<typeof hookHealthReport>;
+/**
+ * What the datadir says while mariadbd is down (docs/cold-start.md): whether it can ever be
+ * bootstrapped from, gvwstate.dat's own uuid and last view (pc.recovery's input), and the position
+ * `mariadbd --wsrep-recover` found when grastate.dat's seqno is -1 (a crash).
+ */
+export const datadirReport = z.object({
+  /** ok: grastate.dat readable; empty: no data at all; no_grastate: data but never joined; unreadable/malformed: say why in detail. */
+  state: z.enum(['ok', 'empty', 'no_grastate', 'unreadable', 'malformed']),
+  detail: shortText.nullable(),
+  /** gvwstate.dat: this node's uuid and the last primary view it saw; null when the file is absent (clean stop). */
+  myUuid: z.string().max(64).nullable(),
+  lastView: primaryView.nullable(),
+  /** From --wsrep-recover, for the datadir as it is now (cached until it changes). */
+  recovered: z.object({ uuid: z.string().max(64), seqno }).nullable(),
+  /** Why there is no recovered position yet (running, failed, refused: mariadbd still running). */
+  recoverNote: shortText.nullable(),
+});
+export type DatadirReport = z.infer<typeof datadirReport>;
 
 export const dbStatusReport = z.object({
   observedAt: ms,
@@ -72,6 +90,8 @@ export const dbStatusReport = z.object({
   error: shortText.nullable(),
   /** Optional: dbservers before issue 16 do not send it. */
   hook: hookHealthReport.optional(),
+  /** Only while mariadbd is down; absent from older dbservers. */
+  datadir: datadirReport.optional(),
 });
 export type DbStatusReport = z.infer<typeof dbStatusReport>;
 
@@ -91,6 +111,26 @@ export const makePrimary = z.object({
   validForMs: ms,
 });
 export type MakePrimary = z.infer<typeof makePrimary>;
+
+/**
+ * A cold-start order (docs/cold-start.md): start mariadbd normally (`start`: join, or let
+ * pc.recovery re-form the last primary component) or bootstrap a new primary component from this
+ * node's datadir (`bootstrap`), which the dbserver does only while mariadbd is down and its
+ * datadir still holds exactly the position the decision was made on.
+ */
+export const startMariadb = z.object({
+  decisionId: name,
+  mode: z.enum(['start', 'bootstrap']),
+  stateUuid: z.string().max(64),
+  /** The position the decision chose this node for; -1 for `start`. */
+  seqno,
+  forced: z.boolean(),
+  reason: shortText,
+  /** Wall clock of the arbitrator at the decision; the order is void past decidedAt + validForMs (+ the skew bound). */
+  decidedAt: ms,
+  validForMs: ms,
+});
+export type StartMariadb = z.infer<typeof startMariadb>;
 
 export const directives = z.object({
   epoch: z.number().int().nonnegative(),
@@ -140,6 +180,7 @@ export const statusSummaryPage = z.object({
 export const drainRequest = z.object({ ...operatorRequest, node: partyName });
 export const pauseRequest = z.object({ ...operatorRequest });
 export const promoteRequest = z.object({ ...operatorRequest, target: name, force: z.boolean() });
+export const bootstrapRequest = z.object({ ...operatorRequest, target: z.string().max(64), force: z.boolean(), confirm: z.boolean() });
 export const commandReply = z.object({ requestId: name, ok: z.boolean(), message: z.string().max(800) });
 export const ack = z.object({ verb: name, inc: ms, id: ms });
 export const empty = z.object({}).strict();
@@ -157,6 +198,7 @@ export const VERBS = {
   db_status_report: { from: ['dbserver'], to: ['arbitrator', 'dbclient'], acked: true, schema: dbStatusReport },
   request_status: { from: ['arbitrator'], to: ['dbserver'], acked: false, schema: empty },
   make_primary: { from: ['arbitrator'], to: ['dbserver'], acked: true, schema: makePrimary },
+  start_mariadb: { from: ['arbitrator'], to: ['dbserver'], acked: true, schema: startMariadb },
   directives: { from: ['arbitrator'], to: ['dbclient', 'dbserver'], acked: true, schema: directives },
   client_status_report: { from: ['dbclient'], to: ['arbitrator'], acked: true, schema: clientStatusReport },
   wsrep_notify: { from: ['wsrep_notify_cmd'], to: ['dbserver'], acked: true, schema: wsrepNotify },
@@ -167,6 +209,7 @@ export const VERBS = {
   pause: { from: ['command'], to: ['arbitrator'], acked: false, schema: pauseRequest },
   resume: { from: ['command'], to: ['arbitrator'], acked: false, schema: pauseRequest },
   promote: { from: ['command'], to: ['arbitrator'], acked: false, schema: promoteRequest },
+  bootstrap: { from: ['command'], to: ['arbitrator'], acked: false, schema: bootstrapRequest },
   command_reply: { from: ['arbitrator'], to: ['command'], acked: false, schema: commandReply },
 } as const satisfies Record<string, VerbSpec>;
 

@@ -35,6 +35,35 @@ const mariadb = z
   .strict()
   .refine((m) => m.host !== undefined || m.socket !== undefined, { message: 'give mariadb.host or mariadb.socket' });
 
+const argv = z.array(z.string().min(1).max(4096)).min(1).max(64);
+
+/**
+ * How the dbserver starts, bootstraps, stops mariadbd and recovers its position on this host
+ * (docs/cold-start.md). The defaults are Debian 12's systemd units with the two oneshot units and
+ * the polkit rule galera-minder ships (systemd/): the dbserver never runs as root.
+ */
+const control = z
+  .object({
+    start: argv.default(['systemctl', 'start', 'mariadb.service']),
+    bootstrap: argv.default(['systemctl', 'start', 'minder-galera-new-cluster.service']),
+    stop: argv.default(['systemctl', 'stop', 'mariadb.service']),
+    /** Prints the recovered position (galera_recovery's `--wsrep_start_position=UUID:SEQNO`, or mariadbd's log line). */
+    recover: argv.default(['/bin/sh', '-c', 'systemctl start minder-galera-recovery.service && cat /run/minder-galera-recovery/position']),
+    /** Bounds start, bootstrap and stop (Debian's mariadb.service allows 900 s for an SST). */
+    timeout: duration('900s'),
+    recoverTimeout: duration('120s'),
+    /**
+     * Whether the dbserver itself sets safe_to_bootstrap: 1 in grastate.dat before running the
+     * bootstrap command. Off by default: the shipped bootstrap unit does it as root, so the
+     * dbserver needs no write access to the datadir. On where the dbserver may write it (the lab).
+     */
+    editGrastate: z.boolean().default(false),
+    /** Where mariadbd writes its pid (no --wsrep-recover while it names a live process). */
+    pidFile: z.string().min(1).default('/run/mysqld/mysqld.pid'),
+  })
+  .strict()
+  .prefault({});
+
 const haproxy = z
   .object({
     kind: z.literal('haproxy'),
@@ -103,6 +132,7 @@ const dbserver = z
      * mariadb.datadir. The hook's argument when not the default (docs/dbserver.md).
      */
     hookSocket: z.string().regex(/^\//, 'an absolute path').max(107, 'a unix socket path has at most 107 bytes').default('/run/minder/hook.sock'),
+    control,
     /** Donor nodes may serve reads at sites that allow it. */
     allowDonorReads: z.boolean().default(false),
   })
@@ -162,6 +192,19 @@ export const siteConfigSchema = z
       })
       .strict()
       // prefault, not default: zod 4's default() returns {} as it is, without the inner defaults.
+      .prefault({}),
+    /**
+     * Cold start (docs/cold-start.md): auto bootstraps by the rule once every node has reported;
+     * confirm proposes and waits for `minder command bootstrap confirm`; off only reports.
+     */
+    coldStart: z
+      .object({
+        policy: z.enum(['auto', 'confirm', 'off']).default('auto'),
+        /** Automatic promotions and bootstraps allowed per window; past it the arbitrator pauses itself. */
+        maxAutomatic: z.number().int().min(1).max(100).default(3),
+        window: duration('1h'),
+      })
+      .strict()
       .prefault({}),
     stateDir: z.string().min(1).default('/var/lib/minder'),
     parties: z.array(party).min(1),

@@ -3,7 +3,7 @@
 // wsrep_info plugin, and `minder run` processes for the arbitrator and the four dbservers. No
 // load balancer: writes go straight to the nodes. Everything stops by PID on close().
 
-import { type GaleraLab, startGaleraLab } from '../lab/galera-lab.js';
+import { type GaleraLab, type LabNode, startGaleraLab } from '../lab/galera-lab.js';
 import { LabHook } from '../support/lab-hook.js';
 import { Cleanups } from '../support/cleanups.js';
 import { MinderSite } from '../support/minder-site.js';
@@ -24,6 +24,11 @@ export interface SplitLabOptions {
   galeraWeights?: Partial<Record<NodeName, number>>;
   /** Party id → its `http` block. */
   http?: ConstructorParameters<typeof MinderSite>[0]['http'];
+  /** Added to every node's [mysqld]. */
+  extraMyCnf?: Record<string, string>;
+  /** Each dbserver's `control` block (docs/cold-start.md), e.g. the lab's mariadbd-ctl.sh. */
+  control?: (n: LabNode) => Record<string, unknown>;
+  coldStart?: Record<string, unknown>;
 }
 
 /** The timings the e2e test and the benchmark run with (the failover figure depends on them). */
@@ -38,18 +43,19 @@ export async function startSplitLab(o: SplitLabOptions = {}): Promise<SplitLab> 
     const galera = await startGaleraLab({
       nodes: NODES.map((name, i) => ({ name, dc: i < 2 ? 'dc1' : 'dc2', ...(o.galeraWeights?.[name] !== undefined ? { weight: o.galeraWeights[name] } : {}) })),
       notifyCmd: hook.script,
-      extraMyCnf: { plugin_load_add: 'wsrep_info' },
+      extraMyCnf: { plugin_load_add: 'wsrep_info', ...o.extraMyCnf },
       // As docs/dbserver.md asks of a host's my.cnf: the status file the dbserver watches.
       wsrepStatusFile: true,
     });
     cleanups.push(() => galera.close());
     const site = new MinderSite({
-      nodes: galera.nodes().map((n) => ({ name: n.name, dc: n.dc, address: n.address, port: n.port, datadir: n.datadir })),
+      nodes: galera.nodes().map((n) => ({ name: n.name, dc: n.dc, address: n.address, port: n.port, datadir: n.datadir, ...(o.control ? { control: o.control(n) } : {}) })),
       dcs: ['dc1', 'dc2'],
       credentials: galera.credentials,
       keyOwner: 'mysql',
       timings: { ...LAB_TIMINGS, ...o.timings },
       ...(o.http ? { http: o.http } : {}),
+      ...(o.coldStart ? { coldStart: o.coldStart } : {}),
     });
     cleanups.push(() => site.close());
     hook.configure(site, galera.nodes());

@@ -172,7 +172,8 @@ interface ExitInfo {
 }
 
 interface Proc {
-  child: ChildProcess;
+  /** null for a mariadbd another process started (adopted by its pid file). */
+  child: ChildProcess | null;
   pid: number;
   exit: Promise<ExitInfo>;
   exited: ExitInfo | undefined;
@@ -691,6 +692,35 @@ export class GaleraLab {
 
   // ---- processes ------------------------------------------------------------------------------
 
+  /**
+   * Takes over a mariadbd that another process started on this node (minder's dbserver, through
+   * test/lab/mariadbd-ctl.sh): found by its pid file, tracked by polling, stopped by PID like our
+   * own. Returns its pid, or undefined when none runs. Teardown adopts every such process first.
+   */
+  adopt(name: string): number | undefined {
+    const node = this.state(name);
+    if (this.running(node)) return node.proc?.pid;
+    let pid: number;
+    try {
+      pid = Number(readFileSync(node.pidFile, 'utf8').trim());
+    } catch {
+      return undefined;
+    }
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pidGone(pid)) return undefined;
+    const proc: Proc = { child: null, pid, exit: Promise.resolve({ code: null, signal: null }), exited: undefined };
+    proc.exit = new Promise<ExitInfo>((resolve) => {
+      const t = setInterval(() => {
+        if (!pidGone(pid)) return;
+        clearInterval(t);
+        proc.exited = { code: null, signal: null };
+        resolve(proc.exited);
+      }, 50);
+      t.unref();
+    });
+    node.proc = proc;
+    return pid;
+  }
+
   /** SIGKILL, then wait for the process to be gone. grastate.dat keeps seqno -1. */
   async kill(name: string): Promise<void> {
     const node = this.state(name);
@@ -812,6 +842,7 @@ export class GaleraLab {
   }
 
   private async teardown(): Promise<void> {
+    for (const name of this.states.keys()) this.adopt(name);
     this.closed = true;
     const problems: string[] = [];
     await this.terminateAll(problems);
@@ -847,6 +878,7 @@ export class GaleraLab {
 
   /** For process 'exit': SIGKILL everything, drop the chain, remove the dirs — synchronously. */
   closeSync(): void {
+    for (const name of this.states.keys()) this.adopt(name);
     this.closed = true;
     for (const p of this.liveProcs()) {
       try {

@@ -18,6 +18,8 @@ export interface SiteNode {
   port: number;
   datadir: string;
   weight?: number;
+  /** The dbserver's `control` commands (docs/cold-start.md); the lab's come from coldStartControl(). */
+  control?: Record<string, unknown>;
 }
 
 export interface MinderSiteOptions {
@@ -33,6 +35,8 @@ export interface MinderSiteOptions {
   http?: Record<string, Record<string, unknown>>;
   /** Let the mysql user read the key (the wsrep_notify_cmd hook runs as mysql). */
   keyOwner?: 'root' | 'mysql';
+  /** The site config's coldStart block. */
+  coldStart?: Record<string, unknown>;
 }
 
 const running = new Set<MinderSite>();
@@ -82,6 +86,7 @@ export class MinderSite {
       dataCentres: Object.fromEntries(o.dcs.map((d, i) => [d, { priority: i + 1 }])),
       keys: { send: 1, files: [{ id: 1, path: this.keyPath }] },
       timings: { reportInterval: '2s', ackTimeout: '1s', failoverPeriod: '4s', staleAfter: '6s', makePrimaryValidFor: '20s', ...o.timings },
+      ...(o.coldStart ? { coldStart: o.coldStart } : {}),
       stateDir: join(this.dir, 'state'),
       parties: [
         { id: 'arbitrator:1', host: arb.address, port: arb.port, ...web('arbitrator:1') },
@@ -95,6 +100,7 @@ export class MinderSite {
           mariadb: { host: n.address, port: n.port, user: o.credentials.user, passwordFile, datadir: n.datadir },
           hookSocket: this.hookSocketOf(i),
           ...web(`dbserver:${i + 1}`),
+          ...(n.control ? { control: n.control } : {}),
         })),
         ...(o.dbclients ?? []).map((c, i) => ({ id: `dbclient:${i + 1}`, host: c.address, port: c.port, dc: c.dc, loadBalancer: c.loadBalancer, ...web(`dbclient:${i + 1}`) })),
       ],

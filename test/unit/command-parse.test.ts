@@ -35,6 +35,9 @@ describe('command words', () => {
     expect(parseWords(['status', '--json'], NAMES)).toEqual({ ok: true, command: { verb: 'status', json: true } });
     expect(parseWords(['drain', 'db-west-1', '--reason', 'disk'], NAMES)).toEqual({ ok: true, command: { verb: 'drain', node: 'dbserver:3', reason: 'disk' } });
     expect(parseWords(['undrain', '2'], NAMES)).toEqual({ ok: true, command: { verb: 'undrain', node: 'dbserver:2', reason: '' } });
+    expect(parseWords(['bootstrap', 'confirm'], NAMES)).toEqual({ ok: true, command: { verb: 'bootstrap', target: '', force: false, confirm: true, reason: '' } });
+    expect(parseWords(['bootstrap', 'n1', '--force', '--reason', 'gone'], NAMES)).toEqual({ ok: true, command: { verb: 'bootstrap', target: 'dbserver:1', force: true, confirm: false, reason: 'gone' } });
+    expect(parseWords(['bootstrap', 'n1'], NAMES)).toMatchObject({ ok: false, error: expect.stringMatching(/--force --reason/) });
     expect(parseWords(['pause', '--reason=maintenance'], NAMES)).toEqual({ ok: true, command: { verb: 'pause', reason: 'maintenance' } });
     expect(parseWords(['resume'], NAMES)).toEqual({ ok: true, command: { verb: 'resume', reason: '' } });
     expect(parseWords(['promote', 'dc2', '--force', '--reason', 'dc1 burned'], NAMES)).toEqual({ ok: true, command: { verb: 'promote', target: 'dc2', force: true, reason: 'dc1 burned' } });
@@ -61,7 +64,9 @@ describe('command words', () => {
 
   it('completes verbs, then nodes or DCs, then options', () => {
     expect(complete('', NAMES)[0]).toEqual(['status', 'events', 'drain', 'undrain', 'pause', 'resume', 'promote', 'help', 'quit']);
+    expect(complete('', NAMES)[0]).toEqual(['status', 'drain', 'undrain', 'pause', 'resume', 'promote', 'bootstrap', 'help', 'quit']);
     expect(complete('dr', NAMES)).toEqual([['drain '], 'dr']);
+    expect(complete('bootstrap c', NAMES)).toEqual([['confirm '], 'c']);
     expect(complete('drain ', NAMES)[0]).toEqual(['dbserver:1', 'n1', 'dbserver:2', 'n2', 'dbserver:3', 'db-west-1']);
     expect(complete('drain db', NAMES)).toEqual([['dbserver:1', 'dbserver:2', 'dbserver:3', 'db-west-1'], 'db']);
     expect(complete('promote d', NAMES)[0]).toEqual(['dc1', 'dc2', 'dbserver:1', 'dbserver:2', 'dbserver:3', 'db-west-1']);

@@ -45,6 +45,10 @@ export async function execute(client: ArbitratorClient, cmd: OperatorCommand, op
         const r = await client.request('promote', { requestId: client.newRequestId(), operator, reason: cmd.reason, target: cmd.target, force: cmd.force });
         return answer(r);
       }
+      case 'bootstrap': {
+        const r = await client.request('bootstrap', { requestId: client.newRequestId(), operator, reason: cmd.reason, target: cmd.target, force: cmd.force, confirm: cmd.confirm });
+        return answer(r);
+      }
     }
   } catch (err) {
     if (err instanceof NoAnswerError) return { code: EXIT.NO_ANSWER, out: '', err: `${err.message}\n` };

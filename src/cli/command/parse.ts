@@ -9,6 +9,7 @@ export type OperatorCommand =
   | { verb: 'drain' | 'undrain'; node: string; reason: string }
   | { verb: 'pause' | 'resume'; reason: string }
   | { verb: 'promote'; target: string; force: boolean; reason: string }
+  | { verb: 'bootstrap'; target: string; force: boolean; confirm: boolean; reason: string }
   | { verb: 'help' }
   | { verb: 'quit' };
 
@@ -19,7 +20,7 @@ export interface SiteNames {
 
 export type Parsed = { ok: true; command: OperatorCommand } | { ok: false; error: string };
 
-export const VERBS = ['status', 'events', 'drain', 'undrain', 'pause', 'resume', 'promote', 'help', 'quit'] as const;
+export const VERBS = ['status', 'events', 'drain', 'undrain', 'pause', 'resume', 'promote', 'bootstrap', 'help', 'quit'] as const;
 
 export const HELP = `Commands (one-shot: minder command -c SITE.yaml VERB …; or type them at the prompt):
   status [--json] [--watch]               every party at a glance; --json: the stable document;
@@ -32,6 +33,9 @@ export const HELP = `Commands (one-shot: minder command -c SITE.yaml VERB …; o
   resume [--reason "…"]                  automatic promotion on again
   promote DC|NODE [--force] --reason "…" promote the current non-Primary view of DC or NODE;
                                           --force waives the half-weight rule (the rest is gone)
+  bootstrap confirm [--reason "…"]       cold start: carry out the arbitrator's proposed plan
+  bootstrap NODE --force --reason "…"    cold start: bootstrap NODE although nodes are missing
+                                          (never from an empty datadir; docs/cold-start.md)
   help, quit
 NODE is a dbserver party (dbserver:3) or its Galera node name; DC is a data centre name.`;
 
@@ -147,6 +151,17 @@ export function parseWords(words: string[], names: SiteNames): Parsed {
       if (f.force && reason.trim() === '') return { ok: false, error: 'promote --force needs --reason "…" (it is logged with your name)' };
       return { ok: true, command: { verb, target, force: f.force, reason } };
     }
+    case 'bootstrap': {
+      const word = f.rest[0];
+      if (word === undefined) return { ok: false, error: `bootstrap needs \`confirm\` (the proposed plan) or a node with --force (${nodeList(names)})` };
+      const e = noExtra(1);
+      if (e) return { ok: false, error: e };
+      if (word === 'confirm') return { ok: true, command: { verb, target: '', force: false, confirm: true, reason } };
+      const target = resolveNode(names, word);
+      if (!target) return { ok: false, error: `no dbserver named ${word}; the site has ${nodeList(names)}` };
+      if (!f.force || reason.trim() === '') return { ok: false, error: 'bootstrap NODE needs --force --reason "…" (it is logged with your name); `bootstrap confirm` carries out the proposed plan' };
+      return { ok: true, command: { verb, target, force: true, confirm: false, reason } };
+    }
     case 'help':
     case '?':
       return { ok: true, command: { verb: 'help' } };
@@ -176,6 +191,9 @@ export function complete(line: string, names: SiteNames): [string[], string] {
         break;
       case 'promote':
         pool = hasTarget ? ['--force', '--reason'] : [...names.dcs, ...nodes];
+        break;
+      case 'bootstrap':
+        pool = hasTarget ? ['--force', '--reason'] : ['confirm', ...nodes];
         break;
       case 'pause':
       case 'resume':

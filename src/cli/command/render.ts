@@ -76,7 +76,15 @@ export function renderStatus(doc: StatusSummary): string {
     const bar = '!'.repeat(Math.min(line.length + 8, 110));
     out.push(bar, `!!  ${line}  !!`, bar);
   }
-  if (a.coldStart) out.push('COLD START: every mariadbd is down; bootstrap the node with the highest recovered seqno by hand (docs/operations.md)');
+  const cs = a.coldStartPlan;
+  if (cs?.active) {
+    out.push(`COLD START (policy ${cs.policy}): ${cs.text}`);
+    for (const n of cs.nodes.filter((x) => x.status !== 'up')) {
+      const seqno = n.seqno !== null ? `seqno ${n.seqno}` : 'no seqno';
+      const safe = n.safeToBootstrap === null ? '' : ` · safe_to_bootstrap ${n.safeToBootstrap ? 1 : 0}`;
+      out.push(`  ${n.party}: ${n.status === 'unheard' ? 'MISSING' : 'down'} · ${seqno}${safe}${n.why ? ` · ${n.why}` : ''}`);
+    }
+  }
   const lp = a.lastPrimary;
   out.push(
     lp
@@ -102,7 +110,8 @@ export function renderStatus(doc: StatusSummary): string {
   out.push(a.decisions.length ? 'last decisions:' : 'no promotion decided yet');
   for (const d of a.decisions.slice(0, 5)) {
     const outcome = d.outcome === 'pending' ? 'pending' : `${d.outcome.replace('_', ' ')}${d.outcomeReason ? ` (${d.outcomeReason})` : ''}`;
-    out.push(`  ${when(d.decidedAt)}  ${d.id}  make_primary → ${d.target} for ${d.members.join('+')}${d.forced ? ' FORCED' : ''}: ${outcome}`);
+    const what = d.kind ?? 'make_primary';
+    out.push(`  ${when(d.decidedAt)}  ${d.id}  ${what} → ${d.target}${what === 'make_primary' ? ` for ${d.members.join('+')}` : ''}${d.forced ? ' FORCED' : ''}: ${outcome}`);
     out.push(`      reason: ${d.reason}`);
   }
   const g = a.datagrams;

@@ -1,5 +1,6 @@
 import type { CommonEffect } from '../core.js';
 import { type Candidate, candidateViews, compareCandidates, decisionKeyOf, settledSplit, structuralProblem } from './candidates.js';
+import { capReached } from './cold-start.js';
 import { decide, decisionInFlight, describeWeights, latestRefusal, spendingDecision } from './decisions.js';
 import { type FreshNode, freshNodes, isFresh, labelOf, seconds } from './observations.js';
 import { EVALUATE_EVERY_MS } from './settings.js';
@@ -27,8 +28,10 @@ export function primaryNote(fresh: readonly FreshNode[]): string | null {
 function nothingToJudge(state: ArbitratorState, now: number): Reason {
   const all = state.settings.dbservers.map((d) => state.reports[d.id]).filter((h) => h && isFresh(state, h.takenAt, now));
   if (all.length && all.every((h) => h?.body.mariadb === 'down')) {
-    const seqnos = state.settings.dbservers.map((d) => `${d.id}=${state.reports[d.id]?.body.recovered?.seqno ?? '?'}`).join(', ');
-    return { code: 'cold_start', view: null, text: `every mariadbd reporting is down (cold start; recovered seqnos ${seqnos}): bootstrap is left to the operator` };
+    const seqnos = state.settings.dbservers
+      .map((d) => `${d.id}=${state.reports[d.id]?.body.recovered?.seqno ?? '?'}`)
+      .join(', ');
+    return { code: 'cold_start', view: null, text: `every mariadbd reporting is down (cold start; recovered seqnos ${seqnos}): the cold-start rule decides (docs/cold-start.md)` };
   }
   if (all.length === 0) return { code: 'no_reports', view: null, text: 'no fresh report from any dbserver' };
   return { code: 'no_reports', view: null, text: 'no fresh report shows a non-Primary view' };
@@ -131,12 +134,20 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
           ? `a settled split (every other member of its last primary component is heard, down or non-Primary in a complete view; it outweighs every other dbserver), non-Primary for ${seconds(now - (watched[best.key] ?? now))}`
           : `non-Primary for ${seconds(now - (watched[best.key] ?? now))}`;
         const why = `${waited}, ${describeWeights(best)}${rest.length ? `; preferred over ${rest.map((r) => r.label).join(', ')} (DC priority, then seqno)` : ''}`;
-        const r = decide(s, best, now, { forced: false, operator: null, requestId: null, reason: why });
-        s = r.state;
-        effects.push(...r.effects);
-        decided = r.decision.id;
-        reasons.push({ code: 'decided', view: best.label, text: `promoted view ${best.label}: ${r.decision.id}, make_primary to ${r.decision.target}` });
-        for (const c of rest) reasons.push({ code: 'not_chosen', view: c.label, text: `view ${c.label} also qualified; ${best.label} was preferred (DC priority, then seqno)` });
+        // Too many automatic actions in the window: something keeps failing; pause, loudly (cold-start.ts).
+        const cap = capReached(s, now, `promote ${best.label}`);
+        if (cap) {
+          s = cap.state;
+          effects.push(...cap.effects);
+          reasons.push({ code: 'paused', view: best.label, text: `view ${best.label} qualifies, but the arbitrator paused itself: ${s.records.directives.pausedReason ?? 'cap reached'}` });
+        } else {
+          const r = decide(s, best, now, { forced: false, operator: null, requestId: null, reason: why });
+          s = r.state;
+          effects.push(...r.effects);
+          decided = r.decision.id;
+          reasons.push({ code: 'decided', view: best.label, text: `promoted view ${best.label}: ${r.decision.id}, make_primary to ${r.decision.target}` });
+          for (const c of rest) reasons.push({ code: 'not_chosen', view: c.label, text: `view ${c.label} also qualified; ${best.label} was preferred (DC priority, then seqno)` });
+        }
       }
     }
   }

@@ -2,6 +2,7 @@ import type { PrimaryView } from '../../protocol/verbs.js';
 import { type CommonEffect, publish } from '../core.js';
 import { type Candidate, decisionKeyOf } from './candidates.js';
 import { type DecisionRecord, MAX_DECISIONS, RECORD_KEYS } from './records.js';
+import { startOrderOf } from './cold-start.js';
 import { type ArbitratorState, journal } from './state.js';
 
 /**
@@ -63,6 +64,7 @@ export function decide(state: ArbitratorState, c: Candidate, now: number, o: Dec
   const lastPrimary: PrimaryView | null = c.lastPrimary;
   const record: DecisionRecord = {
     id: nextDecisionId(state, now),
+    kind: 'make_primary',
     key: decisionKeyOf(lastPrimary, c.view),
     lastPrimary,
     view: c.view,
@@ -128,14 +130,8 @@ export function republishPending(state: ArbitratorState): CommonEffect[] {
   const effects: CommonEffect[] = [];
   for (const d of state.records.decisions) {
     if (d.outcome !== 'pending') continue;
-    effects.push(publish(d.target, 'make_primary', makePrimaryBody(d)));
-    effects.push({
-      kind: 'log',
-      level: 'info',
-      event: 'promotion_resent',
-      msg: `${d.id}: make_primary to ${d.target} sent again after a restart (decided ${new Date(d.decidedAt).toISOString()})`,
-      data: { decisionId: d.id, target: d.target },
-    });
+    effects.push(d.kind === 'make_primary' ? publish(d.target, 'make_primary', makePrimaryBody(d)) : publish(d.target, 'start_mariadb', startOrderOf(d)));
+    effects.push({ kind: 'log', level: 'info', event: 'promotion_resent', msg: `${d.id}: make_primary to ${d.target} sent again after a restart (decided ${new Date(d.decidedAt).toISOString()})`, data: { decisionId: d.id, target: d.target } });
   }
   return effects;
 }

@@ -2,6 +2,7 @@ import type { Inbound } from '../../correspondents/post-office.js';
 import type { PartyId } from '../../protocol/party.js';
 import type { BodyOf } from '../../protocol/verbs.js';
 import { type CommonEffect, publish } from '../core.js';
+import { operatorBootstrap } from './cold-start.js';
 import { changeDirectives, chooseWriter } from './directives.js';
 import { isServing, servingNodes } from './observations.js';
 import { encodePages, PagingError } from '../../protocol/paging.js';
@@ -15,11 +16,11 @@ import { buildSummary } from './summary.js';
  * level: the command resends the same requestId until a `command_reply` arrives, so every
  * reply is remembered for a while and a resend gets the same answer instead of a second action.
  */
-export type OperatorVerb = 'drain' | 'undrain' | 'pause' | 'resume' | 'promote' | 'status_summary';
+export type OperatorVerb = 'drain' | 'undrain' | 'pause' | 'resume' | 'promote' | 'bootstrap' | 'status_summary';
 type Step = { state: ArbitratorState; effects: CommonEffect[] };
 
 export function isOperatorVerb(v: string): v is OperatorVerb {
-  return v === 'drain' || v === 'undrain' || v === 'pause' || v === 'resume' || v === 'promote' || v === 'status_summary';
+  return v === 'drain' || v === 'undrain' || v === 'pause' || v === 'resume' || v === 'promote' || v === 'bootstrap' || v === 'status_summary';
 }
 
 function clip(s: string, n = 800): string {
@@ -51,6 +52,11 @@ export function handleOperator(state: ArbitratorState, msg: Inbound, now: number
     case 'promote': {
       const b = msg.body as BodyOf<'promote'>;
       out = operatorPromote(s0, { target: b.target, force: b.force, operator: b.operator, reason: b.reason, requestId: b.requestId }, now);
+      break;
+    }
+    case 'bootstrap': {
+      const b = msg.body as BodyOf<'bootstrap'>;
+      out = operatorBootstrap(s0, { target: b.target, force: b.force, confirm: b.confirm, operator: b.operator, reason: b.reason, requestId: b.requestId }, now);
       break;
     }
     default:

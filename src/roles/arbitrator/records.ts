@@ -24,6 +24,9 @@ const ms = z.number().int().nonnegative();
 export const decisionRecord = z.object({
   id: z.string().min(1).max(64),
   /** The last primary component the decision spends: one promotion per key (docs/safety.md, rule 4). */
+  /** make_primary (a promotion), or a cold-start order: bootstrap, start (docs/cold-start.md). Older records are promotions. */
+  kind: z.enum(['make_primary', 'bootstrap', 'start']).default('make_primary'),
+  /** The last primary component the decision spends: one promotion per key (DESIGN §3.4). */
   key: z.string().min(1).max(400),
   lastPrimary: primaryView.nullable(),
   view: viewRef,
@@ -36,6 +39,8 @@ export const decisionRecord = z.object({
   reason: z.string().max(400),
   decidedAt: ms,
   validForMs: ms,
+  /** A bootstrap's chosen position (the dbserver checks its datadir still holds it). */
+  seqno: z.number().int().min(-1).optional(),
   outcome: z.enum(['pending', 'carried_out', 'refused', 'failed']),
   outcomeReason: z.string().max(200).nullable(),
   outcomeAt: ms.nullable(),

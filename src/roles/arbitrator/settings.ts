@@ -1,5 +1,6 @@
 import type { PartyId } from '../../protocol/party.js';
 import type { DbserverParty, SiteConfig } from '../../site/schema.js';
+import type { ColdStartSettings } from './cold-start.js';
 
 /** A dbserver as the arbitrator weighs it: the config's DC and Galera weight (pc.weight). */
 export interface DbserverInfo {
@@ -40,6 +41,8 @@ export interface ArbitratorSettings {
     /** A TILT lasts this long (never less than staleAfter: every report judged on the jumped clock ages out). */
     tiltPeriodMs: number;
   };
+  /** docs/cold-start.md; absent: DEFAULT_COLD_START. */
+  coldStart?: ColdStartSettings;
 }
 
 /** How often candidates are re-evaluated at most apart (the issue: at least every second). */
@@ -81,6 +84,7 @@ export function arbitratorSettings(cfg: SiteConfig, self: PartyId, configSource:
       clockJumpMs: t.clockJump,
       tiltPeriodMs: Math.max(t.tiltPeriod, t.staleAfter),
     },
+    coldStart: { policy: cfg.coldStart.policy, maxAutomatic: cfg.coldStart.maxAutomatic, windowMs: cfg.coldStart.window },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { PartyId } from '../../protocol/party.js';
 import type { ClientStatusReport, DbStatusReport } from '../../protocol/verbs.js';
+import type { ColdStartView } from './cold-start.js';
 import type { ArbitratorRecords } from './records.js';
 import type { ArbitratorSettings } from './settings.js';
 import type { StatusSummary } from './summary-doc.js';
@@ -118,6 +119,8 @@ export interface ArbitratorState {
   /** Since when the writer is known not to serve (its replacement must have spoken since). */
   writerDownSince: number | null;
   journal: JournalEntry[];
+  /** The newest cold-start judgement (cold-start.ts) and what it said, for status and the log. */
+  coldStart?: (ColdStartView & { note: string }) | null;
   summaries: CachedSummary[];
   replies: CachedReply[];
   /** The wall clock against the monotonic one, and a TILT after a jump (tilt.ts). */

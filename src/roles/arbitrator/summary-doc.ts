@@ -42,10 +42,23 @@ export interface ArbitratorSummary {
   coldStart: boolean;
   /** The arbitrator's post office: datagrams accepted, sent, resent, dropped by reason; null if not known. */
   datagrams: { accepted: number; sent: number; resent: number; drops: Record<string, number> } | null;
+  /** The cold-start rule's view (docs/cold-start.md): every down node's position and the plan; null before the first judgement. */
+  coldStartPlan: ColdStartSummary | null;
+}
+
+export interface ColdStartSummary {
+  policy: 'auto' | 'confirm' | 'off';
+  active: boolean;
+  plan: 'none' | 'wait' | 'recover_all' | 'bootstrap' | 'join' | 'in_progress';
+  /** What the arbitrator does next and why (with the policy's word on it). */
+  text: string;
+  missing: string[];
+  nodes: Array<{ party: string; status: 'unheard' | 'up' | 'down'; seqno: number | null; why: string | null; safeToBootstrap: boolean | null; stateUuid: string | null; viable: boolean; lastViewId: string | null }>;
 }
 
 export interface DecisionSummary {
   id: string;
+  kind: 'make_primary' | 'bootstrap' | 'start';
   lastPrimary: string;
   target: string;
   members: string[];

@@ -74,6 +74,7 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
     .reverse()
     .map((x) => ({
       id: x.id,
+      kind: x.kind,
       lastPrimary: x.key,
       target: x.target,
       members: [...x.members],
@@ -86,7 +87,11 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
       outcomeAt: x.outcomeAt,
     }));
   const ev = state.evaluation;
-  const coldStart = ev?.reasons.some((x) => x.code === 'cold_start') ?? false;
+  const cs = state.coldStart ?? null;
+  const coldStart = cs?.active ?? false;
+  const coldStartPlan = cs
+    ? { policy: cs.policy, active: cs.active, plan: cs.plan.kind, text: cs.note, missing: [...cs.plan.missing], nodes: cs.nodes.map((n) => ({ ...n })) }
+    : null;
   const t = state.settings.timings;
   return {
     format: 1,
@@ -116,6 +121,7 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
         .map((j) => ({ ...j })),
       coldStart,
       datagrams: state.datagrams ? { ...state.datagrams, drops: { ...state.datagrams.drops } } : null,
+      coldStartPlan,
     },
     parties,
   };

@@ -1,9 +1,10 @@
 import type { PartyId } from '../../protocol/party.js';
 import { sameView, viewKey, viewOf } from '../../protocol/view.js';
-import type { DecisionOutcome, Directives, MakePrimary, WsrepNotify } from '../../protocol/verbs.js';
+import type { DecisionOutcome, Directives, MakePrimary, StartMariadb, WsrepNotify } from '../../protocol/verbs.js';
 import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
 import { HOOK_GRACE_MS, type HookHealth, hookReport, initialHookHealth, onGraceOver, onPush, onReading } from './hook-health.js';
 import { type Push, type Reading, reportKey, reportOf } from './reading.js';
+import { type BootstrapDone, judgeStartOrder, onStartDone, onStartMariadb, type PendingStart, startOrderAtStart } from './start-orders.js';
 
 /**
  * The dbserver's decision core: pure (state, event, now) → (state, effects).
@@ -35,9 +36,11 @@ export interface DbserverSettings {
   ringFollowUps: number;
   /** How many concluded decision ids are remembered (and persisted). */
   decisionsKept: number;
+  /** The site's bound on clock skew: a start order is void past decidedAt + validFor + this. */
+  maxClockSkewMs: number;
 }
 
-export const DEFAULT_TUNING = { bootstrapRetryMs: 500, followUpMs: 50, followUpMax: 40, ringFollowUps: 10, decisionsKept: 256 } as const;
+export const DEFAULT_TUNING = { bootstrapRetryMs: 500, followUpMs: 50, followUpMax: 40, ringFollowUps: 10, decisionsKept: 256, maxClockSkewMs: 60_000 } as const;
 
 export type Phase = 'checking' | 'bootstrapping' | 'verifying' | 'backoff';
 
@@ -81,14 +84,24 @@ export interface DbserverState {
   directives: Directives | null;
   /** Whether mariadbd's wsrep_notify_cmd hook reaches us (hook-health.ts); reported. */
   hook: HookHealth;
+  /** A cold-start order being carried out (start-orders.ts); persisted under START_KEY. */
+  pendingStart: PendingStart | null;
+  /** Every bootstrap this node ran (or began to run); persisted under BOOTSTRAPS_KEY. */
+  bootstraps: BootstrapDone[];
 }
 
 export const DECISIONS_KEY = 'dbserver.decisions';
 export const PENDING_KEY = 'dbserver.pending';
+export const START_KEY = 'dbserver.pendingStart';
+export const BOOTSTRAPS_KEY = 'dbserver.bootstraps';
 
 export type DbserverEvent =
   | { kind: 'observed'; reading: Reading }
   | { kind: 'bootstrap_done'; decisionId: string; attempt: number; ok: boolean; error: string | null }
+  /** Something the down report carries changed (a --wsrep-recover finished): read and report. */
+  | { kind: 'datadir_changed' }
+  /** The start or bootstrap command of a cold-start order returned. */
+  | { kind: 'start_done'; decisionId: string; ok: boolean; error: string | null }
   /** The executor's connection to mariadbd dropped between readings: mariadbd may be gone. */
   | { kind: 'connection_lost' }
   /** mariadbd rewrote its wsrep_status_file: it does so on every state change (docs/dbserver.md). */
@@ -103,12 +116,19 @@ export type DbserverEvent =
    */
   | { kind: 'reconfigured'; changes: string[] };
 
-export type DbserverEffect = { kind: 'read_status'; seq: number; reason: string } | { kind: 'bootstrap'; decisionId: string; attempt: number };
+export type DbserverEffect =
+  | { kind: 'read_status'; seq: number; reason: string }
+  | { kind: 'bootstrap'; decisionId: string; attempt: number }
+  | { kind: 'start_mariadb'; decisionId: string; mode: StartMariadb['mode'] };
 
 type Effect = CommonEffect | DbserverEffect;
 type Event = CommonEvent | DbserverEvent;
 
-export function initialState(decisions: DecisionOutcome[] = [], pending: PendingDecision | null = null): DbserverState {
+export function initialState(
+  decisions: DecisionOutcome[] = [],
+  pending: PendingDecision | null = null,
+  cold: { pendingStart?: PendingStart | null; bootstraps?: BootstrapDone[] } = {},
+): DbserverState {
   return {
     reading: null,
     nextSeq: 1,
@@ -123,6 +143,8 @@ export function initialState(decisions: DecisionOutcome[] = [], pending: Pending
     pending,
     directives: null,
     hook: initialHookHealth(),
+    pendingStart: cold.pendingStart ?? null,
+    bootstraps: cold.bootstraps ?? [],
   };
 }
 
@@ -134,7 +156,7 @@ const T_DEADLINE = 'decision_deadline';
 const T_HOOK = 'hook_grace';
 const T_RECHECK = 'decision_recheck';
 
-class Step {
+export class Step {
   readonly effects: Effect[] = [];
   private reported = false;
   constructor(
@@ -159,6 +181,8 @@ class Step {
   }
 
   latestDecision(): DecisionOutcome | null {
+    const ps = this.s.pendingStart;
+    if (ps) return { id: ps.order.decisionId, outcome: 'pending', reason: ps.phase === 'starting' ? `${ps.order.mode} command running` : 'awaiting a fresh reading', at: ps.receivedAt };
     const p = this.s.pending;
     if (p) {
       const reason = p.attempts > 0 ? `pc.bootstrap attempt ${p.attempts}${p.lastError ? ` (${p.lastError})` : ''}` : 'awaiting a fresh reading';
@@ -194,17 +218,25 @@ class Step {
     this.effects.push({ kind: 'persist', key: PENDING_KEY, value: this.s.pending });
   }
 
+  /** The cold-start order's records (start-orders.ts), durable before any effect that needs them. */
+  persistStart(): void {
+    this.effects.push({ kind: 'persist', key: START_KEY, value: this.s.pendingStart });
+    this.effects.push({ kind: 'persist', key: BOOTSTRAPS_KEY, value: this.s.bootstraps });
+  }
+
   /** Records the outcome durably (before the report that carries it), then reports it. */
   conclude(outcome: 'carried_out' | 'refused' | 'failed', reason: string, decisionId: string, data: Record<string, unknown> = {}): void {
     const entry: DecisionOutcome = { id: decisionId, outcome, reason: reason.slice(0, 200), at: this.now };
     const kept = [...this.s.decisions.filter((d) => d.id !== decisionId), entry].slice(-this.cfg.decisionsKept);
     const wasPending = this.s.pending?.decision.decisionId === decisionId;
-    this.s = { ...this.s, decisions: kept, pending: wasPending ? null : this.s.pending };
+    const wasStart = this.s.pendingStart?.order.decisionId === decisionId;
+    this.s = { ...this.s, decisions: kept, pending: wasPending ? null : this.s.pending, pendingStart: wasStart ? null : this.s.pendingStart };
     if (wasPending) {
       this.effects.push({ kind: 'cancel_timer', name: T_RETRY });
       this.effects.push({ kind: 'cancel_timer', name: T_DEADLINE });
     }
     this.persistDecisions();
+    if (wasStart) this.persistStart();
     const level = outcome === 'carried_out' ? 'info' : 'warn';
     this.log(level, `make_primary_${outcome}`, `make_primary ${decisionId} ${outcome.replace('_', ' ')}: ${reason}`, { decisionId, outcome, reason, ...data });
     this.report(false);
@@ -215,8 +247,8 @@ class Step {
   }
 }
 
-function known(s: DbserverState, id: string): DecisionOutcome | 'pending' | undefined {
-  if (s.pending?.decision.decisionId === id) return 'pending';
+export function known(s: DbserverState, id: string): DecisionOutcome | 'pending' | undefined {
+  if (s.pending?.decision.decisionId === id || s.pendingStart?.order.decisionId === id) return 'pending';
   return s.decisions.find((d) => d.id === id);
 }
 
@@ -227,6 +259,7 @@ function onStart(st: Step): void {
     // arbitrator is the only safe way on, never a resumed one.
     st.conclude('failed', `the dbserver restarted while carrying it out (phase ${p.phase}, ${p.attempts} attempts); not resumed`, p.decision.decisionId);
   }
+  startOrderAtStart(st);
   st.read('start');
   st.s = { ...st.s, reportDue: true };
   st.effects.push({ kind: 'timer', name: T_REPORT, afterMs: st.cfg.reportIntervalMs });
@@ -239,8 +272,9 @@ function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
     st.log('info', 'make_primary_ignored', `make_primary ${d.decisionId} ignored: already ${outcome}`, { decisionId: d.decisionId, reason: `already ${outcome}` });
     return;
   }
-  if (st.s.pending) {
-    st.conclude('refused', `busy with decision ${st.s.pending.decision.decisionId}`, d.decisionId, { from });
+  const busy = st.s.pending?.decision.decisionId ?? st.s.pendingStart?.order.decisionId;
+  if (busy !== undefined) {
+    st.conclude('refused', `busy with decision ${busy}`, d.decisionId, { from });
     return;
   }
   st.setPending({
@@ -377,6 +411,7 @@ function onObserved(st: Step, r: Reading): void {
   st.s = { ...st.s, reading: r, inFlight: null, queued: false, reportDue: false, hook: h.health };
   if (h.await) st.effects.push({ kind: 'timer', name: T_HOOK, afterMs: HOOK_GRACE_MS });
   judgeDecision(st, r);
+  judgeStartOrder(st, r);
   st.report(due);
   if (st.s.ringsLeft > 0) {
     // Settled: something new was reported, and the view's members could be read (a reading in
@@ -519,6 +554,9 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
     case 'make_primary':
       onMakePrimary(st, m.from, m.body as MakePrimary);
       return;
+    case 'start_mariadb':
+      onStartMariadb(st, m.from, m.body as StartMariadb);
+      return;
     case 'directives':
       // Kept for later work (start/bootstrap after a whole-cluster stop); nothing acts on it yet.
       st.s = { ...st.s, directives: m.body as Directives };
@@ -554,6 +592,12 @@ export function dbserverCore(cfg: DbserverSettings): RoleCore<DbserverState, Dbs
           break;
         case 'bootstrap_done':
           onBootstrapDone(st, event);
+          break;
+        case 'start_done':
+          onStartDone(st, event);
+          break;
+        case 'datadir_changed':
+          st.read('datadir_changed');
           break;
         case 'reconfigured':
           onReconfigured(st, event.changes);

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { PartyId } from '../../protocol/party.js';
-import { type DecisionOutcome, decisionOutcome, makePrimary } from '../../protocol/verbs.js';
+import { type DecisionOutcome, decisionOutcome, makePrimary, startMariadb } from '../../protocol/verbs.js';
 import { partiesOfType } from '../../site/load-config.js';
 import type { DbserverParty } from '../../site/schema.js';
 import type { RoleContext, RunningRole } from '../context.js';
 import { RoleHost } from '../host.js';
 import {
+  BOOTSTRAPS_KEY,
   DECISIONS_KEY,
   DEFAULT_TUNING,
   type DbserverEffect,
@@ -16,9 +17,13 @@ import {
   initialState,
   PENDING_KEY,
   type PendingDecision,
+  START_KEY,
 } from './core.js';
 import { HookSocket, HookSocketError } from './hook-socket.js';
+import { MariadbControl } from './mariadb-control.js';
 import { MariadbReader } from './mariadb-reader.js';
+import type { Reading } from './reading.js';
+import type { BootstrapDone, PendingStart } from './start-orders.js';
 import { StatusFileWatch } from './status-file-watch.js';
 
 export class DbserverStartError extends Error {
@@ -63,10 +68,27 @@ function loadDecisions(ctx: RoleContext): { decisions: DecisionOutcome[]; pendin
   return { decisions, pending };
 }
 
+/** The cold-start order records (start-orders.ts); a damaged one is dropped and said, as above. */
+function loadStartRecords(ctx: RoleContext): { pendingStart: PendingStart | null; bootstraps: BootstrapDone[] } {
+  const raw = ctx.state.get<unknown>(START_KEY);
+  let pendingStart: PendingStart | null = null;
+  if (raw !== undefined && raw !== null) {
+    const p = raw as Partial<PendingStart>;
+    const o = startMariadb.safeParse(p.order);
+    if (o.success && typeof p.receivedAt === 'number' && (p.phase === 'checking' || p.phase === 'starting')) pendingStart = { ...(p as PendingStart), order: o.data };
+    else ctx.logger.warn({ event: 'state_entry_dropped', key: START_KEY }, 'the persisted start order is malformed; dropped');
+  }
+  const rawList = ctx.state.get<unknown>(BOOTSTRAPS_KEY);
+  const bootstraps = Array.isArray(rawList)
+    ? rawList.filter((b): b is BootstrapDone => typeof b === 'object' && b !== null && typeof (b as BootstrapDone).decisionId === 'string' && typeof (b as BootstrapDone).stateUuid === 'string' && Number.isSafeInteger((b as BootstrapDone).seqno))
+    : [];
+  return { pendingStart, bootstraps };
+}
+
 export function settingsOf(ctx: RoleContext): DbserverSettings {
   const party = ctx.party as DbserverParty;
   const recipients = [...partiesOfType(ctx.config, 'arbitrator'), ...partiesOfType(ctx.config, 'dbclient')].map((p) => p.id as PartyId);
-  return { self: ctx.self, dc: party.dc, recipients, reportIntervalMs: ctx.config.timings.reportInterval, ...DEFAULT_TUNING };
+  return { self: ctx.self, dc: party.dc, recipients, reportIntervalMs: ctx.config.timings.reportInterval, ...DEFAULT_TUNING, maxClockSkewMs: ctx.config.timings.maxClockSkew };
 }
 
 /**
@@ -84,6 +106,18 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
     password: readPassword(m.passwordFile),
     datadir: m.datadir,
   });
+  const c = party.control;
+  const control = new MariadbControl(
+    { datadir: m.datadir, pidFile: c.pidFile },
+    { start: c.start, bootstrap: c.bootstrap, stop: c.stop, recover: c.recover, timeoutMs: c.timeout, recoverTimeoutMs: c.recoverTimeout, editGrastate: c.editGrastate },
+    ctx.logger,
+  );
+  // While mariadbd is down the datadir is the only witness: every down reading carries it.
+  const withDatadir = (r: Reading): Reading => {
+    if (r.mariadb !== 'down') return r;
+    const facts = control.inspect();
+    return { ...r, recovered: facts.grastate ?? r.recovered, datadir: facts.report };
+  };
   let settings = settingsOf(ctx);
   const { decisions, pending } = loadDecisions(ctx);
   let stopped = false;
@@ -103,16 +137,21 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
         switch (effect.kind) {
           case 'read_status': {
             const at = ctx.clock.now();
-            void reader.read(effect.seq, at).then((reading) => dispatch({ kind: 'observed', reading }));
+            void reader.read(effect.seq, at).then((reading) => dispatch({ kind: 'observed', reading: withDatadir(reading) }));
             return;
           }
+          case 'start_mariadb':
+            void control.startMariadb(effect.mode).then((error) => dispatch({ kind: 'start_done', decisionId: effect.decisionId, ok: error === null, error }));
+            return;
           case 'bootstrap':
             void reader.bootstrap().then((error) => dispatch({ kind: 'bootstrap_done', decisionId: effect.decisionId, attempt: effect.attempt, ok: error === null, error }));
             return;
         }
       },
     });
-  let host = makeHost(initialState(decisions, pending));
+  let host = makeHost(initialState(decisions, pending, loadStartRecords(ctx)));
+  // A finished --wsrep-recover is news for the arbitrator: read (and report) at once.
+  control.onChange = () => dispatch({ kind: 'datadir_changed' });
   reader.onLost = () => dispatch({ kind: 'connection_lost' });
   const statusFile = new StatusFileWatch(() => dispatch({ kind: 'status_file_changed' }), ctx.logger);
   reader.onStatusFile = (path) => {

@@ -67,7 +67,22 @@ export function parseGvwstate(text: string): PrimaryView | null {
   return { viewId: fields.join(' '), members: members.sort() };
 }
 
-function readSmall(path: string): string | null {
+/** gvwstate.dat's `my_uuid`: this node's uuid in its last primary view (pc.recovery rejoins with it). */
+export function parseGvwstateOwner(text: string): string | null {
+  const uuid = keyValues(text).get('my_uuid');
+  return uuid !== undefined && UUID_RE.test(uuid) ? uuid : null;
+}
+
+/**
+ * safe_to_bootstrap set to 1 in grastate.dat's text, every other line as it was (a file from
+ * before Galera 3.19 without the line gets one). Pure; the writer is in mariadb-control.ts.
+ */
+export function withSafeToBootstrap(text: string): string {
+  if (/^\s*safe_to_bootstrap\s*:/m.test(text)) return text.replace(/^(\s*safe_to_bootstrap\s*:\s*)\S*/m, (_all, head: string) => `${head}1`);
+  return `${text.replace(/\n*$/, '\n')}safe_to_bootstrap: 1\n`;
+}
+
+export function readSmall(path: string): string | null {
   let buf: Buffer;
   try {
     buf = readFileSync(path);

@@ -1,4 +1,4 @@
-import type { DbStatusReport, DecisionOutcome, Member, RecoveredPosition, WsrepNotify, WsrepStatus } from '../../protocol/verbs.js';
+import type { DatadirReport, DbStatusReport, DecisionOutcome, Member, RecoveredPosition, WsrepNotify, WsrepStatus } from '../../protocol/verbs.js';
 
 /**
  * One reading of the local node, exactly as observed: what the executor hands the decision core
@@ -23,6 +23,8 @@ export interface Reading {
   wsrep: WsrepStatus | null;
   recovered: RecoveredPosition | null;
   error: string | null;
+  /** Only while down: what the datadir says (datadir.ts), for the cold-start rule. */
+  datadir?: DatadirReport;
 }
 
 /** A hook push the dbserver keeps, to fill in members when the server cannot list them. */
@@ -86,6 +88,7 @@ export function reportOf(r: Reading, push: Push | null, dc: string, decision: De
     recovered: r.recovered,
     decision: decision ? { ...decision, reason: clip(decision.reason, 200) as string } : null,
     error: clip(error, 200),
+    ...(r.mariadb === 'down' && r.datadir ? { datadir: r.datadir } : {}),
   };
 }
 
