@@ -138,7 +138,10 @@ function datadir(v: unknown): Out<DatadirReport> {
     if (!isObj(v.recovered) || !isStr(v.recovered.uuid, 64) || !isSeqno(v.recovered.seqno)) return FAIL;
     recovered = { uuid: v.recovered.uuid, seqno: v.recovered.seqno };
   }
-  return { state: state as DatadirReport['state'], detail, myUuid, lastView, recovered, recoverNote };
+  const out: DatadirReport = { state: state as DatadirReport['state'], detail, myUuid, lastView, recovered, recoverNote };
+  if (!Object.hasOwn(v, 'process')) return out;
+  if (v.process !== null && !isShortText(v.process)) return FAIL;
+  return { ...out, process: v.process };
 }
 
 export function fastDbStatusReport(v: unknown): Out<DbStatusReport> {

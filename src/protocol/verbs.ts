@@ -77,6 +77,12 @@ export const datadirReport = z.object({
   recovered: z.object({ uuid: z.string().max(64), seqno }).nullable(),
   /** Why there is no recovered position yet (running, failed, refused: mariadbd still running). */
   recoverNote: shortText.nullable(),
+  /**
+   * A mariadbd process runs on this datadir although it does not answer SQL (starting up, taking
+   * an SST, waiting in pc.recovery for its component): why the dbserver thinks so. Such a node is
+   * not down for the cold-start rule. Optional: absent from older dbservers.
+   */
+  process: shortText.nullable().optional(),
 });
 export type DatadirReport = z.infer<typeof datadirReport>;
 

@@ -158,6 +158,13 @@ describe('cold start, arbitrator: the rule', () => {
     expect(replies(r)[0]).toMatchObject({ ok: false, message: expect.stringMatching(/mariadbd runs on dbserver:4/) });
   });
 
+  it('a mariadbd process that does not answer SQL yet (SST, pc.recovery) counts as running', () => {
+    const d = sitePrimaryThenDown();
+    const eff = reportDown(d, { n1: down(40), n2: down(41), n3: down(42), n4: down(43, { datadir: dd({ process: 'mariadbd (pid 7) runs in /var/lib/mysql' }) }) });
+    expect(publishes(eff, 'start_mariadb')).toEqual([]);
+    expect(d.state.coldStart?.plan.text).toMatch(/mariadbd runs on dbserver:4/);
+  });
+
   it('past the cap of automatic actions in the window the arbitrator pauses itself, loudly', () => {
     const d = sitePrimaryThenDown('auto', { maxAutomatic: 1 });
     const [b] = publishes(reportDown(d, { n1: down(40), n2: down(41), n3: down(42), n4: down(43) }), 'start_mariadb');

@@ -81,6 +81,7 @@ function nodeOf(state: ArbitratorState, info: DbserverInfo, now: number): ColdSt
   if (b.mariadb === 'up') return { ...base, status: 'up', seqno: b.wsrep?.lastCommitted ?? null, why: b.wsrep ? `mariadbd runs (${b.wsrep.clusterStatus}/${b.wsrep.localState})` : 'mariadbd runs' };
   const g = b.recovered;
   const dd = b.datadir;
+  if (dd?.process) return { ...base, status: 'up', why: `a mariadbd process runs but does not answer SQL yet (${dd.process})` };
   const common = { ...base, status: 'down' as const, safeToBootstrap: g?.safeToBootstrap ?? null, stateUuid: g?.uuid ?? null, lastViewId: dd?.lastView?.viewId ?? null };
   if (!dd) return { ...common, why: g ? 'its dbserver does not report the datadir (an older version): never chosen automatically' : (b.error ?? 'no grastate.dat') };
   if (dd.state !== 'ok' || !g) return { ...common, why: `datadir ${dd.state}${dd.detail ? `: ${dd.detail}` : ''}: never chosen` };

@@ -225,7 +225,7 @@ export class Step {
   }
 
   /** Records the outcome durably (before the report that carries it), then reports it. */
-  conclude(outcome: 'carried_out' | 'refused' | 'failed', reason: string, decisionId: string, data: Record<string, unknown> = {}): void {
+  conclude(outcome: 'carried_out' | 'refused' | 'failed', reason: string, decisionId: string, data: Record<string, unknown> = {}, verb = 'make_primary'): void {
     const entry: DecisionOutcome = { id: decisionId, outcome, reason: reason.slice(0, 200), at: this.now };
     const kept = [...this.s.decisions.filter((d) => d.id !== decisionId), entry].slice(-this.cfg.decisionsKept);
     const wasPending = this.s.pending?.decision.decisionId === decisionId;
@@ -238,7 +238,7 @@ export class Step {
     this.persistDecisions();
     if (wasStart) this.persistStart();
     const level = outcome === 'carried_out' ? 'info' : 'warn';
-    this.log(level, `make_primary_${outcome}`, `make_primary ${decisionId} ${outcome.replace('_', ' ')}: ${reason}`, { decisionId, outcome, reason, ...data });
+    this.log(level, `${verb}_${outcome}`, `${verb} ${decisionId} ${outcome.replace('_', ' ')}: ${reason}`, { decisionId, outcome, reason, ...data });
     this.report(false);
   }
 

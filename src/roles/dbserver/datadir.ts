@@ -20,7 +20,7 @@ export interface DatadirFacts {
 const NOT_DATA = /^(lost\+found|.*\.sock|.*\.pid|.*\.err|.*\.log|\..*|wsrep-status\.json|recover\.log)$/;
 
 function base(state: DatadirReport['state'], detail: string | null): DatadirReport {
-  return { state, detail: detail === null ? null : detail.slice(0, 200), myUuid: null, lastView: null, recovered: null, recoverNote: null };
+  return { state, detail: detail === null ? null : detail.slice(0, 200), myUuid: null, lastView: null, recovered: null, recoverNote: null, process: null };
 }
 
 function statKey(path: string): string {
@@ -102,6 +102,7 @@ export function mariadbMayRun(datadir: string, pidFile: string | undefined): str
       continue;
     }
     if (comm !== 'mariadbd' && comm !== 'mysqld') continue;
+    if (zombie(Number(pid))) continue;
     try {
       if (resolve(readlinkSync(`/proc/${pid}/cwd`)) === dir) return `${comm} (pid ${pid}) runs in ${dir}`;
     } catch {
@@ -114,9 +115,19 @@ export function mariadbMayRun(datadir: string, pidFile: string | undefined): str
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !zombie(pid);
+}
+
+/** A killed process its parent has not reaped yet holds no file and runs nothing. */
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^\s*Z/.test(stat.slice(stat.lastIndexOf(')') + 1));
+  } catch {
+    return false;
   }
 }
 

@@ -54,6 +54,8 @@ export function runCommand(argv: readonly string[], timeoutMs: number): Promise<
 export class MariadbControl {
   private busy: string | null = null;
   private recovery: Recovery | null = null;
+  /** The --wsrep-recover under way, if any: a start waits for it (both use the datadir). */
+  private recovering: Promise<void> | null = null;
   /** Called when something worth a new report happened (a recovery finished). */
   onChange: () => void = () => {};
 
@@ -69,7 +71,8 @@ export class MariadbControl {
    */
   inspect(): DatadirFacts {
     const facts = inspectDatadir(this.target.datadir);
-    const report: DatadirReport = { ...facts.report };
+    const report: DatadirReport = { ...facts.report, process: mariadbMayRun(this.target.datadir, this.target.pidFile)?.slice(0, 200) ?? null };
+    if (report.process !== null) return { ...facts, report };
     if (facts.report.state !== 'ok' || facts.grastate === null || facts.grastate.seqno !== -1) return { ...facts, report };
     const r = this.recovery;
     if (r && r.signature === facts.signature) {
@@ -79,7 +82,9 @@ export class MariadbControl {
       report.recoverNote = `waiting: ${this.busy} under way`;
     } else {
       report.recoverNote = 'mariadbd --wsrep-recover under way';
-      void this.recover(facts.signature);
+      this.recovering = this.recover(facts.signature).finally(() => {
+        this.recovering = null;
+      });
     }
     return { ...facts, report };
   }
@@ -114,6 +119,7 @@ export class MariadbControl {
    * safe_to_bootstrap set to 1 immediately before, on this node only). Null on success, else why.
    */
   async startMariadb(mode: 'start' | 'bootstrap'): Promise<string | null> {
+    if (this.recovering) await this.recovering;
     if (this.busy !== null) return `${this.busy} is under way`;
     const running = mariadbMayRun(this.target.datadir, this.target.pidFile);
     if (running) return `a mariadbd may already run: ${running}`;
