@@ -49,13 +49,18 @@ describe.skipIf(!avail.ok)(`cold start on a real 2+2 Galera lab${avail.ok ? '' :
   }
 
   async function serving(nodes: readonly NodeName[], size: number, timeoutMs: number, what: string): Promise<void> {
-    await waitUntil(what, timeoutMs, async () => {
-      for (const n of nodes) {
-        const s = await statusOf(n);
-        if (s?.['wsrep_cluster_status'] !== 'Primary' || s['wsrep_local_state_comment'] !== 'Synced' || s['wsrep_cluster_size'] !== String(size)) return false;
-      }
-      return true;
-    }, 500);
+    await waitUntil(
+      what,
+      timeoutMs,
+      async () => {
+        for (const n of nodes) {
+          const s = await statusOf(n);
+          if (s?.['wsrep_cluster_status'] !== 'Primary' || s['wsrep_local_state_comment'] !== 'Synced' || s['wsrep_cluster_size'] !== String(size)) return false;
+        }
+        return true;
+      },
+      500,
+    );
     for (const n of nodes) lab.galera.adopt(n);
   }
 
@@ -123,7 +128,12 @@ describe.skipIf(!avail.ok)(`cold start on a real 2+2 Galera lab${avail.ok ? '' :
     const ds = decisionsSince(t0);
     // Every node crashed with gvwstate.dat intact: all started normally, no bootstrap.
     expect(ds.filter((d) => d.kind === 'bootstrap')).toEqual([]);
-    expect(ds.filter((d) => d.kind === 'start').map((d) => d.target).sort()).toEqual(['dbserver:1', 'dbserver:2', 'dbserver:3', 'dbserver:4']);
+    expect(
+      ds
+        .filter((d) => d.kind === 'start')
+        .map((d) => d.target)
+        .sort(),
+    ).toEqual(['dbserver:1', 'dbserver:2', 'dbserver:3', 'dbserver:4']);
     await everyRowOn(NODES);
     await writeRows(1, 'n3');
   }, 300_000);
@@ -152,10 +162,15 @@ describe.skipIf(!avail.ok)(`cold start on a real 2+2 Galera lab${avail.ok ? '' :
     await lab.site.stop('dbserver:4');
     await killAll();
     // The three that report recover their positions; the site waits for dbserver:4.
-    await waitUntil('the three positions and a plan that waits for dbserver:4', 90_000, () => {
-      const p = doc()?.arbitrator.coldStartPlan;
-      return p?.plan === 'wait' && p.missing.includes('dbserver:4') && p.nodes.filter((n) => n.party !== 'dbserver:4').every((n) => n.seqno !== null);
-    }, 500);
+    await waitUntil(
+      'the three positions and a plan that waits for dbserver:4',
+      90_000,
+      () => {
+        const p = doc()?.arbitrator.coldStartPlan;
+        return p?.plan === 'wait' && p.missing.includes('dbserver:4') && p.nodes.filter((n) => n.party !== 'dbserver:4').every((n) => n.seqno !== null);
+      },
+      500,
+    );
     await new Promise((r) => setTimeout(r, 5000));
     for (const n of NODES) expect(await statusOf(n), `${n} must stay down`).toBeNull();
     expect(decisionsSince(t0)).toEqual([]);
@@ -169,7 +184,11 @@ describe.skipIf(!avail.ok)(`cold start on a real 2+2 Galera lab${avail.ok ? '' :
     const r = lab.site.command(['bootstrap', best?.party as string, '--force', '--reason', 'host of dbserver:4 is gone for good (test)'], 20_000);
     expect(r.code, r.stderr).toBe(0);
     await serving(['n1', 'n2', 'n3'], 3, 180_000, 'the forced bootstrap and the two joins');
-    expect(decisionsSince(t0).filter((d) => d.kind === 'bootstrap').map((d) => [d.target, d.forced])).toEqual([[best?.party, true]]);
+    expect(
+      decisionsSince(t0)
+        .filter((d) => d.kind === 'bootstrap')
+        .map((d) => [d.target, d.forced]),
+    ).toEqual([[best?.party, true]]);
     await everyRowOn(['n1', 'n2', 'n3']);
     // The host comes back: its node is started and joins the running component.
     lab.site.start('dbserver:4');

@@ -106,8 +106,14 @@ describe('cold start, arbitrator: the rule', () => {
     const orders = publishes(eff, 'start_mariadb');
     expect(orders.map((o) => [o.to, o.body.mode])).toEqual(ALL.map((n) => [PARTY[n], 'start']));
     // The starts fail (say, every command errors): one pc.recovery round only, then the rule bootstraps.
-    for (const [i, o] of orders.entries()) d.report(ALL[i] as Node, null, { ...down(-1, { datadir: gvw(ALL[i] as Node) }), decision: { id: o.body.decisionId, outcome: 'failed', reason: 'exit 1', at: 0 } });
-    const withPositions = reportDown(d, { n1: down(-1, { datadir: { ...gvw('n1'), recovered: { uuid: STATE_UUID, seqno: 7 } } }), n2: down(-1, { datadir: { ...gvw('n2'), recovered: { uuid: STATE_UUID, seqno: 9 } } }), n3: down(-1, { datadir: { ...gvw('n3'), recovered: { uuid: STATE_UUID, seqno: 8 } } }), n4: down(-1, { datadir: { ...gvw('n4'), recovered: { uuid: STATE_UUID, seqno: 8 } } }) });
+    for (const [i, o] of orders.entries())
+      d.report(ALL[i] as Node, null, { ...down(-1, { datadir: gvw(ALL[i] as Node) }), decision: { id: o.body.decisionId, outcome: 'failed', reason: 'exit 1', at: 0 } });
+    const withPositions = reportDown(d, {
+      n1: down(-1, { datadir: { ...gvw('n1'), recovered: { uuid: STATE_UUID, seqno: 7 } } }),
+      n2: down(-1, { datadir: { ...gvw('n2'), recovered: { uuid: STATE_UUID, seqno: 9 } } }),
+      n3: down(-1, { datadir: { ...gvw('n3'), recovered: { uuid: STATE_UUID, seqno: 8 } } }),
+      n4: down(-1, { datadir: { ...gvw('n4'), recovered: { uuid: STATE_UUID, seqno: 8 } } }),
+    });
     expect(publishes(withPositions, 'start_mariadb').map((o) => [o.to, o.body.mode, o.body.seqno])).toEqual([['dbserver:2', 'bootstrap', 9]]);
   });
 
@@ -120,7 +126,11 @@ describe('cold start, arbitrator: the rule', () => {
     const e1 = d.report('n4', primary('n4', ['n4'], { localState: 'Joined', confId: 6 }), { decision: { id, outcome: 'carried_out', reason: 'ok', at: 0 } });
     expect(publishes(e1, 'start_mariadb')).toEqual([]);
     const e2 = d.report('n4', primary('n4', ['n4'], { confId: 6 }), { decision: { id, outcome: 'carried_out', reason: 'ok', at: 0 } });
-    expect(publishes(e2, 'start_mariadb').map((o) => [o.to, o.body.mode])).toEqual([['dbserver:1', 'start'], ['dbserver:2', 'start'], ['dbserver:3', 'start']]);
+    expect(publishes(e2, 'start_mariadb').map((o) => [o.to, o.body.mode])).toEqual([
+      ['dbserver:1', 'start'],
+      ['dbserver:2', 'start'],
+      ['dbserver:3', 'start'],
+    ]);
     expect(publishes(hold(d, 6000), 'start_mariadb')).toEqual([]);
   });
 

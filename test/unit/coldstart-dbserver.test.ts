@@ -32,16 +32,16 @@ describe('cold start, dbserver: what the datadir says', () => {
   it('tells an empty, a never-joined, a damaged and a good datadir apart', () => {
     expect(inspectDatadir(join(tmpdir(), 'minder-no-such-dir-x')).report.state).toBe('empty');
     expect(inspectDatadir(datadir({ 'mysqld.sock': '', 'lost+found/': '' })).report.state).toBe('empty');
-    expect(inspectDatadir(datadir({ 'ibdata1': 'x', 'mysql/': '' })).report.state).toBe('no_grastate');
-    expect(inspectDatadir(datadir({ 'ibdata1': 'x', 'grastate.dat': 'seqno: banana\n' })).report.state).toBe('malformed');
-    const good = inspectDatadir(datadir({ 'ibdata1': 'x', 'grastate.dat': grastate(-1), 'gvwstate.dat': gvwstate }));
+    expect(inspectDatadir(datadir({ ibdata1: 'x', 'mysql/': '' })).report.state).toBe('no_grastate');
+    expect(inspectDatadir(datadir({ ibdata1: 'x', 'grastate.dat': 'seqno: banana\n' })).report.state).toBe('malformed');
+    const good = inspectDatadir(datadir({ ibdata1: 'x', 'grastate.dat': grastate(-1), 'gvwstate.dat': gvwstate }));
     expect(good.report).toMatchObject({ state: 'ok', myUuid: U.n2, lastView: { viewId: `3 ${U.n1} 7`, members: [U.n1, U.n2].sort() } });
     expect(good.grastate).toEqual({ uuid: STATE_UUID, seqno: -1, safeToBootstrap: false });
     // It fits the wire.
     expect(dbStatusReport.safeParse({ observedAt: 1, dc: 'dc1', mariadb: 'down', wsrep: null, recovered: good.grastate, decision: null, error: null, datadir: good.report }).success).toBe(true);
   });
 
-  it('reads the recovered position from mariadbd\'s log line or galera_recovery\'s output', () => {
+  it("reads the recovered position from mariadbd's log line or galera_recovery's output", () => {
     expect(parseRecoveredPosition(`2026-12-02 [Note] WSREP: Recovered position: ${STATE_UUID}:1234\n`)).toEqual({ uuid: STATE_UUID, seqno: 1234 });
     expect(parseRecoveredPosition(`--wsrep_start_position=${STATE_UUID}:77`)).toEqual({ uuid: STATE_UUID, seqno: 77 });
     expect(parseRecoveredPosition('InnoDB: nothing')).toBeNull();
@@ -56,7 +56,7 @@ describe('cold start, dbserver: what the datadir says', () => {
   });
 
   it('runs --wsrep-recover once per datadir state, and never while a mariadbd may run on it', async () => {
-    const d = datadir({ 'ibdata1': 'x', 'grastate.dat': grastate(-1) });
+    const d = datadir({ ibdata1: 'x', 'grastate.dat': grastate(-1) });
     const counter = join(d, '.runs');
     const recover = ['/bin/sh', '-c', `echo run >> ${counter}; echo "WSREP: Recovered position: ${STATE_UUID}:99" >&2`];
     const commands = { start: ['true'], bootstrap: ['true'], stop: ['true'], recover, timeoutMs: 5000, recoverTimeoutMs: 5000, editGrastate: true };
@@ -75,7 +75,7 @@ describe('cold start, dbserver: what the datadir says', () => {
     expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(2);
 
     // A pid file naming a live process (ours) means "a mariadbd may run": no recovery.
-    const busy = datadir({ 'ibdata1': 'x', 'grastate.dat': grastate(-1), 'me.pid': String(process.pid) });
+    const busy = datadir({ ibdata1: 'x', 'grastate.dat': grastate(-1), 'me.pid': String(process.pid) });
     expect(mariadbMayRun(busy, join(busy, 'me.pid'))).toMatch(/live process/);
     const c2 = new MariadbControl({ datadir: busy, pidFile: join(busy, 'me.pid') }, { ...commands, recover: ['/bin/sh', '-c', `echo run >> ${counter}`] }, pino({ level: 'silent' }));
     // Reported as a running process (not down for the cold-start rule), and never recovered.
@@ -94,7 +94,14 @@ async function until(p: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-const okDatadir = (recovered: number | null): DatadirReport => ({ state: 'ok', detail: null, myUuid: U.n1, lastView: null, recovered: recovered === null ? null : { uuid: STATE_UUID, seqno: recovered }, recoverNote: null });
+const okDatadir = (recovered: number | null): DatadirReport => ({
+  state: 'ok',
+  detail: null,
+  myUuid: U.n1,
+  lastView: null,
+  recovered: recovered === null ? null : { uuid: STATE_UUID, seqno: recovered },
+  recoverNote: null,
+});
 
 function down(seq: number, at: number, seqno: number, dd: DatadirReport = okDatadir(null)): Reading {
   return { seq, at, mariadb: 'down', membersFrom: 'none', wsrep: null, recovered: { uuid: STATE_UUID, seqno, safeToBootstrap: false }, error: 'ECONNREFUSED', datadir: dd };
@@ -133,7 +140,23 @@ describe('cold start, dbserver: start_mariadb orders', () => {
       [(d) => d.step({ kind: 'observed', reading: { ...down(d.state.inFlight as number, d.now, 14), recovered: { uuid: U.n4, seqno: 14, safeToBootstrap: false } } }), /belongs to cluster/],
       [(d) => observeDown(d, 14, { ...okDatadir(null), state: 'empty' }), /datadir is empty/],
       [(d) => observeDown(d, -1), /no position known/],
-      [(d) => d.observe({ clusterStatus: 'non-Primary', localState: 'Initialized', ready: false, connected: true, clusterSize: 1, stateUuid: STATE_UUID, confId: null, lastCommitted: 14, nodeUuid: U.n1, members: [], lastPrimary: null }), /mariadbd is running/],
+      [
+        (d) =>
+          d.observe({
+            clusterStatus: 'non-Primary',
+            localState: 'Initialized',
+            ready: false,
+            connected: true,
+            clusterSize: 1,
+            stateUuid: STATE_UUID,
+            confId: null,
+            lastCommitted: 14,
+            nodeUuid: U.n1,
+            members: [],
+            lastPrimary: null,
+          }),
+        /mariadbd is running/,
+      ],
     ];
     for (const [act, why] of cases) {
       const d = startedDown();

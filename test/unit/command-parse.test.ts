@@ -36,7 +36,10 @@ describe('command words', () => {
     expect(parseWords(['drain', 'db-west-1', '--reason', 'disk'], NAMES)).toEqual({ ok: true, command: { verb: 'drain', node: 'dbserver:3', reason: 'disk' } });
     expect(parseWords(['undrain', '2'], NAMES)).toEqual({ ok: true, command: { verb: 'undrain', node: 'dbserver:2', reason: '' } });
     expect(parseWords(['bootstrap', 'confirm'], NAMES)).toEqual({ ok: true, command: { verb: 'bootstrap', target: '', force: false, confirm: true, reason: '' } });
-    expect(parseWords(['bootstrap', 'n1', '--force', '--reason', 'gone'], NAMES)).toEqual({ ok: true, command: { verb: 'bootstrap', target: 'dbserver:1', force: true, confirm: false, reason: 'gone' } });
+    expect(parseWords(['bootstrap', 'n1', '--force', '--reason', 'gone'], NAMES)).toEqual({
+      ok: true,
+      command: { verb: 'bootstrap', target: 'dbserver:1', force: true, confirm: false, reason: 'gone' },
+    });
     expect(parseWords(['bootstrap', 'n1'], NAMES)).toMatchObject({ ok: false, error: expect.stringMatching(/--force --reason/) });
     expect(parseWords(['pause', '--reason=maintenance'], NAMES)).toEqual({ ok: true, command: { verb: 'pause', reason: 'maintenance' } });
     expect(parseWords(['resume'], NAMES)).toEqual({ ok: true, command: { verb: 'resume', reason: '' } });

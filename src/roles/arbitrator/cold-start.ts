@@ -149,19 +149,43 @@ export function coldStartView(state: ArbitratorState, now: number): ColdStartVie
     const boot = last;
     const h = state.reports[boot.target];
     const w = h && isFresh(state, h.receivedAt, now) ? h.body.wsrep : null;
-    const started = new Set(coldDecisions(state).filter((d) => d.kind === 'start' && d.decidedAt >= boot.decidedAt).map((d) => d.target));
+    const started = new Set(
+      coldDecisions(state)
+        .filter((d) => d.kind === 'start' && d.decidedAt >= boot.decidedAt)
+        .map((d) => d.target),
+    );
     const toStart = boot.members.filter((p) => p !== boot.target && !started.has(p as PartyId) && nodes.find((n) => n.party === p)?.status === 'down') as PartyId[];
     if (toStart.length > 0 && (!w || w.clusterStatus !== 'Primary' || w.localState !== 'Synced')) {
-      return view(plan('in_progress', `${boot.id}: ${boot.target} bootstrapped; waiting for it to be Primary and Synced (${w ? `${w.clusterStatus}/${w.localState}` : 'no fresh report'}) before starting ${labelOf(toStart)}`), true);
+      return view(
+        plan(
+          'in_progress',
+          `${boot.id}: ${boot.target} bootstrapped; waiting for it to be Primary and Synced (${w ? `${w.clusterStatus}/${w.localState}` : 'no fresh report'}) before starting ${labelOf(toStart)}`,
+        ),
+        true,
+      );
     }
-    if (toStart.length > 0) return view(plan('join', `${boot.target} is Primary and Synced after ${boot.id}: start ${labelOf(toStart)}, which join by IST/SST`, { targets: toStart, stateUuid: boot.view.stateUuid, key: `join:${boot.id}` }), true);
+    if (toStart.length > 0)
+      return view(
+        plan('join', `${boot.target} is Primary and Synced after ${boot.id}: start ${labelOf(toStart)}, which join by IST/SST`, {
+          targets: toStart,
+          stateUuid: boot.view.stateUuid,
+          key: `join:${boot.id}`,
+        }),
+        true,
+      );
   }
   if (primary.length) return view(plan('none', `a primary component exists (${labelOf(primary.map((d) => d.id))})`), false);
   const boot = currentBootstrap(state);
   const inFlight = pendingCold(state, now);
   if (inFlight) return view(plan('in_progress', `${inFlight.id} (${inFlight.kind} to ${inFlight.target}) is being carried out`), true);
   if (boot) {
-    return view(plan('wait', `${boot.id} bootstrapped ${boot.target} for this history (${boot.outcome}${boot.outcomeReason ? `: ${boot.outcomeReason}` : ''}) and no primary component was seen since: one bootstrap per history; the operator decides (minder command bootstrap NODE --force --reason "…" after checking every node by hand)`), true);
+    return view(
+      plan(
+        'wait',
+        `${boot.id} bootstrapped ${boot.target} for this history (${boot.outcome}${boot.outcomeReason ? `: ${boot.outcomeReason}` : ''}) and no primary component was seen since: one bootstrap per history; the operator decides (minder command bootstrap NODE --force --reason "…" after checking every node by hand)`,
+      ),
+      true,
+    );
   }
   const down = nodes.filter((n) => n.status === 'down');
   if (down.length === 0) return view(plan('none', 'no mariadbd is reported down'), false);
@@ -169,12 +193,28 @@ export function coldStartView(state: ArbitratorState, now: number): ColdStartVie
 
   const missing = nodes.filter((n) => n.status === 'unheard').map((n) => n.party);
   if (missing.length) {
-    return view(plan('wait', `waiting for ${labelOf(missing)} (no fresh report): every node must report its position before a cold start. If it is gone for good: minder command bootstrap NODE --force --reason "…"`, { missing }), true);
+    return view(
+      plan(
+        'wait',
+        `waiting for ${labelOf(missing)} (no fresh report): every node must report its position before a cold start. If it is gone for good: minder command bootstrap NODE --force --reason "…"`,
+        { missing },
+      ),
+      true,
+    );
   }
   const recorded = state.records.lastPrimary?.stateUuid ?? null;
   const uuids = [...new Set(down.filter((n) => n.viable && n.stateUuid).map((n) => n.stateUuid as string))];
   const stateUuid = recorded ?? (uuids.length === 1 ? (uuids[0] as string) : null);
-  if (stateUuid === null) return view(plan('wait', uuids.length ? `the datadirs belong to ${uuids.length} different clusters (${uuids.join(', ')}) and no primary component was ever seen: the operator decides` : 'no datadir can be bootstrapped from: the operator must restore one'), true);
+  if (stateUuid === null)
+    return view(
+      plan(
+        'wait',
+        uuids.length
+          ? `the datadirs belong to ${uuids.length} different clusters (${uuids.join(', ')}) and no primary component was ever seen: the operator decides`
+          : 'no datadir can be bootstrapped from: the operator must restore one',
+      ),
+      true,
+    );
   for (const n of nodes) {
     if (n.viable && n.stateUuid !== stateUuid) {
       n.viable = false;
@@ -191,7 +231,14 @@ export function coldStartView(state: ArbitratorState, now: number): ColdStartVie
   // One pc.recovery round per history: if it did not bring the component back, bootstrap.
   const triedRecovery = state.records.decisions.some((d) => d.key === recoverKey);
   if (everyNodeInOneView && !triedRecovery) {
-    return view(plan('recover_all', `every node crashed with gvwstate.dat naming the same last primary view (${viewId}): start them all and let Galera's pc.recovery re-form it`, { targets: nodes.map((n) => n.party), stateUuid, key: recoverKey }), true);
+    return view(
+      plan('recover_all', `every node crashed with gvwstate.dat naming the same last primary view (${viewId}): start them all and let Galera's pc.recovery re-form it`, {
+        targets: nodes.map((n) => n.party),
+        stateUuid,
+        key: recoverKey,
+      }),
+      true,
+    );
   }
   const unknown = viable.filter((n) => n.seqno === null);
   if (unknown.length) return view(plan('wait', `the position of ${labelOf(unknown.map((n) => n.party))} is not known yet (${unknown.map((n) => n.why).join('; ')})`), true);
@@ -274,7 +321,13 @@ function order(state: ArbitratorState, now: number, orders: OrderOptions[]): Ste
     const text = `${r.id}: ${r.kind === 'bootstrap' ? 'BOOTSTRAP' : 'start'} ${r.target}${r.forced ? ' (FORCED by the operator)' : ''}: ${r.reason}`;
     s = journal(s, now, r.kind === 'bootstrap' ? 'cold_start_bootstrap' : 'cold_start_start', text);
     effects.push(publish(r.target, 'start_mariadb', startOrderOf(r)));
-    effects.push({ kind: 'log', level: 'warn', event: r.kind === 'bootstrap' ? 'cold_start_bootstrap' : 'cold_start_start', msg: text, data: { decisionId: r.id, target: r.target, key: r.key, seqno: r.seqno, forced: r.forced, operator: r.operator } });
+    effects.push({
+      kind: 'log',
+      level: 'warn',
+      event: r.kind === 'bootstrap' ? 'cold_start_bootstrap' : 'cold_start_start',
+      msg: text,
+      data: { decisionId: r.id, target: r.target, key: r.key, seqno: r.seqno, forced: r.forced, operator: r.operator },
+    });
   }
   return { state: s, effects, records };
 }
@@ -297,7 +350,13 @@ export function capReached(state: ArbitratorState, now: number, what: string): S
   const n = automaticInWindow(state, now);
   if (n < cs.maxAutomatic || state.records.directives.paused) return null;
   const why = `${n} automatic promotions/bootstraps within ${Math.round(cs.windowMs / 60_000)} min (the cap is ${cs.maxAutomatic}); not doing "${what}"`;
-  const r = changeDirectives(state, now, { paused: true, pausedBy: 'arbitrator (cap)', pausedReason: why.slice(0, 200), pausedAt: now }, 'paused_by_cap', `automatic actions PAUSED by the arbitrator itself: ${why}; 'resume' after looking at what keeps failing`);
+  const r = changeDirectives(
+    state,
+    now,
+    { paused: true, pausedBy: 'arbitrator (cap)', pausedReason: why.slice(0, 200), pausedAt: now },
+    'paused_by_cap',
+    `automatic actions PAUSED by the arbitrator itself: ${why}; 'resume' after looking at what keeps failing`,
+  );
   return { state: r.state, effects: [...r.effects, { kind: 'log', level: 'error', event: 'automatic_cap_reached', msg: `PAUSED: ${why}`, data: { count: n, cap: cs.maxAutomatic } }] };
 }
 
@@ -314,7 +373,10 @@ export function coldStartStep(state: ArbitratorState, now: number): Step & { vie
   const act = p.kind === 'join' || p.kind === 'recover_all' || p.kind === 'bootstrap';
   let note = p.text;
   if (act && p.kind !== 'join' && cs.policy !== 'auto') {
-    note = cs.policy === 'confirm' ? `PROPOSED (coldStart: confirm): ${p.text}; type \`minder command bootstrap confirm\` to carry it out` : `coldStart: off, nothing is started: ${p.text} (by hand, or \`minder command bootstrap NODE --force --reason "…"\`)`;
+    note =
+      cs.policy === 'confirm'
+        ? `PROPOSED (coldStart: confirm): ${p.text}; type \`minder command bootstrap confirm\` to carry it out`
+        : `coldStart: off, nothing is started: ${p.text} (by hand, or \`minder command bootstrap NODE --force --reason "…"\`)`;
   } else if (act && p.kind !== 'join' && state.records.directives.paused) {
     note = `automatic actions are paused: ${p.text}`;
   } else if (act) {
@@ -346,7 +408,11 @@ function carryOut(state: ArbitratorState, now: number, p: ColdStartPlan, o: { fo
     const target = p.targets[0] as PartyId;
     return order(state, now, [{ kind: 'bootstrap', target, key, stateUuid, seqno: p.seqno ?? -1, members: all, ...o }]);
   }
-  return order(state, now, p.targets.map((target) => ({ kind: 'start' as const, target, key, stateUuid, seqno: -1, members: all, ...o })));
+  return order(
+    state,
+    now,
+    p.targets.map((target) => ({ kind: 'start' as const, target, key, stateUuid, seqno: -1, members: all, ...o })),
+  );
 }
 
 export interface BootstrapRequest {
@@ -400,5 +466,9 @@ export function operatorBootstrap(state: ArbitratorState, req: BootstrapRequest,
   const reason = `forced bootstrap of ${info.id} (seqno ${n.seqno ?? '?'}) by ${req.operator}: ${req.reason}${notes.length ? `; ${notes.join('; ')}` : ''}`;
   const p = plan('bootstrap', reason, { targets: [info.id], stateUuid: n.stateUuid, seqno: n.seqno ?? -1, key: `coldstart:${n.stateUuid ?? ''}:${historyEpoch(state)}` });
   const r = carryOut(state, now, p, { forced: true, operator: req.operator, requestId: req.requestId, reason });
-  return { ...r, ok: true, message: `${r.state.records.decisions.at(-1)?.id}: bootstrap ${info.id} (seqno ${n.seqno ?? '?'})${notes.length ? ` — ${notes.join('; ')}` : ''}; the others start once it is Primary and Synced; watch \`status\`` };
+  return {
+    ...r,
+    ok: true,
+    message: `${r.state.records.decisions.at(-1)?.id}: bootstrap ${info.id} (seqno ${n.seqno ?? '?'})${notes.length ? ` — ${notes.join('; ')}` : ''}; the others start once it is Primary and Synced; watch \`status\``,
+  };
 }

@@ -28,9 +28,7 @@ export function primaryNote(fresh: readonly FreshNode[]): string | null {
 function nothingToJudge(state: ArbitratorState, now: number): Reason {
   const all = state.settings.dbservers.map((d) => state.reports[d.id]).filter((h) => h && isFresh(state, h.takenAt, now));
   if (all.length && all.every((h) => h?.body.mariadb === 'down')) {
-    const seqnos = state.settings.dbservers
-      .map((d) => `${d.id}=${state.reports[d.id]?.body.recovered?.seqno ?? '?'}`)
-      .join(', ');
+    const seqnos = state.settings.dbservers.map((d) => `${d.id}=${state.reports[d.id]?.body.recovered?.seqno ?? '?'}`).join(', ');
     return { code: 'cold_start', view: null, text: `every mariadbd reporting is down (cold start; recovered seqnos ${seqnos}): the cold-start rule decides (docs/cold-start.md)` };
   }
   if (all.length === 0) return { code: 'no_reports', view: null, text: 'no fresh report from any dbserver' };

@@ -131,7 +131,13 @@ export function republishPending(state: ArbitratorState): CommonEffect[] {
   for (const d of state.records.decisions) {
     if (d.outcome !== 'pending') continue;
     effects.push(d.kind === 'make_primary' ? publish(d.target, 'make_primary', makePrimaryBody(d)) : publish(d.target, 'start_mariadb', startOrderOf(d)));
-    effects.push({ kind: 'log', level: 'info', event: 'promotion_resent', msg: `${d.id}: make_primary to ${d.target} sent again after a restart (decided ${new Date(d.decidedAt).toISOString()})`, data: { decisionId: d.id, target: d.target } });
+    effects.push({
+      kind: 'log',
+      level: 'info',
+      event: 'promotion_resent',
+      msg: `${d.id}: make_primary to ${d.target} sent again after a restart (decided ${new Date(d.decidedAt).toISOString()})`,
+      data: { decisionId: d.id, target: d.target },
+    });
   }
   return effects;
 }

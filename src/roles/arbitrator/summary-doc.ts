@@ -53,7 +53,16 @@ export interface ColdStartSummary {
   /** What the arbitrator does next and why (with the policy's word on it). */
   text: string;
   missing: string[];
-  nodes: Array<{ party: string; status: 'unheard' | 'up' | 'down'; seqno: number | null; why: string | null; safeToBootstrap: boolean | null; stateUuid: string | null; viable: boolean; lastViewId: string | null }>;
+  nodes: Array<{
+    party: string;
+    status: 'unheard' | 'up' | 'down';
+    seqno: number | null;
+    why: string | null;
+    safeToBootstrap: boolean | null;
+    stateUuid: string | null;
+    viable: boolean;
+    lastViewId: string | null;
+  }>;
 }
 
 export interface DecisionSummary {

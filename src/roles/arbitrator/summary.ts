@@ -89,9 +89,7 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
   const ev = state.evaluation;
   const cs = state.coldStart ?? null;
   const coldStart = cs?.active ?? false;
-  const coldStartPlan = cs
-    ? { policy: cs.policy, active: cs.active, plan: cs.plan.kind, text: cs.note, missing: [...cs.plan.missing], nodes: cs.nodes.map((n) => ({ ...n })) }
-    : null;
+  const coldStartPlan = cs ? { policy: cs.policy, active: cs.active, plan: cs.plan.kind, text: cs.note, missing: [...cs.plan.missing], nodes: cs.nodes.map((n) => ({ ...n })) } : null;
   const t = state.settings.timings;
   return {
     format: 1,

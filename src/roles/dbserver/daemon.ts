@@ -80,7 +80,14 @@ function loadStartRecords(ctx: RoleContext): { pendingStart: PendingStart | null
   }
   const rawList = ctx.state.get<unknown>(BOOTSTRAPS_KEY);
   const bootstraps = Array.isArray(rawList)
-    ? rawList.filter((b): b is BootstrapDone => typeof b === 'object' && b !== null && typeof (b as BootstrapDone).decisionId === 'string' && typeof (b as BootstrapDone).stateUuid === 'string' && Number.isSafeInteger((b as BootstrapDone).seqno))
+    ? rawList.filter(
+        (b): b is BootstrapDone =>
+          typeof b === 'object' &&
+          b !== null &&
+          typeof (b as BootstrapDone).decisionId === 'string' &&
+          typeof (b as BootstrapDone).stateUuid === 'string' &&
+          Number.isSafeInteger((b as BootstrapDone).seqno),
+      )
     : [];
   return { pendingStart, bootstraps };
 }

@@ -111,12 +111,17 @@ export function judgeStartOrder(st: Step, r: Reading): void {
   st.s = { ...st.s, pendingStart: { ...p, phase: 'starting' } };
   // Durable before the command: a restart from here concludes it failed, never runs it again.
   st.persistStart();
-  st.log('warn', o.mode === 'bootstrap' ? 'bootstrap_mariadb' : 'start_mariadb', `${o.mode === 'bootstrap' ? 'bootstrapping a new primary component from this node' : 'starting mariadbd'} for ${o.decisionId}`, {
-    decisionId: o.decisionId,
-    mode: o.mode,
-    stateUuid: o.stateUuid,
-    seqno: o.seqno,
-  });
+  st.log(
+    'warn',
+    o.mode === 'bootstrap' ? 'bootstrap_mariadb' : 'start_mariadb',
+    `${o.mode === 'bootstrap' ? 'bootstrapping a new primary component from this node' : 'starting mariadbd'} for ${o.decisionId}`,
+    {
+      decisionId: o.decisionId,
+      mode: o.mode,
+      stateUuid: o.stateUuid,
+      seqno: o.seqno,
+    },
+  );
   st.effects.push({ kind: 'start_mariadb', decisionId: o.decisionId, mode: o.mode });
   st.report(false);
 }
