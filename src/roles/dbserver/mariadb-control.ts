@@ -71,7 +71,9 @@ export class MariadbControl {
    */
   inspect(): DatadirFacts {
     const facts = inspectDatadir(this.target.datadir);
-    const report: DatadirReport = { ...facts.report, process: mariadbMayRun(this.target.datadir, this.target.pidFile)?.slice(0, 200) ?? null };
+    // While our own --wsrep-recover runs, the mariadbd it started is ours, not a server: not reported.
+    const running = this.recovering ? null : mariadbMayRun(this.target.datadir, this.target.pidFile);
+    const report: DatadirReport = { ...facts.report, process: running?.slice(0, 200) ?? null };
     if (report.process !== null) return { ...facts, report };
     if (facts.report.state !== 'ok' || facts.grastate === null || facts.grastate.seqno !== -1) return { ...facts, report };
     const r = this.recovery;
