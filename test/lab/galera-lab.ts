@@ -4,7 +4,7 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -212,6 +212,28 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+function pidFromFile(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A live process whose command line has `arg` (the adopted mariadbd of one lab node). */
+function processWithArg(arg: string): number | undefined {
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(arg)) return Number(p);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 /** Zombie or gone: a SIGKILLed child we can no longer reap (no event loop at 'exit'). */
@@ -700,13 +722,10 @@ export class GaleraLab {
   adopt(name: string): number | undefined {
     const node = this.state(name);
     if (this.running(node)) return node.proc?.pid;
-    let pid: number;
-    try {
-      pid = Number(readFileSync(node.pidFile, 'utf8').trim());
-    } catch {
-      return undefined;
-    }
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pidGone(pid)) return undefined;
+    // Before its pid file exists (waiting for its component, taking an SST) the process is found
+    // by the my.cnf on its command line.
+    const pid = pidFromFile(node.pidFile) ?? processWithArg(`--defaults-file=${node.myCnf}`);
+    if (pid === undefined || pidGone(pid)) return undefined;
     const proc: Proc = { child: null, pid, exit: Promise.resolve({ code: null, signal: null }), exited: undefined };
     proc.exit = new Promise<ExitInfo>((resolve) => {
       const t = setInterval(() => {
@@ -845,6 +864,9 @@ export class GaleraLab {
     for (const name of this.states.keys()) this.adopt(name);
     this.closed = true;
     const problems: string[] = [];
+    await this.terminateAll(problems);
+    // A control script (mariadbd-ctl.sh) still running may have started one more meanwhile.
+    for (const name of this.states.keys()) this.adopt(name);
     await this.terminateAll(problems);
     await removeChain(this.tools.iptables).catch((err: unknown) => problems.push(describeError(err)));
     if (!this.keepDir) {
