@@ -19,7 +19,14 @@ pidfile=$(val pid_file)
 socket=$(val socket)
 dir=$(dirname "$cnf")
 
-alive() { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# A killed mariadbd that nobody reaped yet (a zombie) runs nothing.
+alive() {
+  [ -s "$pidfile" ] || return 1
+  local pid
+  pid=$(cat "$pidfile")
+  kill -0 "$pid" 2>/dev/null || return 1
+  ! sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | grep -q '^Z'
+}
 
 recover() {
   local log="$dir/recover.log"

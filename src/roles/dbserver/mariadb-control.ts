@@ -32,7 +32,12 @@ interface Recovery {
   signature: string;
   position: { uuid: string; seqno: number } | null;
   note: string | null;
+  /** When it ended: a recovery that gave no position is tried again after RECOVER_RETRY_MS. */
+  at: number;
 }
+
+/** A failed --wsrep-recover (a mariadbd still running, a timeout) is worth another try later. */
+export const RECOVER_RETRY_MS = 15_000;
 
 const OUTPUT_MAX = 1024 * 1024;
 
@@ -77,7 +82,7 @@ export class MariadbControl {
     if (report.process !== null) return { ...facts, report };
     if (facts.report.state !== 'ok' || facts.grastate === null || facts.grastate.seqno !== -1) return { ...facts, report };
     const r = this.recovery;
-    if (r && r.signature === facts.signature) {
+    if (r && r.signature === facts.signature && (r.position !== null || Date.now() - r.at < RECOVER_RETRY_MS)) {
       report.recovered = r.position;
       report.recoverNote = r.note;
     } else if (this.busy !== null) {
@@ -94,7 +99,7 @@ export class MariadbControl {
   private async recover(signature: string): Promise<void> {
     const running = mariadbMayRun(this.target.datadir, this.target.pidFile);
     if (running) {
-      this.recovery = { signature, position: null, note: `not recovering while a mariadbd may run: ${running}`.slice(0, 200) };
+      this.recovery = { signature, position: null, note: `not recovering while a mariadbd may run: ${running}`.slice(0, 200), at: Date.now() };
       this.onChange();
       return;
     }
@@ -105,7 +110,7 @@ export class MariadbControl {
       const position = r.ok ? parseRecoveredPosition(r.output) : null;
       const note = r.ok ? (position ? null : 'no "Recovered position" in the recover command\'s output') : r.error;
       // The datadir as it is after the run: InnoDB's recovery may touch the files it keys on.
-      this.recovery = { signature: inspectDatadir(this.target.datadir).signature, position, note: note?.slice(0, 200) ?? null };
+      this.recovery = { signature: inspectDatadir(this.target.datadir).signature, position, note: note?.slice(0, 200) ?? null, at: Date.now() };
       this.logger[position ? 'info' : 'warn'](
         { event: 'wsrep_recover', ms: Date.now() - t0, position, note },
         position ? `--wsrep-recover: position ${position.uuid}:${position.seqno}` : `--wsrep-recover gave no position: ${note}`,
