@@ -3,7 +3,7 @@
 # Debian 12, as root (the Galera lab cuts with iptables and runs mariadbd as mysql), after
 # `bash scripts/setup.sh`. About 30 minutes. Benchmarks are not tests: a step fails only when it
 # produced no figure, never because of a timing.
-#   BENCH_SKIP="protocol scale baseline garbd lb footprint latency"   leave some out (their newest results files are used)
+#   BENCH_SKIP="protocol scale baseline modules garbd lb footprint hookrestart latency"   leave some out (their newest results files are used)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +45,10 @@ if ! skip baseline; then
   step "§4 context: bare Node vs Node with the minder's modules (bench/footprint-baseline.ts)"
   run baseline node dist/bench/footprint-baseline.js
 fi
+if ! skip modules; then
+  step "§4 what each module costs at start (bench/module-cost.ts)"
+  run modules node dist/bench/module-cost.js
+fi
 if ! skip garbd; then
   step "§1 failover and bytes, minder vs garbd; §4 hook delay (bench/garbd-failover.ts, bench/footprint-hook.ts)"
   run garbd lab bench/garbd-failover.run.ts
@@ -56,6 +60,10 @@ fi
 if ! skip footprint; then
   step "§4 resident memory after an hour-equivalent, start-up (bench/footprint.ts)"
   run footprint lab bench/footprint.run.ts
+fi
+if ! skip hookrestart; then
+  step "§4 the shell hook: mariadbd restart and IST (bench/hook-restart.run.ts)"
+  run hookrestart lab bench/hook-restart.run.ts
 fi
 if ! skip latency; then
   step "§4 the hook's run time (bench/dbserver-latency.run.ts)"
