@@ -74,7 +74,8 @@ it('the hook: mariadbd restart and IST with the shell hook, the Node hook, no ho
     await site.writeUdpHookFile(udpFile);
     net = await TestCorrespondents.open(cfg);
     for (let i = 1; i <= 3; i++) servers.set(i, await DbserverProcess.start(site.configPath, `dbserver:${i}`));
-    await lab.exec('n1', 'CREATE TABLE IF NOT EXISTS test.bench_ist (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(200))');
+    await lab.exec('n1', 'CREATE DATABASE IF NOT EXISTS bench');
+    await lab.exec('n1', 'CREATE TABLE IF NOT EXISTS bench.bench_ist (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(200))');
     const rows: Array<{ mode: Mode; kind: 'restart' | 'ist'; ms: number; hookRuns: number; load: number }> = [];
     const n3dir = lab.node('n3').dir;
     for (let r = 0; r < ROUNDS; r++) {
@@ -83,7 +84,7 @@ it('the hook: mariadbd restart and IST with the shell hook, the Node hook, no ho
           writeFileSync(modeFile, `mode=${mode}\n`);
           if (mode === 'shell-down') await servers.get(3)?.stop('SIGTERM');
           await lab.stop('n3');
-          if (kind === 'ist') for (let i = 0; i < 20; i++) await lab.exec('n1', `INSERT INTO test.bench_ist (pad) VALUES ${Array.from({ length: 50 }, () => "(REPEAT('x', 200))").join(',')}`);
+          if (kind === 'ist') for (let i = 0; i < 20; i++) await lab.exec('n1', `INSERT INTO bench.bench_ist (pad) VALUES ${Array.from({ length: 50 }, () => "(REPEAT('x', 200))").join(',')}`);
           const runsBefore = readFileSync(timing, 'utf8')
             .split('\n')
             .filter((l) => l.includes(n3dir)).length;
