@@ -652,6 +652,13 @@ if (restart) {
     '|---|---|---|---|---|---|',
     ...Object.entries(restart.istMs).map(([k, v]) => row(k, v)),
     '',
+    (() => {
+      const all = [...Object.values(restart.restartMs), ...Object.values(restart.istMs)];
+      const meds = all.map((v) => v.median).filter((x): x is number => typeof x === 'number');
+      const widest = Math.max(...all.map((v) => (v.max ?? 0) - (v.min ?? 0)));
+      return `The medians of all modes, restart and IST, lie within ${f0(Math.max(...meds) - Math.min(...meds))} ms of one another, while one mode's own rounds spread over up to ${f0(widest)} ms (n=${restart.restartMs['shell']?.n ?? '?'} per mode): no mode is measurably slower to restart or to catch up by IST than no hook at all; what the hook adds is its own run time, next.`;
+    })(),
+    '',
     `**One hook run as mariadbd sees it** (a wrapper's stamps around the hook; ${f0(restart.hookRunsPerStart.median)} runs per start of n3, median):`,
     '',
     '| mode | n | median ms | p90 | min | max |',
@@ -667,6 +674,7 @@ if (restart) {
   );
 } else w('Not measured yet.', '');
 
+w('### Whether the Node hook delayed a state change (issue 7; the hook the shell hook replaced)', '');
 if (hook) {
   const hs = hook.summary;
   const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
