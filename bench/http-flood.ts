@@ -11,8 +11,15 @@
  * (`minder_step_duration_seconds`, read from its /metrics) is reported beside it.
  *
  * The flood runs in a separate process (so that it does not share this event loop): FLOOD_CONN
- * keep-alive connections looping GET /v1/site and /metrics, plus FLOOD_BAD sockets sending
- * garbage, huge headers and never-finished headers, for the whole flood phase.
+ * keep-alive connections looping GET /v1/site and /metrics (with the API's bearer token), plus
+ * FLOOD_BAD sockets: three of every four cycle through garbage, a huge header, a POST, a wrong
+ * token and an unknown path; every fourth is a slow client (headers never finished, held past the
+ * server's headersTimeout so that the server, not the client, ends it). The flooder reports what
+ * it sent by kind; each phase records it beside what the arbitrator counted, by reason.
+ * (Before, one socket cycled through all six kinds, the slow one last and held 6 s: within a
+ * second of the start every socket sat in its slow client, so a short phase counted no refusal
+ * at all, and a long one some; the slow clients were closed by the flooder at 6 s, about when
+ * the server's 5 s timeout fires, so they were sometimes counted and sometimes not.)
  *
  *   npm run build && node dist/bench/http-flood.js      (env: ROUNDS=200 FLOOD_CONN=32 FLOOD_BAD=16)
  * Writes a dated file under bench/results/http-flood/.
@@ -42,11 +49,27 @@ const HTTP = '127.0.4.1:9190';
 const DB = (i: number) => ({ address: `127.0.4.${11 + i}`, port: 4951 });
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The API's bearer token (arbitrator http.tokenFile): the good requests carry it, one bad kind carries another. */
+const TOKEN = randomBytes(16).toString('hex');
+/** What the flooder sends on its bad sockets, by kind, and the reason the arbitrator should count for each. */
+const BAD_KINDS = {
+  garbage: { expect: 'malformed', text: 'NOT HTTP AT ALL\r\n\r\n' },
+  huge_header: { expect: 'header_too_large', text: `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n` },
+  post: { expect: 'method', text: 'POST /v1/site HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' },
+  wrong_token: { expect: 'unauthorized', text: 'GET /v1/site HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n\r\n' },
+  unknown_path: { expect: 'not_found', text: 'GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n' },
+  slow_client: { expect: 'timeout', text: 'GET /health HTTP/1.1\r\nHost: x\r\n' },
+} as const;
+type BadKind = keyof typeof BAD_KINDS;
+const QUICK_KINDS = (Object.keys(BAD_KINDS) as BadKind[]).filter((k) => k !== 'slow_client');
+/** Longer than the server's headersTimeout (5 s) plus its check interval (1 s): the server ends the slow client. */
+const SLOW_HOLD_MS = 8000;
 
 function writeSite(): { dir: string; config: string } {
   const dir = mkdtempSync(join(tmpdir(), 'minder-flood-'));
   const key = join(dir, 'site.key');
   writeFileSync(key, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'api.token'), `${TOKEN}\n`, { mode: 0o600 });
   const pw = join(dir, 'pw');
   writeFileSync(pw, 'unused\n', { mode: 0o600 });
   const config = join(dir, 'site.json');
@@ -59,7 +82,7 @@ function writeSite(): { dir: string; config: string } {
       timings: { reportInterval: '1s', staleAfter: '4s', ackTimeout: '500ms' },
       stateDir: join(dir, 'state'),
       parties: [
-        { id: 'arbitrator:1', host: ARB.address, port: ARB.port, http: { listen: HTTP, maxConnections: 256 } },
+        { id: 'arbitrator:1', host: ARB.address, port: ARB.port, http: { listen: HTTP, maxConnections: 256, tokenFile: join(dir, 'api.token') } },
         ...[0, 1, 2, 3].map((i) => ({
           id: `dbserver:${i + 1}`,
           host: DB(i).address,
@@ -134,22 +157,27 @@ async function dbservers(config: string): Promise<{ stop: () => Promise<void> }>
   };
 }
 
-/** The flood, run as a child process: `node http-flood.js --flood HOST:PORT CONN BAD`. */
+/** The flood, run as a child process: `node http-flood.js --flood HOST:PORT CONN BAD`. It prints what it sent so far (one JSON line every 200 ms). */
 async function flood(target: string, conns: number, bad: number): Promise<void> {
-  const [host, port] = [target.split(':')[0] as string, Number(target.split(':')[1])];
+  const [host, portText] = target.split(':') as [string, string];
+  const port = Number(portText);
   let ok = 0;
-  let sentBad = 0;
+  const sent: Record<BadKind, number> = { garbage: 0, huge_header: 0, post: 0, wrong_token: 0, unknown_path: 0, slow_client: 0 };
   let stop = false;
+  const tell = () => process.stdout.write(`${JSON.stringify({ ok, sent })}\n`);
+  const teller = setInterval(tell, 200);
   process.on('SIGTERM', () => {
     stop = true;
-    process.stderr.write(`[http-flood] flood: ${ok} good requests answered, ${sentBad} bad ones sent\n`);
+    clearInterval(teller);
+    tell();
+    process.stderr.write(`[http-flood] flood: ${ok} good requests answered, bad ones sent: ${JSON.stringify(sent)}\n`);
     process.exit(0);
   });
   const good = async (k: number) => {
     const paths = ['/v1/site', '/metrics', '/health', `/v1/parties/dbserver:${1 + (k % 4)}`];
     for (let n = 0; !stop; n++) {
       try {
-        const r = await fetch(`http://${target}${paths[n % paths.length]}`);
+        const r = await fetch(`http://${target}${paths[n % paths.length]}`, { headers: { authorization: `Bearer ${TOKEN_IN_CHILD}` } });
         await r.arrayBuffer();
         ok++;
       } catch {
@@ -157,29 +185,26 @@ async function flood(target: string, conns: number, bad: number): Promise<void> 
       }
     }
   };
-  const garbage = [
-    'NOT HTTP AT ALL\r\n\r\n',
-    `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
-    'POST /v1/site HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello',
-    'GET /v1/site HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n\r\n',
-    'GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n',
-    'GET /health HTTP/1.1\r\nHost: x\r\n', // never finished: the slow client
-  ];
+  const send = (kind: BadKind, holdMs: number) =>
+    new Promise<void>((resolve) => {
+      const s = connect(port, host);
+      s.on('error', () => resolve());
+      s.on('close', () => resolve());
+      s.on('data', () => undefined);
+      s.write(BAD_KINDS[kind].text);
+      sent[kind]++;
+      setTimeout(() => s.destroy(), holdMs);
+    });
   const evil = async (k: number) => {
     for (let n = k; !stop; n++) {
-      await new Promise<void>((resolve) => {
-        const s = connect(port, host);
-        s.on('error', () => resolve());
-        s.on('close', () => resolve());
-        s.on('data', () => undefined);
-        s.write(garbage[n % garbage.length] as string);
-        sentBad++;
-        setTimeout(() => s.destroy(), n % garbage.length === garbage.length - 1 ? 6000 : 200);
-      });
+      if (k % 4 === 3) await send('slow_client', SLOW_HOLD_MS);
+      else await send(QUICK_KINDS[n % QUICK_KINDS.length] as BadKind, 200);
     }
   };
   await Promise.all([...Array.from({ length: conns }, (_, k) => good(k)), ...Array.from({ length: bad }, (_, k) => evil(k))]);
 }
+/** In the flood child: the token passed by the parent (each process draws its own TOKEN). */
+const TOKEN_IN_CHILD = process.env['FLOOD_TOKEN'] ?? '';
 
 async function stopFlood(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -201,14 +226,17 @@ async function decisions(client: ArbitratorClient, rounds: number): Promise<numb
   return out;
 }
 
-async function stepSeconds(): Promise<{ count: number; sum: number; served: number; bad: number }> {
+async function stepSeconds(): Promise<{ count: number; sum: number; served: number; bad: number; badByReason: Record<string, number> }> {
   const text = await (await fetch(`http://${HTTP}/metrics`)).text();
+  const badByReason: Record<string, number> = {};
+  for (const m of text.matchAll(/^minder_http_bad_requests_total\{reason="([a-z_]+)"\} (\S+)$/gm)) badByReason[m[1] as string] = Number(m[2]);
   const num = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
   return {
     count: num(/^minder_step_duration_seconds_count\{event="message:(?:drain|undrain)"\} (\S+)$/gm),
     sum: num(/^minder_step_duration_seconds_sum\{event="message:(?:drain|undrain)"\} (\S+)$/gm),
     served: num(/^minder_http_requests_total\{route="[a-z]+",code="200"\} (\S+)$/gm),
     bad: num(/^minder_http_bad_requests_total\{reason="[a-z_]+"\} (\S+)$/gm),
+    badByReason,
   };
 }
 
@@ -219,6 +247,12 @@ export interface FloodPhase {
   stepMeanMs: number;
   httpServedPerS: number;
   httpRefusedPerS: number;
+  /** Seconds the phase lasted. */
+  secs: number;
+  /** Bad requests the flooder sent during the phase, by kind (null: no flood in this phase). */
+  badSent: Record<BadKind, number> | null;
+  /** Refusals the arbitrator counted during the phase (minder_http_bad_requests_total), by reason. */
+  refusedByReason: Record<string, number>;
 }
 
 async function main(): Promise<void> {
@@ -243,34 +277,58 @@ async function main(): Promise<void> {
       tries: 20,
     });
     const phases: FloodPhase[] = [];
+    let floodSent: Record<BadKind, number> | null = null;
     const measure = async (label: string): Promise<void> => {
+      const sentBefore = floodSent === null ? null : { ...floodSent };
       const before = await stepSeconds();
       const t0 = performance.now();
       const lat = await decisions(client, rounds);
       const secs = (performance.now() - t0) / 1000;
       const after = await stepSeconds();
+      const sentAfter = floodSent === null ? null : { ...floodSent };
+      const refusedByReason = Object.fromEntries(
+        Object.entries(after.badByReason)
+          .map(([r, n]) => [r, n - (before.badByReason[r] ?? 0)] as const)
+          .filter(([, n]) => n > 0),
+      );
       phases.push({
         label,
         latencyMs: spread(lat),
         stepMeanMs: ((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000,
         httpServedPerS: (after.served - before.served - 1) / secs,
         httpRefusedPerS: (after.bad - before.bad) / secs,
+        secs,
+        badSent: sentBefore && sentAfter ? (Object.fromEntries(Object.entries(sentAfter).map(([k, n]) => [k, n - (sentBefore[k as BadKind] ?? 0)])) as Record<BadKind, number>) : null,
+        refusedByReason,
       });
       const ph = phases.at(-1) as FloodPhase;
       const ms = (x: number | null) => (x === null ? '?' : x.toFixed(1));
       console.log(
-        `[http-flood] ${label}: decision median ${ms(ph.latencyMs.median)} ms, p90 ${ms(ph.latencyMs.p90)}, max ${ms(ph.latencyMs.max)} (n=${ph.latencyMs.n}); core ${ph.stepMeanMs.toFixed(2)} ms/step; HTTP served ${ph.httpServedPerS.toFixed(0)}/s, refused ${ph.httpRefusedPerS.toFixed(0)}/s`,
+        `[http-flood] ${label}: decision median ${ms(ph.latencyMs.median)} ms, p90 ${ms(ph.latencyMs.p90)}, max ${ms(ph.latencyMs.max)} (n=${ph.latencyMs.n}); core ${ph.stepMeanMs.toFixed(2)} ms/step; HTTP served ${ph.httpServedPerS.toFixed(0)}/s, refused ${ph.httpRefusedPerS.toFixed(0)}/s over ${secs.toFixed(1)} s; sent ${JSON.stringify(ph.badSent)}, counted ${JSON.stringify(ph.refusedByReason)}`,
       );
     };
     await measure('quiet');
-    floodChild = spawn(process.execPath, [fileURLToPath(import.meta.url), '--flood', HTTP, String(conns), String(bad)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    floodChild = spawn(process.execPath, [fileURLToPath(import.meta.url), '--flood', HTTP, String(conns), String(bad)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, FLOOD_TOKEN: TOKEN },
+    });
+    let buf = '';
+    floodChild.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      const last = lines.at(-1);
+      if (last) floodSent = (JSON.parse(last) as { sent: Record<BadKind, number> }).sent;
+    });
     await sleep(2000);
     await measure(`flooded (${conns} keep-alive GET loops + ${bad} bad-request sockets)`);
     await stopFlood(floodChild);
-    await sleep(7000); // the slow clients' sockets time out
+    floodSent = null;
+    await sleep(9000); // the slow clients' sockets time out
     await measure('quiet again');
     const health = await (await fetch(`http://${HTTP}/health`)).text();
-    const result = { when: new Date().toISOString(), machine: machine(), rounds, conns, bad, phases, arbitratorHealthAfter: health.trim() };
+    const expected = Object.fromEntries(Object.entries(BAD_KINDS).map(([k, v]) => [k, v.expect]));
+    const result = { when: new Date().toISOString(), machine: machine(), rounds, conns, bad, expectedReason: expected, phases, arbitratorHealthAfter: health.trim() };
     console.log(`results: ${writeResult('http-flood', result)}`);
     await client.close();
   } finally {
