@@ -833,11 +833,13 @@ if (lbObs) {
     for (const v of lbObs.variants) {
       const sp = lbSpread(sc, v);
       if (sp.n === 0 && !lbObs.samples.some((x) => x.scenario === sc && v in x.outMs)) continue;
-      w(`| ${sc} | ${v} | ${f0(sp.median)} | ${f0(sp.min)} | ${f0(sp.max)} | ${sp.n} |`);
+      const never = lbObs.samples.filter((x) => x.scenario === sc && v in x.outMs && x.outMs[v] === null).length;
+      w(`| ${sc} | ${v} | ${sp.n === 0 ? 'never' : f0(sp.median)} | ${f0(sp.min)} | ${f0(sp.max)} | ${sp.n}${never > 0 ? ` (${never} never)` : ''} |`);
     }
   }
   w(
     '',
+    '"never" = not out within the benchmark\'s limit (`mysql-check` only checks that a login works, and a non-Primary node still takes one).',
     "Polling cannot beat its own interval: `/read` answers the change at once (the dbserver reads mariadbd's status file",
     "as it changes), and HAProxy sees it at its next check, then needs `fall` failed checks. The dbclient's push needs no",
     'poll. What `/read` adds over a clustercheck script: it knows the drains (no maintenance file to set on each node),',
