@@ -86,21 +86,6 @@ export const datadirReport = z.object({
 });
 export type DatadirReport = z.infer<typeof datadirReport>;
 
-export const dbStatusReport = z.object({
-  observedAt: ms,
-  dc: name,
-  mariadb: z.enum(['up', 'down']),
-  wsrep: wsrepStatus.nullable(),
-  recovered: recoveredPosition.nullable(),
-  decision: decisionOutcome.nullable(),
-  error: shortText.nullable(),
-  /** Optional: dbservers before issue 16 do not send it. */
-  hook: hookHealthReport.optional(),
-  /** Only while mariadbd is down; absent from older dbservers. */
-  datadir: datadirReport.optional(),
-});
-export type DbStatusReport = z.infer<typeof dbStatusReport>;
-
 /** The exact view a decision applies to; a dbserver acts only when its own view equals it. */
 export const viewRef = z.object({
   stateUuid: z.string().max(64),
@@ -109,12 +94,69 @@ export const viewRef = z.object({
 });
 export type ViewRef = z.infer<typeof viewRef>;
 
+/**
+ * Which arbitrator process sent something: its incarnation (grown at every start, from its
+ * state file) and an instance id drawn at random at every process start. Two processes with the
+ * same identity (a VIP on two hosts, a cloned VM) differ in the instance even when their state
+ * files, and so their incarnations, are the same (docs/safety.md, "Two arbitrators at once").
+ */
+export const arbiterStamp = z.object({ incarnation: ms, instance: z.string().min(1).max(32) });
+export type ArbiterStamp = z.infer<typeof arbiterStamp>;
+
+/**
+ * A decision this dbserver acted on (ran pc.bootstrap for), kept durably and reported in every
+ * report: the evidence an arbitrator that lost its memory re-learns the site's history from
+ * (docs/safety.md, "The arbitrator loses its memory").
+ */
+export const carriedDecision = z.object({
+  id: name,
+  /** The last primary component the decision spent (its view's), null for a forced one without. */
+  lastPrimaryViewId: z.string().max(100).nullable(),
+  view: viewRef,
+  /** The arbitrator's clock when it decided, null from an arbitrator older than this field. */
+  decidedAt: ms.nullable(),
+  /** pending: pc.bootstrap was sent and the outcome is not known yet. */
+  outcome: z.enum(['pending', 'carried_out', 'failed']),
+  at: ms,
+});
+export type CarriedDecision = z.infer<typeof carriedDecision>;
+
+export const dbStatusReport = z.object({
+  observedAt: ms,
+  dc: name,
+  mariadb: z.enum(['up', 'down']),
+  wsrep: wsrepStatus.nullable(),
+  recovered: recoveredPosition.nullable(),
+  decision: decisionOutcome.nullable(),
+  error: shortText.nullable(),
+  /** Newest last. These optional fields are absent from parties older than them. */
+  carried: z.array(carriedDecision).max(8).optional(),
+  /** The arbitrator processes heard lately (the dbserver's last 30 s), lowest incarnation first. */
+  arbiters: z.array(arbiterStamp).max(4).optional(),
+  /** The newest arbitrator process this dbserver ever heard (persisted across its restarts). */
+  newestArbiter: arbiterStamp.optional(),
+  /** Optional: dbservers before issue 16 do not send it. */
+  hook: hookHealthReport.optional(),
+  /** Only while mariadbd is down; absent from older dbservers. */
+  datadir: datadirReport.optional(),
+});
+export type DbStatusReport = z.infer<typeof dbStatusReport>;
+
 export const makePrimary = z.object({
   decisionId: name,
   view: viewRef,
   forced: z.boolean(),
   reason: shortText,
   validForMs: ms,
+  /**
+   * The arbitrator's wall clock when it decided: the decision is valid until decidedAt +
+   * validForMs by the dbserver's clock, never longer, however late it arrives (absent from an
+   * older arbitrator: then from receipt, as before).
+   */
+  decidedAt: ms.optional(),
+  /** The arbitrator withdrew this decision: whoever has not acted on it yet never will. */
+  withdrawn: z.boolean().optional(),
+  arbiter: arbiterStamp.optional(),
 });
 export type MakePrimary = z.infer<typeof makePrimary>;
 
@@ -143,6 +185,7 @@ export const directives = z.object({
   drained: z.array(partyName).max(64),
   paused: z.boolean(),
   writer: partyName.nullable(),
+  arbiter: arbiterStamp.optional(),
 });
 export type Directives = z.infer<typeof directives>;
 
@@ -185,11 +228,20 @@ export const statusSummaryPage = z.object({
 });
 export const drainRequest = z.object({ ...operatorRequest, node: partyName });
 export const pauseRequest = z.object({ ...operatorRequest });
-export const promoteRequest = z.object({ ...operatorRequest, target: name, force: z.boolean() });
+export const promoteRequest = z.object({
+  ...operatorRequest,
+  target: name,
+  force: z.boolean(),
+  /** The nodes outside the target the operator confirms are not a live primary (path 5). */
+  confirmLost: z.array(partyName).max(64).optional(),
+});
 export const bootstrapRequest = z.object({ ...operatorRequest, target: z.string().max(64), force: z.boolean(), confirm: z.boolean() });
+export const withdrawRequest = z.object({ ...operatorRequest, decisionId: name });
+export const relearnedRequest = z.object({ ...operatorRequest, force: z.boolean() });
 export const commandReply = z.object({ requestId: name, ok: z.boolean(), message: z.string().max(800) });
 export const ack = z.object({ verb: name, inc: ms, id: ms });
 export const empty = z.object({}).strict();
+export const requestStatus = z.object({ arbiter: arbiterStamp.optional() }).strict();
 
 interface VerbSpec {
   from: readonly PartyType[];
@@ -202,7 +254,7 @@ interface VerbSpec {
 export const VERBS = {
   ack: { from: ['arbitrator', 'dbserver', 'dbclient', 'wsrep_notify_cmd', 'command'], to: ['arbitrator', 'dbserver', 'dbclient', 'wsrep_notify_cmd', 'command'], acked: false, schema: ack },
   db_status_report: { from: ['dbserver'], to: ['arbitrator', 'dbclient'], acked: true, schema: dbStatusReport },
-  request_status: { from: ['arbitrator'], to: ['dbserver'], acked: false, schema: empty },
+  request_status: { from: ['arbitrator'], to: ['dbserver'], acked: false, schema: requestStatus },
   make_primary: { from: ['arbitrator'], to: ['dbserver'], acked: true, schema: makePrimary },
   start_mariadb: { from: ['arbitrator'], to: ['dbserver'], acked: true, schema: startMariadb },
   directives: { from: ['arbitrator'], to: ['dbclient', 'dbserver'], acked: true, schema: directives },
@@ -216,6 +268,8 @@ export const VERBS = {
   resume: { from: ['command'], to: ['arbitrator'], acked: false, schema: pauseRequest },
   promote: { from: ['command'], to: ['arbitrator'], acked: false, schema: promoteRequest },
   bootstrap: { from: ['command'], to: ['arbitrator'], acked: false, schema: bootstrapRequest },
+  withdraw: { from: ['command'], to: ['arbitrator'], acked: false, schema: withdrawRequest },
+  relearned: { from: ['command'], to: ['arbitrator'], acked: false, schema: relearnedRequest },
   command_reply: { from: ['arbitrator'], to: ['command'], acked: false, schema: commandReply },
 } as const satisfies Record<string, VerbSpec>;
 

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -41,12 +41,18 @@ export class LocalState {
   private constructor(
     db: Database.Database,
     readonly path: string,
+    /**
+     * The file did not exist before this open. SQLite creates it silently; a role that must
+     * not forget (the arbitrator) treats its state as lost and relearns (docs/safety.md, path 1).
+     */
+    readonly created: boolean,
   ) {
     this.db = db;
   }
 
   static open(path: string): LocalState {
     let db: Database.Database;
+    const created = path === ':memory:' || !existsSync(path);
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       db = new Database(path);
@@ -80,14 +86,20 @@ export class LocalState {
       const code = /readonly|permission|unable to open/i.test(msg) ? 'STATE_WRITE' : 'STATE_CORRUPT';
       throw new LocalStateError(code, `state file ${path} is unusable (${msg}); move it aside to start afresh`);
     }
-    return new LocalState(db, path);
+    return new LocalState(db, path, created);
   }
 
-  /** Grows and durably writes the incarnation; call before the first datagram is sent. */
+  /**
+   * Grows and durably writes the incarnation; call before the first datagram is sent. It also
+   * outgrows `meta.incarnationFloor`, which a role writes when it learns that its peers have heard
+   * a newer incarnation of it (a state file restored from an old copy): their replay guards would
+   * drop everything a lower one says.
+   */
   nextIncarnation(): number {
     try {
       const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('incarnation') as { value: number } | undefined;
-      const next = (row?.value ?? 0) + 1;
+      const floor = this.get<unknown>('meta.incarnationFloor');
+      const next = Math.max(row?.value ?? 0, typeof floor === 'number' && Number.isSafeInteger(floor) ? floor : 0) + 1;
       this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run('incarnation', next);
       return next;
     } catch (err) {

@@ -9,7 +9,7 @@ import { PostOffice } from '../../src/correspondents/post-office.js';
 import { silentLogger } from '../../src/log.js';
 import { Keyring } from '../../src/protocol/keys.js';
 import { startArbitrator } from '../../src/roles/arbitrator/daemon.js';
-import { RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
+import { RECORD_KEYS, TRUSTED_MEMORY } from '../../src/roles/arbitrator/records.js';
 import type { RoleContext } from '../../src/roles/context.js';
 import { directoryOf } from '../../src/site/load-config.js';
 import type { ArbitratorParty } from '../../src/site/schema.js';
@@ -65,6 +65,8 @@ describe('arbitrator daemon', () => {
   it('decides over the network, persists to SQLite, and a restart re-sends the same decision', async () => {
     const h = harness();
     const ctx = h.context(1);
+    // An arbitrator that has run on this file before (a blank file relearns first: docs/safety.md).
+    ctx.state.put(RECORD_KEYS.memory, TRUSTED_MEMORY);
     const role = await startArbitrator(ctx);
     expect(role.describe()).toMatch(/arbitrator of site testsite: 4 dbservers, 1 dbclients, epoch 0, 0 decision/);
     const servers = [1, 2, 3, 4].map((i) => h.office(`dbserver:${i}`, `10.0.1.${i}`, 4801, 1));

@@ -2,9 +2,9 @@ import type { Inbound } from '../../src/correspondents/post-office.js';
 import type { PartyId } from '../../src/protocol/party.js';
 import type { BodyOf, DbStatusReport, Member, PrimaryView, Verb, WsrepStatus } from '../../src/protocol/verbs.js';
 import { arbitratorCore } from '../../src/roles/arbitrator/core.js';
-import { loadArbitratorRecords } from '../../src/roles/arbitrator/records.js';
+import { loadArbitratorRecords, RECORD_KEYS, TRUSTED_MEMORY } from '../../src/roles/arbitrator/records.js';
 import { type ArbitratorSettings, arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
-import { type ArbitratorState, initialArbitratorState } from '../../src/roles/arbitrator/state.js';
+import { type ArbitratorState, initialArbitratorState, type ReasonCode } from '../../src/roles/arbitrator/state.js';
 import type { CommonEffect, CommonEvent, PublishEffect } from '../../src/roles/core.js';
 import { parseSiteConfig } from '../../src/site/load-config.js';
 import type { SiteConfig } from '../../src/site/schema.js';
@@ -130,12 +130,18 @@ export class ArbDriver {
     readonly durable: Map<string, unknown> = new Map(),
     now = T0,
     incarnation = 1,
+    /**
+     * A blank durable map is, by default, an arbitrator installed before the test began (its
+     * records trusted). `lostState` makes it a state file that was deleted or recreated.
+     */
+    opts: { lostState?: boolean; instance?: string } = {},
   ) {
     this.now = now;
+    if (!opts.lostState && durable.size === 0) durable.set(RECORD_KEYS.memory, structuredClone(TRUSTED_MEMORY));
     this.state = initialArbitratorState(
       settings,
-      loadArbitratorRecords((k) => structuredClone(durable.get(k))),
-      { incarnation },
+      loadArbitratorRecords((k) => structuredClone(durable.get(k)), now),
+      { incarnation, ...(opts.instance ? { instance: opts.instance } : {}) },
     );
   }
 
@@ -182,15 +188,25 @@ export class ArbDriver {
   }
 
   /** A new arbitrator process on the same durable records. */
-  restart(incarnation = 2): ArbDriver {
-    const next = new ArbDriver(this.settings, this.durable, this.now, incarnation);
+  restart(incarnation = 2, opts: { lostState?: boolean; instance?: string } = {}): ArbDriver {
+    const next = new ArbDriver(this.settings, this.durable, this.now, incarnation, opts);
     next.onStep = this.onStep;
     return next;
   }
 }
 
+/**
+ * The publishes of one verb. For make_primary: the promotions only — a withdrawal (an expired or
+ * withdrawn decision, `withdrawn: true`) travels as make_primary too, and `withdrawals` lists those.
+ */
 export function publishes<V extends Verb>(effects: readonly CommonEffect[], verb: V): Array<Extract<PublishEffect, { verb: V }>> {
-  return effects.filter((e): e is Extract<PublishEffect, { verb: V }> => e.kind === 'publish' && e.verb === verb);
+  return effects.filter(
+    (e): e is Extract<PublishEffect, { verb: V }> => e.kind === 'publish' && e.verb === verb && !(verb === 'make_primary' && (e.body as { withdrawn?: boolean }).withdrawn === true),
+  );
+}
+
+export function withdrawals(effects: readonly CommonEffect[]): Array<Extract<PublishEffect, { verb: 'make_primary' }>> {
+  return effects.filter((e): e is Extract<PublishEffect, { verb: 'make_primary' }> => e.kind === 'publish' && e.verb === 'make_primary' && e.body.withdrawn === true);
 }
 
 export function replies(effects: readonly CommonEffect[]): Array<BodyOf<'command_reply'>> {
@@ -232,4 +248,16 @@ export function hold(d: ArbDriver, ms: number, every = 2000, who?: Node[]): Comm
     }
   }
   return out;
+}
+
+/** A started arbitrator that has heard all four nodes Primary (the site before a cut). */
+export function started(d = new ArbDriver()): ArbDriver {
+  d.start();
+  for (const n of ['n1', 'n2', 'n3', 'n4'] as const) d.report(n, primary(n));
+  return d;
+}
+
+/** The reason codes of the last evaluation. */
+export function codes(d: ArbDriver): ReasonCode[] {
+  return d.state.evaluation?.reasons.map((r) => r.code) ?? [];
 }

@@ -21,7 +21,15 @@ describe('arbitrator: drain and undrain', () => {
     expect(reply?.message).toMatch(/dbserver:3 drained/);
     const dirs = publishes(effects, 'directives');
     expect(dirs.map((x) => x.to).sort()).toEqual(['dbclient:1', 'dbserver:1', 'dbserver:2', 'dbserver:3', 'dbserver:4']);
-    for (const x of dirs) expect(x.body).toEqual({ epoch: epoch0 + 1, drained: ['dbserver:3'], paused: false, writer: 'dbserver:1' });
+    // The dbservers also hear which arbitrator process speaks (they echo it: duplicate detection).
+    for (const x of dirs)
+      expect(x.body).toEqual({
+        epoch: epoch0 + 1,
+        drained: ['dbserver:3'],
+        paused: false,
+        writer: 'dbserver:1',
+        ...(x.to.startsWith('dbserver:') ? { arbiter: { incarnation: 1, instance: 'i1' } } : {}),
+      });
     const iPersist = effects.findIndex((e) => e.kind === 'persist' && e.key === RECORD_KEYS.directives);
     const iFirstSend = effects.findIndex((e) => e.kind === 'publish' && e.verb === 'directives');
     expect(iPersist).toBeGreaterThanOrEqual(0);
@@ -172,7 +180,12 @@ describe('arbitrator: the operator promote', () => {
   it('--force promotes the exact current view of the target, logged with who and why; allowed while paused', () => {
     const d = dc2Alone();
     d.command('pause', op('p0'));
-    const e = d.command('promote', op('p1', { target: 'dc2', force: true, reason: 'dc1 is flooded' }));
+    // dc1's last reports said Primary: without naming them as lost, refused (path 5).
+    expect(replies(d.command('promote', op('p00', { target: 'dc2', force: true, reason: 'dc1 is flooded' })))[0]).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/--confirm-lost dbserver:1,dbserver:2/),
+    });
+    const e = d.command('promote', op('p1', { target: 'dc2', force: true, reason: 'dc1 is flooded', confirmLost: ['dbserver:1', 'dbserver:2'] }));
     expect(replies(e)[0]).toMatchObject({ ok: true, message: expect.stringMatching(/make_primary to dbserver:4/) });
     const mp = publishes(e, 'make_primary');
     expect(mp).toHaveLength(1);
@@ -183,7 +196,7 @@ describe('arbitrator: the operator promote', () => {
     const iPersist = e.findIndex((x) => x.kind === 'persist' && x.key === RECORD_KEYS.decisions);
     expect(iPersist).toBeLessThan(e.findIndex((x) => x.kind === 'publish' && x.verb === 'make_primary'));
     // The resend of the same request answers the same, and makes no second decision.
-    const again = d.command('promote', op('p1', { target: 'dc2', force: true, reason: 'dc1 is flooded' }));
+    const again = d.command('promote', op('p1', { target: 'dc2', force: true, reason: 'dc1 is flooded', confirmLost: ['dbserver:1', 'dbserver:2'] }));
     expect(replies(again)[0]?.ok).toBe(true);
     expect(publishes(again, 'make_primary')).toHaveLength(0);
     expect(d.state.records.decisions).toHaveLength(1);
@@ -203,10 +216,20 @@ describe('arbitrator: the operator promote', () => {
 
   it('is refused when this last primary component was already decided', () => {
     const d = serving();
-    expect(publishes([...cutInHalves(d), ...hold(d, 12_000)], 'make_primary')).toHaveLength(1);
+    const first = publishes([...cutInHalves(d), ...hold(d, 12_000)], 'make_primary');
+    expect(first).toHaveLength(1);
+    // Being carried out by its target right now: a forced promote cannot supersede it.
+    d.report('n1', nonPrimary('n1', ['n1', 'n2']), { decision: { id: first[0]?.body.decisionId ?? '', outcome: 'pending', reason: 'pc.bootstrap attempt 1', at: 0 } });
     const e = d.command('promote', op('p', { target: 'dc2', force: true, reason: 'I insist' }));
-    expect(replies(e)[0]).toMatchObject({ ok: false, message: expect.stringMatching(/already promoted dbserver:1\+dbserver:2.*two primaries/) });
+    expect(replies(e)[0]).toMatchObject({ ok: false, message: expect.stringMatching(/being carried out by dbserver:1/) });
     expect(publishes(e, 'make_primary')).toHaveLength(0);
+    // Carried out: its members are a primary component; naming them lost is the only way on.
+    d.report('n1', primary('n1', ['n1', 'n2'], { confId: 6 }), { decision: { id: first[0]?.body.decisionId ?? '', outcome: 'carried_out', reason: 'ok', at: 0 } });
+    d.advance(16_000);
+    hold(d, 2000, 2000, ['n3', 'n4']);
+    const f = d.command('promote', op('q', { target: 'dc2', force: true, reason: 'I insist' }));
+    expect(replies(f)[0]).toMatchObject({ ok: false, message: expect.stringMatching(/dbserver:1 .*--confirm-lost dbserver:1,dbserver:2/) });
+    expect(publishes(f, 'make_primary')).toHaveLength(0);
   });
 
   it('is refused for a target without a fresh report, an unknown target, or one in two views', () => {
@@ -218,7 +241,7 @@ describe('arbitrator: the operator promote', () => {
     d.report('n4', nonPrimary('n4', ['n4']));
     expect(replies(d.command('promote', op('c', { target: 'dc2', force: true })))[0]?.message).toMatch(/2 different views .*: name one dbserver/);
     // Naming the node works, and the node name is accepted as well as the party id.
-    expect(replies(d.command('promote', op('d', { target: 'n4', force: true })))[0]).toMatchObject({ ok: true });
+    expect(replies(d.command('promote', op('d', { target: 'n4', force: true, confirmLost: ['n1', 'n2'] })))[0]).toMatchObject({ ok: true });
   });
 
   it('without --force, an operator promote of a half that qualifies skips the wait', () => {

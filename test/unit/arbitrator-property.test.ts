@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { PrimaryView, WsrepStatus } from '../../src/protocol/verbs.js';
 import { freshNodes } from '../../src/roles/arbitrator/observations.js';
 import { type DecisionRecord, RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
+import { spends } from '../../src/roles/arbitrator/decisions.js';
 import type { ArbitratorState } from '../../src/roles/arbitrator/state.js';
 import type { CommonEffect } from '../../src/roles/core.js';
 import { ArbDriver, lastPrimaryOf, member, type Node, op, PARTY, publishes, STATE_UUID, U } from './arbitrator-fixtures.js';
@@ -108,7 +109,13 @@ function checkStep(prev: ArbitratorState, d: ArbDriver, effects: CommonEffect[])
   for (const m of made) {
     // Rule 4: every earlier decision for the same LastPC had been refused by its target
     // (within a step the outcome is applied before the evaluation; refused is final).
-    for (const p of d.state.records.decisions.filter((x) => x.key === m.key && x.id !== m.id)) expect(p.outcome).toBe('refused');
+    // A failed one counts as refused once its target showed it had no effect (path 9). A forced
+    // one supersedes (withdraws) a pending one, and passes a live one only with its nodes named
+    // lost by the operator (path 5).
+    for (const p of d.state.records.decisions.filter((x) => x.key === m.key && x.id !== m.id)) {
+      if (!m.forced) expect(spends(p)).toBe(false);
+      else expect(!spends(p) || p.withdrawn !== null || [p.target, ...p.members].every((x) => m.members.includes(x) || m.confirmedLost.includes(x))).toBe(true);
+    }
     // Rule 5: nothing fresh is Primary when a decision is made.
     expect(freshNodes(d.state, d.now).some((n) => n.wsrep.clusterStatus === 'Primary')).toBe(false);
     if (!m.forced) {

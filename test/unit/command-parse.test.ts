@@ -66,7 +66,7 @@ describe('command words', () => {
   });
 
   it('completes verbs, then nodes or DCs, then options', () => {
-    expect(complete('', NAMES)[0]).toEqual(['status', 'events', 'drain', 'undrain', 'pause', 'resume', 'promote', 'bootstrap', 'help', 'quit']);
+    expect(complete('', NAMES)[0]).toEqual(['status', 'events', 'drain', 'undrain', 'pause', 'resume', 'promote', 'bootstrap', 'withdraw', 'relearned', 'help', 'quit']);
     expect(complete('dr', NAMES)).toEqual([['drain '], 'dr']);
     expect(complete('bootstrap c', NAMES)).toEqual([['confirm '], 'c']);
     expect(complete('drain ', NAMES)[0]).toEqual(['dbserver:1', 'n1', 'dbserver:2', 'n2', 'dbserver:3', 'db-west-1']);

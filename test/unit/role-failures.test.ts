@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { silentLogger } from '../../src/log.js';
 import { startArbitrator } from '../../src/roles/arbitrator/daemon.js';
-import { RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
+import { RECORD_KEYS, TRUSTED_MEMORY } from '../../src/roles/arbitrator/records.js';
 import type { RoleContext } from '../../src/roles/context.js';
 import type { ArbitratorParty } from '../../src/site/schema.js';
 import { RoleHost } from '../../src/roles/host.js';
@@ -28,6 +28,8 @@ function harness() {
   dirs.push(dir);
   const site = netSite();
   const state = LocalState.open(join(dir, 'arbitrator-1.sqlite'));
+  // An arbitrator that has run on this file before (a blank file relearns first: docs/safety.md, path 1).
+  state.put(RECORD_KEYS.memory, TRUSTED_MEMORY);
   const put = state.put.bind(state);
   // The disk is full when the decision is written; every other record still goes in.
   state.put = (key, value, now) => {

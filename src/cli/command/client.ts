@@ -15,7 +15,7 @@ import { DEFAULT_TRIES } from './defaults.js';
 
 export { DEFAULT_TRIES };
 
-export type OperatorVerb = 'drain' | 'undrain' | 'pause' | 'resume' | 'promote' | 'bootstrap';
+export type OperatorVerb = 'drain' | 'undrain' | 'pause' | 'resume' | 'promote' | 'bootstrap' | 'withdraw' | 'relearned';
 
 export interface Reply {
   ok: boolean;

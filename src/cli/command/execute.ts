@@ -42,7 +42,22 @@ export async function execute(client: ArbitratorClient, cmd: OperatorCommand, op
         return { ...answer(r), ...(r.ok ? { paused: cmd.verb === 'pause' } : {}) };
       }
       case 'promote': {
-        const r = await client.request('promote', { requestId: client.newRequestId(), operator, reason: cmd.reason, target: cmd.target, force: cmd.force });
+        const r = await client.request('promote', {
+          requestId: client.newRequestId(),
+          operator,
+          reason: cmd.reason,
+          target: cmd.target,
+          force: cmd.force,
+          ...(cmd.confirmLost?.length ? { confirmLost: cmd.confirmLost } : {}),
+        });
+        return answer(r);
+      }
+      case 'withdraw': {
+        const r = await client.request('withdraw', { requestId: client.newRequestId(), operator, reason: cmd.reason, decisionId: cmd.decisionId });
+        return answer(r);
+      }
+      case 'relearned': {
+        const r = await client.request('relearned', { requestId: client.newRequestId(), operator, reason: cmd.reason, force: cmd.force });
         return answer(r);
       }
       case 'bootstrap': {

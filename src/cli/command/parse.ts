@@ -8,8 +8,10 @@ export type OperatorCommand =
   | { verb: 'events'; json: boolean; follow?: boolean }
   | { verb: 'drain' | 'undrain'; node: string; reason: string }
   | { verb: 'pause' | 'resume'; reason: string }
-  | { verb: 'promote'; target: string; force: boolean; reason: string }
+  | { verb: 'promote'; target: string; force: boolean; reason: string; confirmLost?: string[] }
   | { verb: 'bootstrap'; target: string; force: boolean; confirm: boolean; reason: string }
+  | { verb: 'withdraw'; decisionId: string; reason: string }
+  | { verb: 'relearned'; force: boolean; reason: string }
   | { verb: 'help' }
   | { verb: 'quit' };
 
@@ -20,7 +22,7 @@ export interface SiteNames {
 
 export type Parsed = { ok: true; command: OperatorCommand } | { ok: false; error: string };
 
-export const VERBS = ['status', 'events', 'drain', 'undrain', 'pause', 'resume', 'promote', 'bootstrap', 'help', 'quit'] as const;
+export const VERBS = ['status', 'events', 'drain', 'undrain', 'pause', 'resume', 'promote', 'bootstrap', 'withdraw', 'relearned', 'help', 'quit'] as const;
 
 export const HELP = `Commands (one-shot: minder command -c SITE.yaml VERB …; or type them at the prompt):
   status [--json] [--watch]               every party at a glance; --json: the stable document;
@@ -33,6 +35,12 @@ export const HELP = `Commands (one-shot: minder command -c SITE.yaml VERB …; o
   resume [--reason "…"]                  automatic promotion on again
   promote DC|NODE [--force] --reason "…" promote the current non-Primary view of DC or NODE;
                                           --force waives the half-weight rule (the rest is gone)
+                                          and supersedes (withdraws) a pending decision;
+    [--confirm-lost NODE,NODE]            name the nodes last seen Primary outside the target,
+                                          after checking by hand that they are really gone
+  withdraw DECISION --reason "…"         withdraw a pending decision (dec-…): its target refuses it
+  relearned --force --reason "…"         trust this arbitrator's records again after a lost state
+                                          file, once you have checked every node by hand
   bootstrap confirm [--reason "…"]       cold start: carry out the arbitrator's proposed plan
   bootstrap NODE --force --reason "…"    cold start: bootstrap NODE although nodes are missing
                                           (never from an empty datadir; docs/cold-start.md)
@@ -77,18 +85,23 @@ interface Flags {
   watch: boolean;
   follow: boolean;
   reason: string | null;
+  confirmLost: string[] | null;
   rest: string[];
 }
 
 function flags(words: string[]): Flags | string {
-  const f: Flags = { json: false, force: false, watch: false, follow: false, reason: null, rest: [] };
+  const f: Flags = { json: false, force: false, watch: false, follow: false, reason: null, confirmLost: null, rest: [] };
   for (let i = 0; i < words.length; i++) {
     const w = words[i] as string;
     if (w === '--json') f.json = true;
     else if (w === '--force') f.force = true;
     else if (w === '--watch' || w === '-w') f.watch = true;
     else if (w === '--follow' || w === '-f') f.follow = true;
-    else if (w === '--reason' || w === '-r') {
+    else if (w === '--confirm-lost' || w.startsWith('--confirm-lost=')) {
+      const v = w === '--confirm-lost' ? words[++i] : w.slice('--confirm-lost='.length);
+      if (v === undefined || v === '') return '--confirm-lost needs the nodes, comma-separated (dbserver:3,dbserver:4)';
+      f.confirmLost = [...(f.confirmLost ?? []), ...v.split(',').filter(Boolean)];
+    } else if (w === '--reason' || w === '-r') {
       const v = words[i + 1];
       if (v === undefined) return `${w} needs a value`;
       f.reason = v;
@@ -149,7 +162,29 @@ export function parseWords(words: string[], names: SiteNames): Parsed {
       const target = names.dcs.includes(word) ? word : resolveNode(names, word);
       if (!target) return { ok: false, error: `no data centre or dbserver named ${word}: data centres ${names.dcs.join(', ')}; nodes ${nodeList(names)}` };
       if (f.force && reason.trim() === '') return { ok: false, error: 'promote --force needs --reason "…" (it is logged with your name)' };
-      return { ok: true, command: { verb, target, force: f.force, reason } };
+      const confirmLost: string[] = [];
+      for (const n of f.confirmLost ?? []) {
+        const id = resolveNode(names, n);
+        if (!id) return { ok: false, error: `--confirm-lost: no dbserver named ${n}; the site has ${nodeList(names)}` };
+        confirmLost.push(id);
+      }
+      if (confirmLost.length && !f.force) return { ok: false, error: '--confirm-lost goes with --force' };
+      return { ok: true, command: { verb, target, force: f.force, reason, ...(confirmLost.length ? { confirmLost } : {}) } };
+    }
+    case 'withdraw': {
+      const id = f.rest[0];
+      if (id === undefined) return { ok: false, error: 'withdraw needs a decision id (dec-…, as `status` lists it)' };
+      const e = noExtra(1);
+      if (e) return { ok: false, error: e };
+      if (reason.trim() === '') return { ok: false, error: 'withdraw needs --reason "…" (it is logged with your name)' };
+      return { ok: true, command: { verb, decisionId: id, reason } };
+    }
+    case 'relearned': {
+      const e = noExtra(0);
+      if (e) return { ok: false, error: e };
+      if (!f.force || reason.trim() === '')
+        return { ok: false, error: 'relearned needs --force and --reason "…": you vouch that no promotion this arbitrator forgot is live (check every node by hand)' };
+      return { ok: true, command: { verb, force: true, reason } };
     }
     case 'bootstrap': {
       const word = f.rest[0];
@@ -190,7 +225,13 @@ export function complete(line: string, names: SiteNames): [string[], string] {
         pool = hasTarget ? ['--reason'] : nodes;
         break;
       case 'promote':
-        pool = hasTarget ? ['--force', '--reason'] : [...names.dcs, ...nodes];
+        pool = hasTarget ? ['--force', '--reason', '--confirm-lost'] : [...names.dcs, ...nodes];
+        break;
+      case 'withdraw':
+        pool = hasTarget ? ['--reason'] : [];
+        break;
+      case 'relearned':
+        pool = ['--force', '--reason'];
         break;
       case 'bootstrap':
         pool = hasTarget ? ['--force', '--reason'] : ['confirm', ...nodes];

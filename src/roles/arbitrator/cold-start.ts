@@ -269,7 +269,8 @@ function startBody(d: DecisionRecord, seqno: number): StartMariadb {
     seqno,
     forced: d.forced,
     reason: d.reason.slice(0, 200),
-    decidedAt: d.decidedAt,
+    // The dbserver judges it by its wall clock: the wall time of the decision, as for make_primary.
+    decidedAt: d.decidedAtWall ?? d.decidedAt,
     validForMs: d.validForMs,
   };
 }
@@ -313,6 +314,13 @@ function order(state: ArbitratorState, now: number, orders: OrderOptions[]): Ste
     outcome: 'pending',
     outcomeReason: null,
     outcomeAt: null,
+    withdrawn: null,
+    decidedAtWall: state.clock.offset === null ? now : now + state.clock.offset,
+    expiredAt: null,
+    adopted: false,
+    noEffectAt: null,
+    alsoSpends: [],
+    confirmedLost: [],
   }));
   const decisions = pruned([...state.records.decisions, ...records]);
   let s: ArbitratorState = { ...state, records: { ...state.records, decisions } };

@@ -7,9 +7,10 @@ import { republishPending } from './decisions.js';
 import { publishDirectives, refreshWriter } from './directives.js';
 import { isFresh } from './observations.js';
 import { handleOperator, isOperatorVerb } from './operator.js';
+import { RECORD_KEYS } from './records.js';
 import { applyClientReport, applyDbReport } from './reports.js';
 import { dbserverInfo, EVALUATE_EVERY_MS } from './settings.js';
-import { type ArbitratorState, type DatagramCounts, journal } from './state.js';
+import { type ArbitratorState, type DatagramCounts, journal, stampOf } from './state.js';
 import { watchClock } from './tilt.js';
 
 /**
@@ -57,16 +58,30 @@ function stepOn(state: ArbitratorState, event: Parameters<typeof arbitratorCore.
   }
 }
 
-function requestStatus(to: PartyId): CommonEffect {
-  return publish(to, 'request_status', {});
+function requestStatus(state: ArbitratorState, to: PartyId): CommonEffect {
+  return publish(to, 'request_status', { arbiter: stampOf(state) });
 }
 
 function onStart(state: ArbitratorState, now: number): Result {
-  const s: ArbitratorState = { ...state, startedAt: now, heardSinceStart: {}, dbserversHeard: 0, watched: {}, evaluation: null };
+  const memory = state.records.memory.relearning ? { ...state.records.memory, since: state.records.memory.since ?? now } : state.records.memory;
+  const s: ArbitratorState = { ...state, startedAt: now, heardSinceStart: {}, dbserversHeard: 0, watched: {}, evaluation: null, relearnHeard: {}, records: { ...state.records, memory } };
   const d = s.records.directives;
   const pending = s.records.decisions.filter((x) => x.outcome === 'pending').length;
-  const text = `epoch ${d.epoch}, writer ${d.writer ?? 'none'}, drained ${d.drained.join(', ') || 'none'}, ${s.records.decisions.length} decision(s) on record (${pending} pending)${d.paused ? ', PAUSED' : ''}`;
+  const m = s.records.memory;
+  const text = `epoch ${d.epoch}, writer ${d.writer ?? 'none'}, drained ${d.drained.join(', ') || 'none'}, ${s.records.decisions.length} decision(s) on record (${pending} pending)${d.paused ? ', PAUSED' : ''}${m.relearning ? ', RELEARNING' : ''}`;
+  // The memory record is written at every start, so that a file this arbitrator has run on is never
+  // mistaken for a blank one (records.ts, loadArbitratorRecords).
+  const relearn: CommonEffect[] = [{ kind: 'persist', key: RECORD_KEYS.memory, value: m }];
+  if (m.relearning)
+    relearn.push({
+      kind: 'log',
+      level: 'error',
+      event: 'memory_lost',
+      msg: `RELEARNING: ${m.why ?? 'records not trusted'}; nothing is promoted until every member of the last primary component has reported what it carried out, or \`minder command relearned --force --reason\``,
+      data: { why: m.why },
+    });
   const effects: CommonEffect[] = [
+    ...relearn,
     {
       kind: 'log',
       level: d.paused ? 'warn' : 'info',
@@ -75,10 +90,10 @@ function onStart(state: ArbitratorState, now: number): Result {
       data: { epoch: d.epoch, paused: d.paused, decisions: s.records.decisions.length, pending },
     },
     // A crash may have come between the persist of a decision and its send: finish it.
-    ...republishPending(s),
+    ...republishPending(s, now),
     // Receivers that restarted meanwhile get the standing directives again (same epoch: no change).
     ...publishDirectives(s),
-    ...s.settings.dbservers.map((x) => requestStatus(x.id)),
+    ...s.settings.dbservers.map((x) => requestStatus(s, x.id)),
     { kind: 'timer', name: TIMER_POLL, afterMs: s.settings.timings.reportIntervalMs },
   ];
   return reevaluate(journal(s, now, 'started', text), effects, now, true);
@@ -106,7 +121,7 @@ function onMessage(state: ArbitratorState, event: Extract<CommonEvent, { kind: '
 function onSilent(state: ArbitratorState, peer: PartyId, silentMs: number, now: number): Result {
   const text = `${peer} silent for ${(silentMs / 1000).toFixed(1)} s: its report is stale`;
   const effects: CommonEffect[] = [{ kind: 'log', level: 'warn', event: 'party_stale', msg: text, data: { peer, silentMs } }];
-  if (dbserverInfo(state.settings, peer)) effects.push(requestStatus(peer));
+  if (dbserverInfo(state.settings, peer)) effects.push(requestStatus(state, peer));
   return reevaluate(journal(state, now, 'party_stale', text), effects, now, false);
 }
 
@@ -115,7 +130,7 @@ function onPoll(state: ArbitratorState, now: number): Result {
   const effects: CommonEffect[] = [];
   for (const d of state.settings.dbservers) {
     const h = state.reports[d.id];
-    if (!h || now - h.receivedAt >= t.reportIntervalMs || !isFresh(state, h.takenAt, now)) effects.push(requestStatus(d.id));
+    if (!h || now - h.receivedAt >= t.reportIntervalMs || !isFresh(state, h.takenAt, now)) effects.push(requestStatus(state, d.id));
   }
   effects.push({ kind: 'timer', name: TIMER_POLL, afterMs: t.reportIntervalMs });
   return { state, effects };

@@ -1,4 +1,5 @@
 import type { TimerHandle } from '../../correspondents/clock.js';
+import { randomBytes } from 'node:crypto';
 import type { Durable } from '../host.js';
 import { RoleHost } from '../host.js';
 import type { RoleContext, RunningRole } from '../context.js';
@@ -35,12 +36,20 @@ export async function startArbitrator(ctx: RoleContext): Promise<RunningRole> {
   const settings = arbitratorSettings(ctx.config, ctx.self, ctx.configSource ?? 'site config');
   let records: ArbitratorRecords;
   try {
-    records = loadArbitratorRecords((k) => ctx.state.get(k));
+    records = loadArbitratorRecords((k) => ctx.state.get(k), ctx.clock.now());
   } catch (err) {
     if (err instanceof ArbitratorRecordError) throw new CliError(EXIT.STATE, `${ctx.state.path}: ${err.message}`);
     throw err;
   }
-  const initial: ArbitratorState = initialArbitratorState(settings, records, { incarnation: ctx.post.incarnation });
+  if (ctx.state.created) {
+    ctx.logger.error(
+      { event: 'state_file_created', path: ctx.state.path },
+      `the arbitrator's state file ${ctx.state.path} did not exist and was created: if this arbitrator ran before, its decisions are lost; it relearns them from the dbservers before promoting anything (docs/safety.md)`,
+    );
+  }
+  // A process-start id: two processes with one identity and one state file (a cloned VM) differ in it.
+  const instance = randomBytes(8).toString('hex');
+  const initial: ArbitratorState = initialArbitratorState(settings, records, { incarnation: ctx.post.incarnation, instance });
   let durable: Durable = ctx.state;
   if (process.env[CRASH_AFTER_PERSIST_ENV] === '1') {
     ctx.logger.warn({ event: 'test_crash_armed', env: CRASH_AFTER_PERSIST_ENV }, 'TEST HOOK: this arbitrator kills itself after persisting its next decision, before sending it');

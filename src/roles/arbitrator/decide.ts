@@ -1,7 +1,9 @@
 import type { CommonEffect } from '../core.js';
 import { type Candidate, candidateViews, compareCandidates, decisionKeyOf, settledSplit, structuralProblem } from './candidates.js';
+import { publish } from '../core.js';
 import { capReached } from './cold-start.js';
-import { decide, decisionInFlight, describeWeights, latestRefusal, spendingDecision } from './decisions.js';
+import { decide, decisionInFlight, describeWeights, expireDecisions, latestRefusal, spendingDecision } from './decisions.js';
+import { clearFailed, duplicateNote, relearnStep } from './memory.js';
 import { type FreshNode, freshNodes, isFresh, labelOf, seconds } from './observations.js';
 import { EVALUATE_EVERY_MS } from './settings.js';
 import { type ArbitratorState, type Evaluation, journal, type Reason } from './state.js';
@@ -54,7 +56,28 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
   for (const c of cands) if (!c.inconsistent && c.unheard.length === 0) watched[c.key] = state.watched[c.key] ?? now;
   let s: ArbitratorState = { ...state, watched };
   const reasons: Reason[] = [];
+  const effects: CommonEffect[] = [];
   let wakeInMs = EVALUATE_EVERY_MS;
+
+  // Housekeeping of the records first: expired decisions stop being sent, failures shown to
+  // have had no effect free their key, a lost memory may have been re-learned.
+  for (const step of [expireDecisions, clearFailed, relearnStep]) {
+    const r = step(s, now, fresh);
+    s = r.state;
+    effects.push(...r.effects);
+    wakeInMs = Math.min(wakeInMs, r.wakeInMs);
+  }
+  const blockers: Reason[] = [];
+  const m = s.records.memory;
+  if (m.relearning)
+    blockers.push({
+      code: 'relearning',
+      view: null,
+      text: `RELEARNING: this arbitrator may have lost decisions (${m.why ?? 'reason unknown'}); nothing is promoted until every member of the last primary component has reported what it carried out, or the operator runs \`relearned --force --reason\``,
+    });
+  const dup = duplicateNote(s, now);
+  if (dup) blockers.push({ code: 'duplicate_arbitrator', view: null, text: dup });
+  reasons.push(...blockers);
 
   const primary = primaryNote(fresh);
   if (primary) reasons.push({ code: 'primary_exists', view: null, text: primary });
@@ -96,8 +119,7 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
   }
 
   let decided: string | null = null;
-  const effects: CommonEffect[] = [];
-  if (qualifying.length && !primary) {
+  if (qualifying.length && !primary && blockers.length === 0) {
     const inFlight = decisionInFlight(s, now);
     const d = s.records.directives;
     const tilt = tiltReason(s, now);
@@ -120,12 +142,28 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
       // The two halves of one cut complete within moments of each other, so their failover
       // periods end moments apart: a preferred half about to qualify is waited for (rule 7).
       const better = waiting.filter((w) => w.leftMs <= tieWindowMs(s) && compareCandidates(w.c, best) < 0).sort((a, b) => compareCandidates(a.c, b.c))[0];
+      const unconfirmed = better ? [] : best.nodes.filter((n) => now - n.takenAt > t.ackTimeoutMs);
       if (better) {
         wakeInMs = Math.min(wakeInMs, better.leftMs);
         reasons.push({
           code: 'tie_wait',
           view: best.label,
           text: `view ${best.label} qualifies; waiting ${seconds(better.leftMs)} for view ${better.c.label}, preferred (DC priority, then seqno), whose failover period ends then`,
+        });
+      } else if (unconfirmed.length) {
+        // Finding 2 (late_arbitrator_loss): a report up to staleAfter old may come from a half
+        // this arbitrator has since lost; a decision for it would never be delivered and would
+        // spend the last primary component. Ask first, decide on the answers.
+        for (const n of unconfirmed) {
+          if (now - (s.confirmAskedAt[n.info.id] ?? Number.NEGATIVE_INFINITY) < t.ackTimeoutMs) continue;
+          s = { ...s, confirmAskedAt: { ...s.confirmAskedAt, [n.info.id]: now } };
+          effects.push(publish(n.info.id, 'request_status', { arbiter: { incarnation: s.incarnation, instance: s.instance } }));
+        }
+        wakeInMs = Math.min(wakeInMs, t.ackTimeoutMs);
+        reasons.push({
+          code: 'confirming',
+          view: best.label,
+          text: `view ${best.label} qualifies; asking ${labelOf(unconfirmed.map((n) => n.info.id))} for a report first (theirs are ${seconds(Math.max(...unconfirmed.map((n) => now - n.takenAt)))} old)`,
         });
       } else {
         const waited = settled.has(best.key)

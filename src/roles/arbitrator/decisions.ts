@@ -1,9 +1,10 @@
+import type { PartyId } from '../../protocol/party.js';
 import type { PrimaryView } from '../../protocol/verbs.js';
 import { type CommonEffect, publish } from '../core.js';
 import { type Candidate, decisionKeyOf } from './candidates.js';
 import { type DecisionRecord, MAX_DECISIONS, RECORD_KEYS } from './records.js';
 import { startOrderOf } from './cold-start.js';
-import { type ArbitratorState, journal } from './state.js';
+import { type ArbitratorState, journal, stampOf } from './state.js';
 
 /**
  * The decision log: one promotion per last primary component, written with `persist` before the
@@ -17,13 +18,36 @@ import { type ArbitratorState, journal } from './state.js';
  * effect and the key may be decided anew (docs/safety.md, rule 4).
  */
 export function spendingDecision(state: ArbitratorState, key: string): DecisionRecord | undefined {
-  return state.records.decisions.find((d) => d.key === key && d.outcome !== 'refused');
+  return state.records.decisions.find((d) => (d.key === key || d.alsoSpends.includes(key)) && spends(d));
+}
+
+/**
+ * Whether a decision may have taken effect, so that its key stays spent: every decision but a
+ * refused one, and a failed one whose target has since shown that pc.bootstrap never took effect
+ * (path 9: non-Primary, last primary component still the decision's, nothing pending).
+ */
+export function spends(d: DecisionRecord): boolean {
+  if (d.outcome === 'refused') return false;
+  if (d.outcome === 'failed' && d.noEffectAt !== null) return false;
+  return true;
+}
+
+/**
+ * Until when a decision could still take effect somewhere: a dbserver acts on it only until
+ * decidedAt + validForMs by its own clock, which may be maxClockSkew behind this one.
+ */
+export function liveUntil(state: ArbitratorState, d: DecisionRecord): number {
+  return d.decidedAt + d.validForMs + state.settings.timings.maxClockSkewMs;
+}
+
+/** Until when the arbitrator keeps sending it: its validity by this clock. */
+export function sendUntil(d: DecisionRecord): number {
+  return d.decidedAt + d.validForMs;
 }
 
 /** A decision still being carried out (no outcome yet, young enough to be acted on, not overtaken). */
 export function decisionInFlight(state: ArbitratorState, now: number): DecisionRecord | undefined {
-  const t = state.settings.timings;
-  return state.records.decisions.find((d) => d.outcome === 'pending' && now - d.decidedAt < d.validForMs + t.staleAfterMs && !overtaken(state, d));
+  return state.records.decisions.find((d) => d.outcome === 'pending' && d.withdrawn === null && now < liveUntil(state, d) && !overtaken(state, d));
 }
 
 /**
@@ -44,6 +68,8 @@ export interface DecideOptions {
   operator: string | null;
   requestId: string | null;
   reason: string;
+  alsoSpends?: string[];
+  confirmedLost?: PartyId[];
 }
 
 function nextDecisionId(state: ArbitratorState, now: number): string {
@@ -79,6 +105,13 @@ export function decide(state: ArbitratorState, c: Candidate, now: number, o: Dec
     outcome: 'pending',
     outcomeReason: null,
     outcomeAt: null,
+    withdrawn: null,
+    decidedAtWall: state.clock.offset === null ? now : now + state.clock.offset,
+    expiredAt: null,
+    adopted: false,
+    noEffectAt: null,
+    alsoSpends: o.alsoSpends ?? [],
+    confirmedLost: o.confirmedLost ?? [],
   };
   const decisions = pruned([...state.records.decisions, record]);
   let next: ArbitratorState = { ...state, records: { ...state.records, decisions } };
@@ -86,7 +119,7 @@ export function decide(state: ArbitratorState, c: Candidate, now: number, o: Dec
   next = journal(next, now, o.forced ? 'forced_promotion' : 'promotion', text);
   const effects: CommonEffect[] = [
     { kind: 'persist', key: RECORD_KEYS.decisions, value: decisions },
-    publish(record.target, 'make_primary', makePrimaryBody(record)),
+    publish(record.target, 'make_primary', makePrimaryBody(next, record)),
     {
       kind: 'log',
       level: o.forced ? 'warn' : 'info',
@@ -98,8 +131,61 @@ export function decide(state: ArbitratorState, c: Candidate, now: number, o: Dec
   return { state: next, effects, decision: record };
 }
 
-export function makePrimaryBody(d: DecisionRecord) {
-  return { decisionId: d.id, view: d.view, forced: d.forced, reason: trimmed(d.reason, 200), validForMs: d.validForMs };
+export function makePrimaryBody(state: ArbitratorState, d: DecisionRecord, withdrawn = false) {
+  return { decisionId: d.id, view: d.view, forced: d.forced, reason: trimmed(d.reason, 200), validForMs: d.validForMs, decidedAt: d.decidedAtWall ?? d.decidedAt, withdrawn, arbiter: stampOf(state) };
+}
+
+function replaced(state: ArbitratorState, d: DecisionRecord): ArbitratorState {
+  const decisions = state.records.decisions.map((x) => (x.id === d.id ? d : x));
+  return { ...state, records: { ...state.records, decisions } };
+}
+
+/**
+ * Withdraws a pending decision: recorded durably, then a withdrawal replaces the make_primary in
+ * the stream to its target (the post office resends the newest state until acked, and the
+ * target's replay guard drops any older copy that arrives after it). A withdrawal that is lost
+ * is backed by the absolute validity: no dbserver acts after decidedAt + validForMs.
+ */
+export function withdrawDecision(state: ArbitratorState, d: DecisionRecord, now: number, by: string, why: string): { state: ArbitratorState; effects: CommonEffect[] } {
+  const w: DecisionRecord = { ...d, withdrawn: { at: now, by: trimmed(by, 64), why: trimmed(why, 200) } };
+  const s = journal(replaced(state, w), now, 'decision_withdrawn', `${d.id} (make_primary to ${d.target}) withdrawn by ${by}: ${why}`);
+  return {
+    state: s,
+    effects: [
+      { kind: 'persist', key: RECORD_KEYS.decisions, value: s.records.decisions },
+      publish(d.target, 'make_primary', makePrimaryBody(s, w, true)),
+      { kind: 'log', level: 'warn', event: 'decision_withdrawn', msg: `${d.id}: make_primary to ${d.target} withdrawn by ${by}: ${why}`, data: { decisionId: d.id, target: d.target, by, why } },
+    ],
+  };
+}
+
+/**
+ * A pending decision whose validity has ended is no longer sent: a withdrawal replaces it in the
+ * stream to its target, so the post office stops resending the old one (path 3). It still spends
+ * its key until its target reports: it may have been carried out unseen.
+ */
+export function expireDecisions(state: ArbitratorState, now: number, _fresh?: unknown): { state: ArbitratorState; effects: CommonEffect[]; wakeInMs: number } {
+  let s = state;
+  const effects: CommonEffect[] = [];
+  let wakeInMs = Number.POSITIVE_INFINITY;
+  for (const d of state.records.decisions) {
+    if (d.outcome !== 'pending' || d.expiredAt !== null || d.withdrawn !== null) continue;
+    const left = sendUntil(d) - now;
+    if (left > 0) {
+      wakeInMs = Math.min(wakeInMs, left);
+      continue;
+    }
+    const e: DecisionRecord = { ...d, expiredAt: now };
+    s = journal(replaced(s, e), now, 'decision_expired', `${d.id} (make_primary to ${d.target}) expired unanswered; no longer sent`);
+    effects.push({ kind: 'persist', key: RECORD_KEYS.decisions, value: s.records.decisions }, publish(d.target, 'make_primary', makePrimaryBody(s, e, true)), {
+      kind: 'log',
+      level: 'warn',
+      event: 'decision_expired',
+      msg: `${d.id}: make_primary to ${d.target} expired unanswered (decided ${new Date(d.decidedAt).toISOString()}, valid ${Math.round(d.validForMs / 1000)} s); no longer sent, and it still spends its last primary component until ${d.target} reports`,
+      data: { decisionId: d.id, target: d.target },
+    });
+  }
+  return { state: s, effects, wakeInMs };
 }
 
 /**
@@ -111,26 +197,32 @@ export function pruned(ds: DecisionRecord[]): DecisionRecord[] {
   if (ds.length <= MAX_DECISIONS) return ds;
   const out = [...ds];
   while (out.length > MAX_DECISIONS) {
-    const i = out.findIndex((d) => d.outcome === 'refused');
+    const i = out.findIndex((d) => !spends(d));
     if (i < 0) break;
     out.splice(i, 1);
   }
   return out;
 }
 
-/** The newest refusal for this key: a new decision for it waits a failover period after it. */
+/**
+ * The newest refusal for this key (or failure shown to have had no effect): a new decision for
+ * it waits a failover period after it.
+ */
 export function latestRefusal(state: ArbitratorState, key: string): DecisionRecord | undefined {
   let latest: DecisionRecord | undefined;
-  for (const d of state.records.decisions) if (d.key === key && d.outcome === 'refused' && (!latest || d.decidedAt > latest.decidedAt)) latest = d;
+  for (const d of state.records.decisions) if (d.key === key && !spends(d) && (!latest || d.decidedAt > latest.decidedAt)) latest = d;
   return latest;
 }
 
-/** Pending decisions are published again at start: the send may have been lost with the process. */
-export function republishPending(state: ArbitratorState): CommonEffect[] {
+/**
+ * Pending decisions still valid are published again at start: the send may have been lost with
+ * the process. An expired or withdrawn one never is (path 3).
+ */
+export function republishPending(state: ArbitratorState, now: number): CommonEffect[] {
   const effects: CommonEffect[] = [];
   for (const d of state.records.decisions) {
-    if (d.outcome !== 'pending') continue;
-    effects.push(d.kind === 'make_primary' ? publish(d.target, 'make_primary', makePrimaryBody(d)) : publish(d.target, 'start_mariadb', startOrderOf(d)));
+    if (d.outcome !== 'pending' || d.withdrawn !== null || d.expiredAt !== null || now >= sendUntil(d)) continue;
+    effects.push(d.kind === 'make_primary' ? publish(d.target, 'make_primary', makePrimaryBody(state, d)) : publish(d.target, 'start_mariadb', startOrderOf(d)));
     effects.push({
       kind: 'log',
       level: 'info',

@@ -4,7 +4,7 @@ import { type CommonEffect, publish } from '../core.js';
 import { isFresh, isServing, servingNodes } from './observations.js';
 import { type DirectivesRecord, RECORD_KEYS } from './records.js';
 import { type DbserverInfo, dbserverInfo } from './settings.js';
-import { type ArbitratorState, journal } from './state.js';
+import { type ArbitratorState, journal, stampOf } from './state.js';
 
 /**
  * The operator's standing orders and the chosen writer, published as `directives` to every
@@ -19,8 +19,10 @@ export function directivesBody(d: DirectivesRecord): Directives {
 
 export function publishDirectives(state: ArbitratorState): CommonEffect[] {
   const body = directivesBody(state.records.directives);
-  const to: PartyId[] = [...state.settings.dbclients, ...state.settings.dbservers.map((d) => d.id)];
-  return to.map((p) => publish(p, 'directives', { ...body, drained: [...body.drained] }));
+  const clients = state.settings.dbclients.map((p) => publish(p, 'directives', { ...body, drained: [...body.drained] }));
+  // The dbservers also learn which arbitrator process speaks (they echo it: docs/safety.md, path 4).
+  const servers = state.settings.dbservers.map((d) => publish(d.id, 'directives', { ...body, drained: [...body.drained], arbiter: stampOf(state) }));
+  return [...clients, ...servers];
 }
 
 /** Grows the epoch, persists, publishes, logs: the one way the directives change. */
@@ -115,7 +117,7 @@ export function refreshWriter(state: ArbitratorState, now: number): Step {
   const effects: CommonEffect[] = [];
   if (cur !== null && !drained && s.writerDownSince === null) {
     s = { ...s, writerDownSince: fellAt(s, cur, now) };
-    effects.push(...s.settings.dbservers.filter((d) => d.id !== cur).map((d) => publish(d.id, 'request_status', {})));
+    effects.push(...s.settings.dbservers.filter((d) => d.id !== cur).map((d) => publish(d.id, 'request_status', { arbiter: stampOf(s) })));
   }
   let next = chooseWriter(s, now, [], cur !== null && !drained ? (s.writerDownSince ?? 0) : 0);
   if (next === null && cur !== null && !drained) next = cur;

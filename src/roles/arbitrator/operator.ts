@@ -6,6 +6,8 @@ import { operatorBootstrap } from './cold-start.js';
 import { changeDirectives, chooseWriter } from './directives.js';
 import { isServing, servingNodes } from './observations.js';
 import { encodePages, PagingError } from '../../protocol/paging.js';
+import { liveUntil, withdrawDecision } from './decisions.js';
+import { endRelearning } from './memory.js';
 import { operatorPromote, type OperatorOutcome } from './promote.js';
 import { resolveDbserver } from './settings.js';
 import { type ArbitratorState, MAX_CACHED_REPLIES, MAX_CACHED_SUMMARIES, REPLY_CACHE_MS, SUMMARY_CACHE_MS } from './state.js';
@@ -16,11 +18,13 @@ import { buildSummary } from './summary.js';
  * level: the command resends the same requestId until a `command_reply` arrives, so every
  * reply is remembered for a while and a resend gets the same answer instead of a second action.
  */
-export type OperatorVerb = 'drain' | 'undrain' | 'pause' | 'resume' | 'promote' | 'bootstrap' | 'status_summary';
+export type OperatorVerb = 'drain' | 'undrain' | 'pause' | 'resume' | 'promote' | 'bootstrap' | 'withdraw' | 'relearned' | 'status_summary';
 type Step = { state: ArbitratorState; effects: CommonEffect[] };
 
 export function isOperatorVerb(v: string): v is OperatorVerb {
-  return v === 'drain' || v === 'undrain' || v === 'pause' || v === 'resume' || v === 'promote' || v === 'bootstrap' || v === 'status_summary';
+  return (
+    v === 'drain' || v === 'undrain' || v === 'pause' || v === 'resume' || v === 'promote' || v === 'bootstrap' || v === 'withdraw' || v === 'relearned' || v === 'status_summary'
+  );
 }
 
 function clip(s: string, n = 800): string {
@@ -51,7 +55,7 @@ export function handleOperator(state: ArbitratorState, msg: Inbound, now: number
       break;
     case 'promote': {
       const b = msg.body as BodyOf<'promote'>;
-      out = operatorPromote(s0, { target: b.target, force: b.force, operator: b.operator, reason: b.reason, requestId: b.requestId }, now);
+      out = operatorPromote(s0, { target: b.target, force: b.force, operator: b.operator, reason: b.reason, requestId: b.requestId, ...(b.confirmLost ? { confirmLost: b.confirmLost } : {}) }, now);
       break;
     }
     case 'bootstrap': {
@@ -59,6 +63,12 @@ export function handleOperator(state: ArbitratorState, msg: Inbound, now: number
       out = operatorBootstrap(s0, { target: b.target, force: b.force, confirm: b.confirm, operator: b.operator, reason: b.reason, requestId: b.requestId }, now);
       break;
     }
+    case 'withdraw':
+      out = withdraw(s0, msg.body as BodyOf<'withdraw'>, now);
+      break;
+    case 'relearned':
+      out = relearned(s0, msg.body as BodyOf<'relearned'>, now);
+      break;
     default:
       return { state, effects: [] };
   }
@@ -132,6 +142,39 @@ function pause(state: ArbitratorState, b: BodyOf<'pause'>, now: number): Operato
     { operator: b.operator, reason: b.reason },
   );
   return { ...r, ok: true, message: `paused: nothing is promoted automatically until resume (epoch ${r.state.records.directives.epoch})` };
+}
+
+/**
+ * The operator withdraws a pending decision (path 3). It stays on record and keeps spending its
+ * last primary component until its target reports (refused: freed; carried out: it is Primary).
+ */
+function withdraw(state: ArbitratorState, b: BodyOf<'withdraw'>, now: number): OperatorOutcome {
+  const d = state.records.decisions.find((x) => x.id === b.decisionId);
+  if (!d) return { state, effects: [], ok: false, message: `no decision ${b.decisionId} on record (\`status\` lists the last ones)` };
+  if (d.withdrawn) return { state, effects: [], ok: true, message: `${d.id} was already withdrawn by ${d.withdrawn.by}` };
+  if (d.outcome !== 'pending')
+    return { state, effects: [], ok: false, message: `${d.id} is ${d.outcome.replace('_', ' ')} (${d.outcomeReason ?? 'no reason given'}): only a pending decision can be withdrawn` };
+  if (!b.reason.trim()) return { state, effects: [], ok: false, message: 'withdraw needs a reason (--reason "…")' };
+  const r = withdrawDecision(state, d, now, b.operator || 'an unnamed operator', b.reason);
+  const until = new Date(liveUntil(state, d)).toISOString();
+  return {
+    ...r,
+    ok: true,
+    message: `${d.id} withdrawn: ${d.target} refuses it if the withdrawal reaches it before it acts; if not, it can act on it at the latest until ${until} (its validity plus the maximum clock skew). It still counts as made until ${d.target} reports`,
+  };
+}
+
+/** The operator vouches that no promotion this arbitrator forgot is live (path 1). */
+function relearned(state: ArbitratorState, b: BodyOf<'relearned'>, now: number): OperatorOutcome {
+  if (!state.records.memory.relearning) return { state, effects: [], ok: true, message: 'not relearning: the records are trusted' };
+  if (!b.force || !b.reason.trim()) return { state, effects: [], ok: false, message: 'relearned needs --force and a reason' };
+  const r = endRelearning(state, now, `the operator ${b.operator || '(unnamed)'} said so: ${b.reason}`);
+  return {
+    state: r.state,
+    effects: r.effects,
+    ok: true,
+    message: `records trusted again on ${b.operator || 'your'} word (${state.records.decisions.length} decision(s) on record); promotions resume`,
+  };
 }
 
 function resume(state: ArbitratorState, b: BodyOf<'resume'>, now: number): OperatorOutcome {

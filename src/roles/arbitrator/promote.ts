@@ -1,9 +1,10 @@
 import { viewKey, viewOf } from '../../protocol/view.js';
 import type { CommonEffect } from '../core.js';
 import { candidateViews, decisionKeyOf, shortUuid, structuralProblem } from './candidates.js';
-import { decide, decisionInFlight, describeWeights, spendingDecision } from './decisions.js';
+import { decide, decisionInFlight, describeWeights, liveUntil, spendingDecision, spends, withdrawDecision } from './decisions.js';
+import { duplicateNote } from './memory.js';
 import { primaryNote } from './decide.js';
-import { freshNodes, labelOf } from './observations.js';
+import { freshNodes, isFresh, labelOf } from './observations.js';
 import { resolveDbserver } from './settings.js';
 import type { ArbitratorState } from './state.js';
 
@@ -13,6 +14,8 @@ export interface PromoteRequest {
   operator: string;
   reason: string;
   requestId: string;
+  /** Nodes outside the target the operator confirms are gone (`--confirm-lost`). */
+  confirmLost?: readonly string[];
 }
 
 export interface OperatorOutcome {
@@ -40,6 +43,14 @@ export function operatorPromote(state: ArbitratorState, req: PromoteRequest, now
   if (!dc && !node) return refuse(`unknown target ${req.target}: name a data centre (${s.dcOrder.join(', ')}) or a dbserver (${s.dbservers.map((d) => d.id).join(', ')})`);
   if (req.force && req.reason.trim() === '') return refuse('a forced promote needs a reason (--reason "…"); it is logged with your name');
 
+  if (state.records.memory.relearning) {
+    return refuse(
+      `this arbitrator is RELEARNING (${state.records.memory.why ?? 'its records are not trusted'}): it may not know a promotion already made. Once you have checked every node by hand, \`relearned --force --reason "…"\`, then promote`,
+    );
+  }
+  const dup = duplicateNote(state, now);
+  if (dup) return refuse(dup);
+
   const fresh = freshNodes(state, now);
   const primary = primaryNote(fresh);
   if (primary) return refuse(`${primary}: nothing is promoted while one exists`);
@@ -64,17 +75,104 @@ export function operatorPromote(state: ArbitratorState, req: PromoteRequest, now
   }
   const key = decisionKeyOf(c.lastPrimary, c.view);
   const spent = spendingDecision(state, key);
-  if (spent) return refuse(`${spent.id} already promoted ${labelOf(spent.members)} for this last primary component (${spent.outcome}): a second promotion could make two primaries`);
   const inFlight = decisionInFlight(state, now);
-  if (inFlight) return refuse(`${inFlight.id} (make_primary to ${inFlight.target}) is still being carried out`);
+  if (!req.force) {
+    if (spent) return refuse(`${spent.id} already promoted ${labelOf(spent.members)} for this last primary component (${spent.outcome}): a second promotion could make two primaries`);
+    if (inFlight) return refuse(`${inFlight.id} (make_primary to ${inFlight.target}) is still being carried out`);
+  }
+
+  const targets = new Set<string>(c.nodes.map((n) => n.info.id));
+  let effects: CommonEffect[] = [];
+  let next = state;
+  let superseded = '';
+  if (req.force) {
+    // Path 5: the nodes that are, or may be, a primary component outside the target.
+    const risk = atRisk(state, targets, key, now);
+    const confirmed = new Set((req.confirmLost ?? []).map((x) => resolveDbserver(state.settings, x)?.id ?? x));
+    const missing = risk.filter((r) => !confirmed.has(r.party));
+    if (missing.length) {
+      const names = missing.map((r) => r.party).join(',');
+      return refuse(
+        `${missing.map((r) => `${r.party} (${r.why})`).join('; ')}: they may be a live primary component that this arbitrator cannot hear, and a forced promote beside it makes two. Check them by hand (wsrep_cluster_status on each); only if they are really down, fenced or cut off for good, repeat with --confirm-lost ${names}`,
+      );
+    }
+    // "promote --force supersedes whatever is pending": pending decisions are withdrawn first.
+    const pend = state.records.decisions.filter((d) => d.outcome === 'pending' && d.withdrawn === null && (d.key === key || d === inFlight));
+    // One its target has taken up cannot be withdrawn any more: pc.bootstrap may run any moment.
+    const busy = pend.find((d) => state.reports[d.target]?.body.decision?.id === d.id && state.reports[d.target]?.body.decision?.outcome === 'pending');
+    if (busy)
+      return refuse(
+        `${busy.id} is being carried out by ${busy.target} right now (${state.reports[busy.target]?.body.decision?.reason ?? 'pending'}): wait for its outcome (at the latest ${new Date(liveUntil(state, busy)).toISOString()})`,
+      );
+    for (const d of pend) {
+      const w = withdrawDecision(next, d, now, req.operator, `superseded by a forced promote of ${what}`);
+      next = w.state;
+      effects = [...effects, ...w.effects];
+    }
+    if (pend.length)
+      superseded = `; superseded ${pend.map((d) => `${d.id} (to ${d.target})`).join(', ')}: withdrawn, valid at most until ${new Date(Math.max(...pend.map((d) => liveUntil(state, d)))).toISOString()} if the withdrawal does not arrive`;
+  }
 
   const unheard = c.unheard.length ? `; members not heard: ${c.unheard.map(shortUuid).join(', ')}` : '';
-  const reason = `${req.force ? 'forced' : 'operator'} promote of ${what} by ${req.operator}: ${req.reason || '(no reason given)'}; ${describeWeights(c)}${unheard}`;
-  const r = decide(state, c, now, { forced: req.force, operator: req.operator, requestId: req.requestId, reason });
+  const lost = req.force && req.confirmLost?.length ? `; confirmed lost: ${req.confirmLost.join(', ')}` : '';
+  const reason = `${req.force ? 'forced' : 'operator'} promote of ${what} by ${req.operator}: ${req.reason || '(no reason given)'}; ${describeWeights(c)}${unheard}${lost}`;
+  const confirmedLost = (req.confirmLost ?? []).map((x) => resolveDbserver(state.settings, x)?.id).filter((x): x is NonNullable<typeof x> => x !== undefined);
+  const r = decide(next, c, now, { forced: req.force, operator: req.operator, requestId: req.requestId, reason, alsoSpends: req.force ? otherKeys(state, key) : [], confirmedLost });
   return {
     state: r.state,
-    effects: r.effects,
+    effects: [...effects, ...r.effects],
     ok: true,
-    message: `${r.decision.id}: make_primary to ${r.decision.target} for view ${c.label} (${describeWeights(c)}${unheard}); watch \`status\` for the outcome`,
+    message: `${r.decision.id}: make_primary to ${r.decision.target} for view ${c.label} (${describeWeights(c)}${unheard}${lost})${superseded}; watch \`status\` for the outcome`,
   };
+}
+
+interface AtRisk {
+  party: string;
+  why: string;
+}
+
+/**
+ * Nodes outside the target that may be a live primary component (path 5): members of the last
+ * primary component seen whose latest report, however old, said Primary; and the members of a
+ * carried-out decision for the same last primary component.
+ */
+function atRisk(state: ArbitratorState, targets: ReadonlySet<string>, key: string, now: number): AtRisk[] {
+  const out = new Map<string, string>();
+  for (const m of state.records.lastPrimary?.members ?? []) {
+    const p = m.party ?? state.records.nodes[m.uuid]?.party ?? null;
+    if (!p || targets.has(p)) continue;
+    const h = state.reports[p];
+    if (h?.body.wsrep?.clusterStatus === 'Primary' && h.body.mariadb === 'up') {
+      out.set(p, `its latest report, ${((now - h.receivedAt) / 1000).toFixed(1)} s old, said Primary (conf ${h.body.wsrep.confId ?? '?'})`);
+    }
+  }
+  for (const d of state.records.decisions) {
+    if ((d.key !== key && !d.alsoSpends.includes(key)) || !spends(d)) continue;
+    // A pending one whose target is not heard may have been carried out unseen (path 9).
+    const unheard = d.outcome === 'pending' && !isFresh(state, state.reports[d.target]?.receivedAt ?? Number.NEGATIVE_INFINITY, now);
+    const why =
+      d.outcome === 'carried_out'
+        ? `${d.id} made it Primary for this last primary component`
+        : d.outcome === 'failed'
+          ? `${d.id} ran pc.bootstrap there and failed, which may yet have taken effect`
+          : unheard
+            ? `${d.id} was sent there and never answered: it may have been carried out unseen`
+            : null;
+    if (why) for (const p of [d.target, ...d.members]) if (!targets.has(p) && !out.has(p)) out.set(p, why);
+  }
+  return [...out].map(([party, why]) => ({ party, why }));
+}
+
+/**
+ * The last primary components every stored report shows, besides the forced decision's own: a
+ * forced promote (above all one with no known last primary component) spends them too, so that
+ * the other side is never promoted automatically beside it (path 5).
+ */
+function otherKeys(state: ArbitratorState, key: string): string[] {
+  const keys = new Set<string>();
+  for (const h of Object.values(state.reports)) {
+    const v = h.body.wsrep?.lastPrimary?.viewId;
+    if (v && v !== key) keys.add(v);
+  }
+  return [...keys].slice(0, 64);
 }

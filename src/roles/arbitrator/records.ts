@@ -13,7 +13,14 @@ export const RECORD_KEYS = {
   directives: 'arbitrator.directives',
   lastPrimary: 'arbitrator.lastPrimary',
   nodes: 'arbitrator.nodes',
+  memory: 'arbitrator.memory',
 } as const;
+
+/**
+ * Read by LocalState.nextIncarnation: an arbitrator that learns the site has heard a newer
+ * incarnation of it (a restored old state file) writes it here, so its next start outgrows it.
+ */
+export const INCARNATION_FLOOR_KEY = 'meta.incarnationFloor';
 
 const party = z
   .string()
@@ -44,8 +51,48 @@ export const decisionRecord = z.object({
   outcome: z.enum(['pending', 'carried_out', 'refused', 'failed']),
   outcomeReason: z.string().max(200).nullable(),
   outcomeAt: ms.nullable(),
+  // Fields below were added later: a record written before them loads with their defaults.
+  /** Withdrawn (operator `withdraw`, superseded by a forced promote): {at, by, why}. */
+  withdrawn: z
+    .object({ at: ms, by: z.string().max(64), why: z.string().max(200) })
+    .nullable()
+    .default(null),
+  /**
+   * decidedAt is the arbitrator's monotonic clock (durations); this is its wall clock at the same
+   * moment, sent in make_primary: the dbserver's own wall clock expires it (null: decidedAt).
+   */
+  decidedAtWall: ms.nullable().default(null),
+  /** When the arbitrator stopped sending it (its validity ended): a withdrawal replaced it. */
+  expiredAt: ms.nullable().default(null),
+  /** Learned from its target's report, not decided by this arbitrator's records (a lost memory, a duplicate). */
+  adopted: z.boolean().default(false),
+  /**
+   * A failed decision's target has since reported non-Primary with its last primary component
+   * still the decision's: pc.bootstrap never took effect, so like a refusal it frees the key.
+   */
+  noEffectAt: ms.nullable().default(null),
+  /** More last primary components this (forced) decision spends besides `key` (docs/safety.md, path 5). */
+  alsoSpends: z.array(z.string().max(400)).max(64).default([]),
+  /** The nodes the operator confirmed lost (`--confirm-lost`). */
+  confirmedLost: z.array(party).max(64).default([]),
 });
 export type DecisionRecord = z.infer<typeof decisionRecord>;
+
+/**
+ * Whether this arbitrator may trust its records (docs/safety.md, "The arbitrator loses its
+ * memory"). `relearning` from the moment it knows it may have forgotten (a state file with no
+ * records, the site having heard a newer incarnation) until every member of the last primary
+ * component has reported what it carried out, or the operator's `relearned --force`.
+ */
+export const memoryRecord = z.object({
+  relearning: z.boolean(),
+  since: ms.nullable(),
+  why: z.string().max(300).nullable(),
+  /** The last time it was relearned: how and by whom. */
+  relearnedAt: ms.nullable(),
+  relearnedBy: z.string().max(300).nullable(),
+});
+export type MemoryRecord = z.infer<typeof memoryRecord>;
 
 export const directivesRecord = z.object({
   epoch: z.number().int().nonnegative(),
@@ -81,7 +128,10 @@ export interface ArbitratorRecords {
   directives: DirectivesRecord;
   lastPrimary: LastPrimaryRecord | null;
   nodes: NodesRecord;
+  memory: MemoryRecord;
 }
+
+export const TRUSTED_MEMORY: MemoryRecord = { relearning: false, since: null, why: null, relearnedAt: null, relearnedBy: null };
 
 export const EMPTY_DIRECTIVES: DirectivesRecord = {
   epoch: 0,
@@ -94,7 +144,7 @@ export const EMPTY_DIRECTIVES: DirectivesRecord = {
 };
 
 export function emptyRecords(): ArbitratorRecords {
-  return { decisions: [], directives: { ...EMPTY_DIRECTIVES }, lastPrimary: null, nodes: {} };
+  return { decisions: [], directives: { ...EMPTY_DIRECTIVES }, lastPrimary: null, nodes: {}, memory: { ...TRUSTED_MEMORY } };
 }
 
 /** Decisions are never pruned below this many; beyond it the oldest settled ones go. */
@@ -110,8 +160,12 @@ export class ArbitratorRecordError extends Error {
   }
 }
 
-/** Reads and checks every record; absent ones start empty, damaged ones throw. */
-export function loadArbitratorRecords(get: (key: string) => unknown): ArbitratorRecords {
+/**
+ * Reads and checks every record; absent ones start empty, damaged ones throw. A state with no
+ * record at all (a new or deleted file) is not trusted: it starts relearning. A file from before
+ * the memory record, with records in it, is trusted as it was.
+ */
+export function loadArbitratorRecords(get: (key: string) => unknown, now = 0): ArbitratorRecords {
   const read = <T>(key: string, schema: z.ZodType<T>, dflt: T): T => {
     const raw = get(key);
     if (raw === undefined || raw === null) return dflt;
@@ -124,11 +178,14 @@ export function loadArbitratorRecords(get: (key: string) => unknown): Arbitrator
     }
     return r.data;
   };
+  const blank = Object.values(RECORD_KEYS).every((k) => get(k) === undefined || get(k) === null);
+  const forgotten: MemoryRecord = { ...TRUSTED_MEMORY, relearning: true, since: now, why: 'the state file holds no records (new, deleted or replaced): what was decided before is not known here' };
   return {
     decisions: read(RECORD_KEYS.decisions, z.array(decisionRecord), []),
     directives: read(RECORD_KEYS.directives, directivesRecord, { ...EMPTY_DIRECTIVES }),
     lastPrimary: read(RECORD_KEYS.lastPrimary, lastPrimaryRecord.nullable(), null),
     nodes: read(RECORD_KEYS.nodes, nodesRecord, {}),
+    memory: blank ? forgotten : read(RECORD_KEYS.memory, memoryRecord, { ...TRUSTED_MEMORY }),
   };
 }
 

@@ -3,7 +3,8 @@ import type { ClientStatusReport, DbStatusReport, WsrepStatus } from '../../prot
 import type { CommonEffect } from '../core.js';
 import { ageWhenSent } from '../reading-age.js';
 import { isFresh } from './observations.js';
-import { type LastPrimaryRecord, MAX_UUIDS_PER_PARTY, type NodeSighting, type NodesRecord, RECORD_KEYS } from './records.js';
+import { decisionKeyOf } from './candidates.js';
+import { type DecisionRecord, INCARNATION_FLOOR_KEY, type LastPrimaryRecord, MAX_UUIDS_PER_PARTY, type NodeSighting, type NodesRecord, RECORD_KEYS } from './records.js';
 import { dbserverByNodeName, dbserverInfo } from './settings.js';
 import { type ArbitratorState, journal } from './state.js';
 
@@ -44,13 +45,18 @@ export function applyDbReport(state: ArbitratorState, from: PartyId, body: DbSta
   const takenAt = now - ageWhenSent(body.observedAt, sentAt);
   state.reports[from] = { body, receivedAt: now, takenAt };
   const isNew = heard(state, from);
+  // While relearning, the first word of each dbserver since it began is material (it may end it).
+  // Only a dbserver that keeps the decisions it carried out counts (one older than the `carried`
+  // field cannot tell).
+  const relearnNew = state.records.memory.relearning && body.carried !== undefined && !Object.hasOwn(state.relearnHeard, from);
+  if (relearnNew) state.relearnHeard[from] = body.wsrep?.nodeUuid ?? null;
   if (prev && sameMaterialReport(prev.body, body)) {
-    const material = isNew || !isFresh(state, prev.takenAt, now) || !isFresh(state, takenAt, now) || state.writerDownSince !== null || state.evaluation === null;
+    const material = isNew || relearnNew || !isFresh(state, prev.takenAt, now) || !isFresh(state, takenAt, now) || state.writerDownSince !== null || state.evaluation === null;
     return { state, effects: [], material };
   }
   let s: ArbitratorState = state;
   const effects: CommonEffect[] = [];
-  for (const step of [learnUuids, trackLastPrimary, recordOutcome]) {
+  for (const step of [learnUuids, trackLastPrimary, recordOutcome, adoptCarried, noteArbiters]) {
     const r = step(s, from, body, now);
     s = r.state;
     effects.push(...r.effects);
@@ -118,10 +124,125 @@ export function sameMaterialReport(a: DbStatusReport, b: DbStatusReport): boolea
   } else if (r.uuid !== t.uuid || r.seqno !== t.seqno || r.safeToBootstrap !== t.safeToBootstrap) {
     return false;
   }
+  if (!sameEvidence(a, b)) return false;
   const d = a.decision;
   const e = b.decision;
   if (d === null || e === null) return d === e;
   return d.id === e.id && d.outcome === e.outcome && d.reason === e.reason && d.at === e.at;
+}
+
+/** The decisions carried out and the arbitrators heard: they change rarely, and matter when they do. */
+function sameEvidence(a: DbStatusReport, b: DbStatusReport): boolean {
+  const c = a.carried ?? [];
+  const d = b.carried ?? [];
+  if (c.length !== d.length) return false;
+  for (let i = 0; i < c.length; i++) if (c[i]?.id !== d[i]?.id || c[i]?.outcome !== d[i]?.outcome) return false;
+  const x = a.arbiters ?? [];
+  const y = b.arbiters ?? [];
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i]?.instance !== y[i]?.instance || x[i]?.incarnation !== y[i]?.incarnation) return false;
+  return a.newestArbiter?.instance === b.newestArbiter?.instance && a.newestArbiter?.incarnation === b.newestArbiter?.incarnation;
+}
+
+/**
+ * A decision a dbserver reports having acted on that these records do not hold (they were lost,
+ * restored from an old copy, or another arbitrator process made it) is adopted, loudly: it spends
+ * its last primary component here as it does on the site (docs/safety.md, path 1). Only the
+ * node that acted on it is believed, as for outcomes.
+ */
+function adoptCarried(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
+  const carried = body.carried ?? [];
+  const unknown = carried.filter((c) => !state.records.decisions.some((d) => d.id === c.id));
+  const known = carried.filter((c) => c.outcome !== 'pending' && state.records.decisions.some((d) => d.id === c.id && d.target === from && d.outcome === 'pending'));
+  if (unknown.length === 0 && known.length === 0) return { state, effects: [] };
+  let decisions = state.records.decisions;
+  const effects: CommonEffect[] = [];
+  let s = state;
+  for (const c of unknown) {
+    const record: DecisionRecord = {
+      id: c.id,
+      kind: 'make_primary',
+      key: c.lastPrimaryViewId ?? decisionKeyOf(null, c.view),
+      lastPrimary: null,
+      view: c.view,
+      members: [from],
+      target: from,
+      forced: false,
+      operator: null,
+      requestId: null,
+      reason: `adopted from ${from}'s report: not in these records`,
+      decidedAt: c.decidedAt ?? c.at,
+      validForMs: 0,
+      outcome: c.outcome,
+      outcomeReason: c.outcome === 'pending' ? null : `as ${from} reports it`,
+      outcomeAt: c.outcome === 'pending' ? null : now,
+      withdrawn: null,
+      decidedAtWall: c.decidedAt,
+      expiredAt: null,
+      adopted: true,
+      noEffectAt: null,
+      alsoSpends: [],
+      confirmedLost: [],
+    };
+    decisions = [...decisions, record];
+    const text = `${from} reports having acted on ${c.id} (${c.outcome.replace('_', ' ')}, last primary component ${c.lastPrimaryViewId ?? 'none'}), which these records do not hold: adopted — this arbitrator's records were lost or replaced, or another arbitrator made it`;
+    s = journal(s, now, 'decision_adopted', text);
+    effects.push({ kind: 'log', level: 'error', event: 'decision_adopted', msg: text, data: { decisionId: c.id, from, outcome: c.outcome, lastPrimary: record.key } });
+  }
+  // The outcome of one of ours that the `decision` field missed (the report carrying it was lost).
+  for (const c of known)
+    decisions = decisions.map((d) => (d.id === c.id ? { ...d, outcome: c.outcome as DecisionRecord['outcome'], outcomeReason: `as ${from}'s carried list shows`, outcomeAt: now } : d));
+  s = { ...s, records: { ...s.records, decisions } };
+  return { state: s, effects: [{ kind: 'persist', key: RECORD_KEYS.decisions, value: decisions }, ...effects] };
+}
+
+/**
+ * Arbitrator processes the dbserver heard, other than this one (docs/safety.md, paths 1 and 4):
+ * an incarnation newer than this one's means this state is older than what the site has seen (a
+ * restored copy, or a second process): relearn, and outgrow it at the next start. A process of
+ * the same or a newer incarnation heard lately is a second arbitrator alive: noted, and nothing
+ * is promoted while one is (decide.ts).
+ */
+function noteArbiters(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
+  const effects: CommonEffect[] = [];
+  let s = state;
+  for (const a of body.arbiters ?? []) {
+    if (a.instance === state.instance) continue;
+    const prev = s.foreignArbiters[a.instance];
+    s = { ...s, foreignArbiters: { ...s.foreignArbiters, [a.instance]: { incarnation: a.incarnation, instance: a.instance, lastSeenAt: now, reportedBy: from } } };
+    if (!prev && a.incarnation >= state.incarnation) {
+      const text = `${from} hears another arbitrator process as ${state.settings.self}: incarnation ${a.incarnation} instance ${a.instance} (I am ${state.incarnation}/${state.instance})`;
+      s = journal(s, now, 'duplicate_arbitrator', text);
+      effects.push({ kind: 'log', level: 'error', event: 'duplicate_arbitrator', msg: `${text}: promoting nothing while it speaks`, data: { from, incarnation: a.incarnation, instance: a.instance } });
+    }
+  }
+  const newest = [body.newestArbiter, ...(body.arbiters ?? [])].filter((a) => a !== undefined).reduce<number>((m, a) => Math.max(m, a.incarnation), 0);
+  if (newest > state.incarnation) {
+    if (newest > s.incarnationFloor) {
+      s = { ...s, incarnationFloor: newest };
+      effects.push({ kind: 'persist', key: INCARNATION_FLOOR_KEY, value: newest });
+    }
+    if (!s.records.memory.relearning) {
+      const why = `${from} has heard arbitrator incarnation ${newest}, newer than mine (${state.incarnation}): this state file is older than what the site has seen (restored from a copy?), or another arbitrator runs`;
+      s = startRelearning(s, now, why);
+      effects.push(
+        { kind: 'persist', key: RECORD_KEYS.memory, value: s.records.memory },
+        {
+          kind: 'log',
+          level: 'error',
+          event: 'memory_lost',
+          msg: `${why}: relearning, nothing is promoted until every member of the last primary component has reported (or \`relearned --force\`); restart me to take an incarnation above ${newest}`,
+          data: { from, newest, mine: state.incarnation },
+        },
+      );
+    }
+  }
+  return { state: s, effects };
+}
+
+export function startRelearning(state: ArbitratorState, now: number, why: string): ArbitratorState {
+  const memory = { ...state.records.memory, relearning: true, since: now, why: why.slice(0, 300) };
+  return journal({ ...state, relearnHeard: {}, records: { ...state.records, memory } }, now, 'memory_lost', why);
 }
 
 /**

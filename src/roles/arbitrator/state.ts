@@ -48,7 +48,10 @@ export type ReasonCode =
   | 'tie_wait'
   | 'warming_up'
   | 'clock_jump'
-  | 'weight_mismatch';
+  | 'weight_mismatch'
+  | 'relearning'
+  | 'duplicate_arbitrator'
+  | 'confirming';
 
 export interface Evaluation {
   at: number;
@@ -100,9 +103,27 @@ export interface CachedReply {
  * before a step still shows its records as they were. The core stays deterministic: the same
  * events on the same state give the same result.
  */
+/** Another arbitrator process of this identity, as the dbservers' reports echo it. */
+export interface ForeignArbiter {
+  incarnation: number;
+  instance: string;
+  /** This arbitrator's clock when a report last mentioned it as heard lately. */
+  lastSeenAt: number;
+  reportedBy: PartyId;
+}
+
 export interface ArbitratorState {
   settings: ArbitratorSettings;
   incarnation: number;
+  /** Drawn at random by the daemon at every process start (tests and the simulator name it). */
+  instance: string;
+  foreignArbiters: Record<string, ForeignArbiter>;
+  /** While relearning: the dbservers heard since it began, with their node uuid then. */
+  relearnHeard: Record<string, string | null>;
+  /** The highest incarnation the site was heard to know, written for the next start to outgrow. */
+  incarnationFloor: number;
+  /** When request_status was last sent to confirm a decision's target (path 9). */
+  confirmAskedAt: Record<string, number>;
   startedAt: number | null;
   records: ArbitratorRecords;
   reports: Record<string, HeardReport>;
@@ -137,6 +158,8 @@ export const REPLY_CACHE_MS = 10 * 60_000;
 
 export interface InitialOptions {
   incarnation: number;
+  /** Defaults to `i<incarnation>` (deterministic for tests and the simulator). */
+  instance?: string;
 }
 
 /** The state a (re)started arbitrator begins from: the config and what it persisted, nothing else. */
@@ -144,6 +167,11 @@ export function initialArbitratorState(settings: ArbitratorSettings, records: Ar
   return {
     settings,
     incarnation: opts.incarnation,
+    instance: opts.instance ?? `i${opts.incarnation}`,
+    foreignArbiters: {},
+    relearnHeard: {},
+    confirmAskedAt: {},
+    incarnationFloor: 0,
     startedAt: null,
     records,
     reports: {},
@@ -160,6 +188,10 @@ export function initialArbitratorState(settings: ArbitratorSettings, records: Ar
     clock: { ...CALM_CLOCK },
     datagrams: null,
   };
+}
+
+export function stampOf(state: ArbitratorState): { incarnation: number; instance: string } {
+  return { incarnation: state.incarnation, instance: state.instance };
 }
 
 export function journal(state: ArbitratorState, at: number, event: string, text: string): ArbitratorState {

@@ -1,6 +1,6 @@
 import type { PartyId } from '../../protocol/party.js';
 import { sameView, viewKey, viewOf } from '../../protocol/view.js';
-import type { DecisionOutcome, Directives, MakePrimary, StartMariadb, WsrepNotify } from '../../protocol/verbs.js';
+import type { ArbiterStamp, CarriedDecision, DecisionOutcome, Directives, MakePrimary, StartMariadb, WsrepNotify } from '../../protocol/verbs.js';
 import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
 import { HOOK_GRACE_MS, type HookHealth, hookReport, initialHookHealth, onGraceOver, onPush, onReading } from './hook-health.js';
 import { type Push, type Reading, reportKey, reportOf } from './reading.js';
@@ -36,9 +36,19 @@ export interface DbserverSettings {
   ringFollowUps: number;
   /** How many concluded decision ids are remembered (and persisted). */
   decisionsKept: number;
-  /** The site's bound on clock skew: a start order is void past decidedAt + validFor + this. */
+  /**
+   * The site's bound on clock differences (timings.maxClockSkew): a start order is void past
+   * decidedAt + validFor + this, and a decision decided further in the future of this clock is
+   * refused (the clocks cannot be trusted to expire it).
+   */
   maxClockSkewMs: number;
 }
+
+/** How long an arbitrator process counts as heard lately (reported in `arbiters`). */
+export const ARBITER_ECHO_MS = 30_000;
+/** Decisions acted on, kept durably (the newest CARRIED_REPORTED of them go in every report). */
+export const CARRIED_KEPT = 64;
+export const CARRIED_REPORTED = 8;
 
 export const DEFAULT_TUNING = { bootstrapRetryMs: 500, followUpMs: 50, followUpMax: 40, ringFollowUps: 10, decisionsKept: 256, maxClockSkewMs: 60_000 } as const;
 
@@ -88,12 +98,30 @@ export interface DbserverState {
   pendingStart: PendingStart | null;
   /** Every bootstrap this node ran (or began to run); persisted under BOOTSTRAPS_KEY. */
   bootstraps: BootstrapDone[];
+  /**
+   * Decisions this node ran pc.bootstrap for, oldest first, persisted under CARRIED_KEY before
+   * the first SET GLOBAL: what an arbitrator that lost its records re-learns (docs/safety.md).
+   */
+  carried: CarriedDecision[];
+  /** Arbitrator processes heard, with this clock's time of the last word (ARBITER_ECHO_MS). */
+  arbiters: Array<ArbiterStamp & { at: number }>;
+  /** The newest arbitrator process ever heard, persisted under ARBITER_KEY. */
+  newestArbiter: ArbiterStamp | null;
 }
 
 export const DECISIONS_KEY = 'dbserver.decisions';
 export const PENDING_KEY = 'dbserver.pending';
 export const START_KEY = 'dbserver.pendingStart';
 export const BOOTSTRAPS_KEY = 'dbserver.bootstraps';
+export const CARRIED_KEY = 'dbserver.carried';
+export const ARBITER_KEY = 'dbserver.newestArbiter';
+
+export interface DurableExtras {
+  carried?: CarriedDecision[];
+  newestArbiter?: ArbiterStamp | null;
+  pendingStart?: PendingStart | null;
+  bootstraps?: BootstrapDone[];
+}
 
 export type DbserverEvent =
   | { kind: 'observed'; reading: Reading }
@@ -124,11 +152,7 @@ export type DbserverEffect =
 type Effect = CommonEffect | DbserverEffect;
 type Event = CommonEvent | DbserverEvent;
 
-export function initialState(
-  decisions: DecisionOutcome[] = [],
-  pending: PendingDecision | null = null,
-  cold: { pendingStart?: PendingStart | null; bootstraps?: BootstrapDone[] } = {},
-): DbserverState {
+export function initialState(decisions: DecisionOutcome[] = [], pending: PendingDecision | null = null, extras: DurableExtras = {}): DbserverState {
   return {
     reading: null,
     nextSeq: 1,
@@ -143,9 +167,18 @@ export function initialState(
     pending,
     directives: null,
     hook: initialHookHealth(),
-    pendingStart: cold.pendingStart ?? null,
-    bootstraps: cold.bootstraps ?? [],
+    pendingStart: extras.pendingStart ?? null,
+    bootstraps: extras.bootstraps ?? [],
+    carried: extras.carried ?? [],
+    arbiters: [],
+    newestArbiter: extras.newestArbiter ?? null,
   };
+}
+
+/** Which arbitrator is newer: by incarnation, then by instance (any fixed order will do). */
+function newerArbiter(a: ArbiterStamp, b: ArbiterStamp | null): boolean {
+  if (!b) return true;
+  return a.incarnation > b.incarnation || (a.incarnation === b.incarnation && a.instance > b.instance);
 }
 
 const T_REPORT = 'report';
@@ -163,6 +196,8 @@ export class Step {
     public s: DbserverState,
     readonly now: number,
     readonly cfg: DbserverSettings,
+    /** The wall clock: only for what crosses processes (a decision's decided-at). */
+    readonly wall: number = now,
   ) {}
 
   log(level: 'debug' | 'info' | 'warn' | 'error', event: string, msg: string, data?: Record<string, unknown>): void {
@@ -196,6 +231,9 @@ export class Step {
     const r = this.s.reading;
     if (!r) return;
     const rep = { ...reportOf(r, this.s.push, this.cfg.dc, this.latestDecision()), hook: hookReport(this.s.hook) };
+    rep.carried = this.s.carried.slice(-CARRIED_REPORTED);
+    rep.arbiters = this.recentArbiters();
+    if (this.s.newestArbiter) rep.newestArbiter = this.s.newestArbiter;
     const key = reportKey(rep);
     const changed = key !== this.s.lastReportKey;
     // One report per step at most: the outcome of a decision and the reading that led to it go together.
@@ -211,6 +249,41 @@ export class Step {
       size: rep.wsrep?.clusterSize ?? null,
       observedAt: rep.observedAt,
     });
+  }
+
+  recentArbiters(): ArbiterStamp[] {
+    return this.s.arbiters
+      .filter((a) => this.now - a.at < ARBITER_ECHO_MS)
+      .sort((a, b) => a.incarnation - b.incarnation || (a.instance < b.instance ? -1 : 1))
+      .slice(-4)
+      .map((a) => ({ incarnation: a.incarnation, instance: a.instance }));
+  }
+
+  /** Notes which arbitrator process spoke (in memory; the newest ever, durably). */
+  heardArbiter(stamp: ArbiterStamp | undefined): void {
+    if (!stamp) return;
+    const others = this.s.arbiters.filter((a) => a.instance !== stamp.instance && this.now - a.at < ARBITER_ECHO_MS);
+    if (others.length && !this.s.arbiters.some((a) => a.instance === stamp.instance)) {
+      this.log(
+        'warn',
+        'arbiter_heard',
+        `a second arbitrator process speaks: incarnation ${stamp.incarnation} instance ${stamp.instance}, besides ${others.map((a) => `${a.incarnation}/${a.instance}`).join(', ')}`,
+        { stamp, others: others.map((a) => ({ incarnation: a.incarnation, instance: a.instance })) },
+      );
+    }
+    this.s = { ...this.s, arbiters: [...others, { ...stamp, at: this.now }].slice(-8) };
+    if (newerArbiter(stamp, this.s.newestArbiter)) {
+      this.s = { ...this.s, newestArbiter: { incarnation: stamp.incarnation, instance: stamp.instance } };
+      this.effects.push({ kind: 'persist', key: ARBITER_KEY, value: this.s.newestArbiter });
+    }
+  }
+
+  /** The decision as carried out so far, durably, before anything that depends on it. */
+  carry(d: MakePrimary, outcome: CarriedDecision['outcome']): void {
+    const entry: CarriedDecision = { id: d.decisionId, lastPrimaryViewId: d.view.lastPrimaryViewId, view: d.view, decidedAt: d.decidedAt ?? null, outcome, at: this.wall };
+    const carried = [...this.s.carried.filter((c) => c.id !== d.decisionId), entry].slice(-CARRIED_KEPT);
+    this.s = { ...this.s, carried };
+    this.effects.push({ kind: 'persist', key: CARRIED_KEY, value: carried });
   }
 
   persistDecisions(): void {
@@ -230,6 +303,8 @@ export class Step {
     const kept = [...this.s.decisions.filter((d) => d.id !== decisionId), entry].slice(-this.cfg.decisionsKept);
     const wasPending = this.s.pending?.decision.decisionId === decisionId;
     const wasStart = this.s.pendingStart?.order.decisionId === decisionId;
+    const p = this.s.pending;
+    if (wasPending && p && p.attempts > 0 && outcome !== 'refused') this.carry(p.decision, outcome);
     this.s = { ...this.s, decisions: kept, pending: wasPending ? null : this.s.pending, pendingStart: wasStart ? null : this.s.pendingStart };
     if (wasPending) {
       this.effects.push({ kind: 'cancel_timer', name: T_RETRY });
@@ -266,7 +341,12 @@ function onStart(st: Step): void {
 }
 
 function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
+  st.heardArbiter(d.arbiter);
   const seen = known(st.s, d.decisionId);
+  if (d.withdrawn) {
+    onWithdrawn(st, d, seen);
+    return;
+  }
   if (seen !== undefined) {
     const outcome = seen === 'pending' ? 'pending' : seen.outcome;
     st.log('info', 'make_primary_ignored', `make_primary ${d.decisionId} ignored: already ${outcome}`, { decisionId: d.decisionId, reason: `already ${outcome}` });
@@ -277,11 +357,16 @@ function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
     st.conclude('refused', `busy with decision ${busy}`, d.decisionId, { from });
     return;
   }
+  const out = outOfTime(st, d);
+  if (out) {
+    st.conclude('refused', out, d.decisionId, { from, decidedAt: d.decidedAt });
+    return;
+  }
   st.setPending({
     decision: d,
     from,
     receivedAt: st.now,
-    deadline: st.now + d.validForMs,
+    deadline: deadlineOf(st, d),
     phase: 'checking',
     minSeq: st.s.nextSeq,
     attempts: 0,
@@ -297,8 +382,55 @@ function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
     validForMs: d.validForMs,
     arbitratorReason: d.reason,
   });
-  st.effects.push({ kind: 'timer', name: T_DEADLINE, afterMs: d.validForMs });
+  st.effects.push({ kind: 'timer', name: T_DEADLINE, afterMs: Math.max(0, deadlineOf(st, d) - st.now) });
   st.read('make_primary');
+}
+
+/**
+ * A decision is valid until decidedAt + validForMs by this clock, however late it arrives
+ * (docs/safety.md, "A decision outlives its moment"); one from an arbitrator that does not say
+ * when it decided counts from its receipt, as before.
+ */
+function deadlineOf(st: Step, d: MakePrimary): number {
+  // On the monotonic clock, as every deadline here: what is left of it by the wall clock, now.
+  return d.decidedAt === undefined ? st.now + d.validForMs : st.now + (d.decidedAt + d.validForMs - st.wall);
+}
+
+function outOfTime(st: Step, d: MakePrimary): string | null {
+  if (d.decidedAt === undefined) return null;
+  const skew = st.cfg.maxClockSkewMs;
+  const ahead = d.decidedAt - st.wall;
+  if (ahead > skew)
+    return `decided ${(ahead / 1000).toFixed(1)} s in the future of my clock, more than the maximum clock skew (${(skew / 1000).toFixed(0)} s): the clocks cannot be trusted to expire it`;
+  const age = st.wall - d.decidedAt;
+  if (age >= d.validForMs) return `expired: decided ${(age / 1000).toFixed(1)} s ago by my clock, valid for ${(d.validForMs / 1000).toFixed(1)} s`;
+  return null;
+}
+
+/**
+ * The arbitrator withdrew a decision (the operator's `withdraw`, a forced promote superseding it,
+ * or its validity ended). Not acted on yet: refused, and the id is remembered, so a late copy of
+ * the original is ignored. Already acted on: nothing can undo a pc.bootstrap; the outcome is
+ * reported as it comes.
+ */
+function onWithdrawn(st: Step, d: MakePrimary, seen: DecisionOutcome | 'pending' | undefined): void {
+  const p = st.s.pending;
+  if (seen === 'pending' && p) {
+    if (p.attempts === 0 && p.phase === 'checking') {
+      st.conclude('refused', 'withdrawn by the arbitrator before pc.bootstrap', d.decisionId);
+      return;
+    }
+    st.log('warn', 'make_primary_withdrawal_late', `make_primary ${d.decisionId} withdrawn after pc.bootstrap attempt ${p.attempts}: it cannot be undone; the outcome follows`, {
+      decisionId: d.decisionId,
+      attempts: p.attempts,
+    });
+    return;
+  }
+  if (seen !== undefined) {
+    st.log('info', 'make_primary_withdrawal_ignored', `withdrawal of ${d.decisionId} ignored: already ${seen === 'pending' ? 'pending' : seen.outcome}`, { decisionId: d.decisionId });
+    return;
+  }
+  st.conclude('refused', 'withdrawn by the arbitrator before it arrived', d.decisionId);
 }
 
 /** Judges the pending decision against a reading begun after its current phase began. */
@@ -355,6 +487,7 @@ function judgeDecision(st: Step, r: Reading): void {
     }
     const attempt = p.attempts + 1;
     st.setPending({ ...p, phase: 'bootstrapping', attempts: attempt });
+    if (attempt === 1) st.carry(p.decision, 'pending');
     st.persistDecisions();
     st.log('info', 'pc_bootstrap', `pc.bootstrap for ${id}, attempt ${attempt}: non-Primary in exactly the decision's view`, {
       decisionId: id,
@@ -548,6 +681,7 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
   const m = e.msg;
   switch (m.verb) {
     case 'request_status':
+      st.heardArbiter((m.body as { arbiter?: ArbiterStamp }).arbiter);
       st.s = { ...st.s, reportDue: true };
       st.read('request_status');
       return;
@@ -559,6 +693,7 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
       return;
     case 'directives':
       // Kept for later work (start/bootstrap after a whole-cluster stop); nothing acts on it yet.
+      st.heardArbiter((m.body as Directives).arbiter);
       st.s = { ...st.s, directives: m.body as Directives };
       st.log('debug', 'directives_received', `directives epoch ${(m.body as Directives).epoch} from ${m.from}`);
       return;
@@ -572,8 +707,8 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
 
 export function dbserverCore(cfg: DbserverSettings): RoleCore<DbserverState, DbserverEvent, DbserverEffect> {
   return {
-    step(state: DbserverState, event: Event, now: number): StepResult<DbserverState, DbserverEffect> {
-      const st = new Step(state, now, cfg);
+    step(state: DbserverState, event: Event, now: number, wall: number = now): StepResult<DbserverState, DbserverEffect> {
+      const st = new Step(state, now, cfg, wall);
       switch (event.kind) {
         case 'start':
           onStart(st);

@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { PartyId } from '../../protocol/party.js';
-import { type DecisionOutcome, decisionOutcome, makePrimary, startMariadb } from '../../protocol/verbs.js';
+import { arbiterStamp, type CarriedDecision, carriedDecision, type DecisionOutcome, decisionOutcome, makePrimary, startMariadb } from '../../protocol/verbs.js';
 import { partiesOfType } from '../../site/load-config.js';
 import type { DbserverParty } from '../../site/schema.js';
 import type { RoleContext, RunningRole } from '../context.js';
 import { RoleHost } from '../host.js';
 import {
+  ARBITER_KEY,
   BOOTSTRAPS_KEY,
+  CARRIED_KEY,
+  type DurableExtras,
   DECISIONS_KEY,
   DEFAULT_TUNING,
   type DbserverEffect,
@@ -92,6 +95,21 @@ function loadStartRecords(ctx: RoleContext): { pendingStart: PendingStart | null
   return { pendingStart, bootstraps };
 }
 
+/** What the arbitrator re-learns from (carried decisions, the newest arbitrator heard), checked. */
+function loadExtras(ctx: RoleContext): DurableExtras {
+  const carried: CarriedDecision[] = [];
+  const raw = ctx.state.get<unknown>(CARRIED_KEY);
+  if (Array.isArray(raw)) {
+    for (const c of raw) {
+      const r = carriedDecision.safeParse(c);
+      if (r.success) carried.push(r.data);
+      else ctx.logger.warn({ event: 'state_entry_dropped', key: CARRIED_KEY }, 'a persisted carried-out decision is malformed; dropped');
+    }
+  }
+  const a = arbiterStamp.safeParse(ctx.state.get<unknown>(ARBITER_KEY));
+  return { carried, newestArbiter: a.success ? a.data : null };
+}
+
 export function settingsOf(ctx: RoleContext): DbserverSettings {
   const party = ctx.party as DbserverParty;
   const recipients = [...partiesOfType(ctx.config, 'arbitrator'), ...partiesOfType(ctx.config, 'dbclient')].map((p) => p.id as PartyId);
@@ -156,7 +174,7 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
         }
       },
     });
-  let host = makeHost(initialState(decisions, pending, loadStartRecords(ctx)));
+  let host = makeHost(initialState(decisions, pending, { ...loadStartRecords(ctx), ...loadExtras(ctx) }));
   // A finished --wsrep-recover is news for the arbitrator: read (and report) at once.
   control.onChange = () => dispatch({ kind: 'datadir_changed' });
   reader.onLost = () => dispatch({ kind: 'connection_lost' });
