@@ -1,6 +1,5 @@
 import type { CommonEffect } from '../core.js';
 import { type Candidate, candidateViews, compareCandidates, decisionKeyOf, settledSplit, structuralProblem } from './candidates.js';
-import { publish } from '../core.js';
 import { capReached } from './cold-start.js';
 import { decide, decisionInFlight, describeWeights, expireDecisions, latestRefusal, spendingDecision } from './decisions.js';
 import { clearFailed, duplicateNote, relearnStep } from './memory.js';
@@ -142,28 +141,12 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
       // The two halves of one cut complete within moments of each other, so their failover
       // periods end moments apart: a preferred half about to qualify is waited for (rule 7).
       const better = waiting.filter((w) => w.leftMs <= tieWindowMs(s) && compareCandidates(w.c, best) < 0).sort((a, b) => compareCandidates(a.c, b.c))[0];
-      const unconfirmed = better ? [] : best.nodes.filter((n) => now - n.takenAt > t.ackTimeoutMs);
       if (better) {
         wakeInMs = Math.min(wakeInMs, better.leftMs);
         reasons.push({
           code: 'tie_wait',
           view: best.label,
           text: `view ${best.label} qualifies; waiting ${seconds(better.leftMs)} for view ${better.c.label}, preferred (DC priority, then seqno), whose failover period ends then`,
-        });
-      } else if (unconfirmed.length) {
-        // Finding 2 (late_arbitrator_loss): a report up to staleAfter old may come from a half
-        // this arbitrator has since lost; a decision for it would never be delivered and would
-        // spend the last primary component. Ask first, decide on the answers.
-        for (const n of unconfirmed) {
-          if (now - (s.confirmAskedAt[n.info.id] ?? Number.NEGATIVE_INFINITY) < t.ackTimeoutMs) continue;
-          s = { ...s, confirmAskedAt: { ...s.confirmAskedAt, [n.info.id]: now } };
-          effects.push(publish(n.info.id, 'request_status', { arbiter: { incarnation: s.incarnation, instance: s.instance } }));
-        }
-        wakeInMs = Math.min(wakeInMs, t.ackTimeoutMs);
-        reasons.push({
-          code: 'confirming',
-          view: best.label,
-          text: `view ${best.label} qualifies; asking ${labelOf(unconfirmed.map((n) => n.info.id))} for a report first (theirs are ${seconds(Math.max(...unconfirmed.map((n) => now - n.takenAt)))} old)`,
         });
       } else {
         const waited = settled.has(best.key)

@@ -50,8 +50,7 @@ export type ReasonCode =
   | 'clock_jump'
   | 'weight_mismatch'
   | 'relearning'
-  | 'duplicate_arbitrator'
-  | 'confirming';
+  | 'duplicate_arbitrator';
 
 export interface Evaluation {
   at: number;
@@ -122,8 +121,6 @@ export interface ArbitratorState {
   relearnHeard: Record<string, string | null>;
   /** The highest incarnation the site was heard to know, written for the next start to outgrow. */
   incarnationFloor: number;
-  /** When request_status was last sent to confirm a decision's target (path 9). */
-  confirmAskedAt: Record<string, number>;
   startedAt: number | null;
   records: ArbitratorRecords;
   reports: Record<string, HeardReport>;
@@ -170,7 +167,6 @@ export function initialArbitratorState(settings: ArbitratorSettings, records: Ar
     instance: opts.instance ?? `i${opts.incarnation}`,
     foreignArbiters: {},
     relearnHeard: {},
-    confirmAskedAt: {},
     incarnationFloor: 0,
     startedAt: null,
     records,
