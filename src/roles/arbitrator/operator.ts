@@ -22,9 +22,7 @@ export type OperatorVerb = 'drain' | 'undrain' | 'pause' | 'resume' | 'promote' 
 type Step = { state: ArbitratorState; effects: CommonEffect[] };
 
 export function isOperatorVerb(v: string): v is OperatorVerb {
-  return (
-    v === 'drain' || v === 'undrain' || v === 'pause' || v === 'resume' || v === 'promote' || v === 'bootstrap' || v === 'withdraw' || v === 'relearned' || v === 'status_summary'
-  );
+  return v === 'drain' || v === 'undrain' || v === 'pause' || v === 'resume' || v === 'promote' || v === 'bootstrap' || v === 'withdraw' || v === 'relearned' || v === 'status_summary';
 }
 
 function clip(s: string, n = 800): string {
