@@ -3,7 +3,7 @@ import type { BodyOf, ClientStatusReport, Directives, LbServer } from '../../pro
 import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
 import { ageWhenSent } from '../reading-age.js';
 import type { DesiredLb, ObservedServer } from './lb/types.js';
-import { chooseWriter, desiredOf, type Health, healthOf, type HeldReport, type Route, type Routes, routes, type ServerSpec } from './routing.js';
+import { chooseWriter, desiredOf, type Health, healthOf, type HeldReport, isDonorState, quorumDoubt, type Route, type Routes, routes, type ServerSpec } from './routing.js';
 
 /**
  * The dbclient's decision core: from the dbservers' reports (received directly, so routing goes
@@ -63,6 +63,8 @@ export interface DbclientState {
   writer: PartyId | null;
   /** Former writers whose write sessions are finishing ('drain' in the write backend). */
   retiring: PartyId[];
+  /** Since when the writer is Donor/Desynced (still Primary and ready): it keeps the role a while. */
+  writerSoftSince?: number | null;
   /** The routes last computed; null until the warm-up ends. */
   routes: Routes | null;
   lb: LbView;
@@ -122,6 +124,16 @@ export const MAX_REPORTED_ENTRIES = 64;
 const TIMER_POLL = 'lb_poll';
 const TIMER_EXPIRY = 'report_expiry';
 const TIMER_WARMUP = 'warmup';
+const TIMER_WRITER_GRACE = 'writer_grace';
+
+/**
+ * How long a writer that went Donor/Desynced (still Primary and ready: an IST or SST donor) keeps
+ * the role before it moves: a donation after a heal is short, and moving the writer away and back
+ * for it made the writer ping-pong between two donors (issue 11 10b). Two report intervals.
+ */
+export function writerGraceMs(cfg: DbclientConfig): number {
+  return 2 * cfg.reportIntervalMs;
+}
 
 function log(level: 'debug' | 'info' | 'warn' | 'error', event: string, msg: string, data?: Record<string, unknown>): CommonEffect {
   return data ? { kind: 'log', level, event, msg, data } : { kind: 'log', level, event, msg };
@@ -201,6 +213,40 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
     if (!warm(s0, now)) return { state: s0, effects };
     let s: DbclientState = s0.warmedUp ? s0 : { ...s0, warmedUp: true };
     const health = healthMap(s, now);
+    // A server whose half is about to lose quorum never becomes (or stays) the writer.
+    for (const x of cfg.servers) {
+      const h = health.get(x.id);
+      if (!h || h.kind !== 'serve') continue;
+      const doubt = quorumDoubt(x.id, s.reports, cfg.servers, now, cfg.staleAfterMs);
+      if (doubt) health.set(x.id, { ...h, writable: false, reason: doubt });
+    }
+    // Hysteresis: the writer keeps the role through a short Donor/Desynced phase.
+    let softSince: number | null = null;
+    const cur = s.writer;
+    const curReport = cur ? s.reports[cur] : undefined;
+    const curHealth = cur ? health.get(cur) : undefined;
+    if (
+      cur &&
+      curHealth &&
+      !curHealth.writable &&
+      curReport?.report.wsrep &&
+      isDonorState(curReport.report.wsrep.localState) &&
+      curReport.report.wsrep.ready &&
+      curHealth.kind !== 'hard_out' &&
+      !quorumDoubt(cur, s.reports, cfg.servers, now, cfg.staleAfterMs)
+    ) {
+      softSince = s.writerSoftSince ?? now;
+      const left = softSince + writerGraceMs(cfg) - now;
+      if (left > 0) {
+        health.set(cur, {
+          ...curHealth,
+          writable: true,
+          reason: `${curReport.report.wsrep.localState} for ${Math.round((now - softSince) / 100) / 10} s: stays the writer for up to ${writerGraceMs(cfg) / 1000} s (no flapping)`,
+        });
+        effects.push({ kind: 'timer', name: TIMER_WRITER_GRACE, afterMs: left + 1 });
+      }
+    }
+    if ((s.writerSoftSince ?? null) !== softSince) s = { ...s, writerSoftSince: softSince };
     const drained = drainedSet(s);
     const choice = chooseWriter({ servers: cfg.servers, health, drained, directed: directedWriter(s), current: s.writer });
     let retiring = s.retiring.filter((id) => id !== choice.writer && health.get(id)?.kind !== 'hard_out');
@@ -412,6 +458,8 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
         return recompute(s, now, 'a report went stale');
       case TIMER_WARMUP:
         return recompute(s, now, 'warm-up over');
+      case TIMER_WRITER_GRACE:
+        return recompute(s, now, "the writer's Donor grace is over");
       default:
         return { state: s, effects: [] };
     }

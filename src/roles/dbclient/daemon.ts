@@ -35,6 +35,8 @@ export function dbclientConfigOf(cfg: SiteConfig, self: DbclientParty): Dbclient
     dc: d.dc,
     dcPriority: cfg.dataCentres[d.dc]?.priority ?? 99,
     allowDonorReads: d.allowDonorReads,
+    nodeName: d.nodeName,
+    weight: d.weight,
   }));
   return {
     self: self.id as PartyId,

@@ -17,6 +17,9 @@ export interface ServerSpec {
   dcPriority: number;
   /** A Donor may serve reads at this server (site config `allowDonorReads`). */
   allowDonorReads: boolean;
+  /** Galera's `wsrep_node_name` and the config's weight: members not heard from are weighed by them. */
+  nodeName?: string;
+  weight?: number;
 }
 
 /** A report and the local time its observation was first received (never the sender's clock). */
@@ -71,6 +74,58 @@ export function healthOf(spec: ServerSpec, held: HeldReport | undefined, now: nu
       : out('soft_out', `${w.localState}: this server does not allow Donor reads`);
   }
   return out('soft_out', `${w.localState}, not Synced`);
+}
+
+function takenAt(h: HeldReport): number {
+  return h.takenAt ?? h.receivedAt;
+}
+
+/**
+ * Why the half of a Primary server may be about to lose quorum (issue 11 10b), or null. Galera
+ * keeps a component Primary only with more than half the weight of its last primary component.
+ * A server still reading Primary in view V (its members) while members of V report, in readings
+ * taken after its own, that they are not with it (non-Primary, down, or Primary without it) is
+ * in a view that is breaking up: what is left of V is at most V minus those members, and when
+ * that is not more than half of V's weight, its half goes non-Primary within moments (at a 2|2
+ * cut, dc2 still read Primary in the old 4-node view a second after dc1 went non-Primary). Its
+ * members' weights: their own reported pc.weight, else the config's, else 1. Without a member
+ * list (no wsrep_info plugin) nothing is judged.
+ */
+export function quorumDoubt(id: PartyId, reports: Readonly<Record<string, HeldReport>>, servers: readonly ServerSpec[], now: number, staleAfterMs: number): string | null {
+  const me = reports[id];
+  const w = me?.report.wsrep;
+  if (!me || !w || me.report.mariadb !== 'up' || w.clusterStatus !== 'Primary' || w.members.length === 0) return null;
+  const fresh = (h: HeldReport | undefined): h is HeldReport => h !== undefined && now - takenAt(h) <= staleAfterMs;
+  const inView = new Set(w.members.map((m) => m.uuid));
+  const weight = new Map<string, number>();
+  const lost = new Set<string>();
+  const gone: string[] = [];
+  for (const m of w.members) {
+    const heard = servers.map((s) => ({ s, h: reports[s.id] })).find((x) => fresh(x.h) && x.h.report.wsrep?.nodeUuid === m.uuid);
+    const spec = heard?.s ?? servers.find((s) => s.nodeName !== undefined && s.nodeName === m.name);
+    weight.set(m.uuid, heard?.h?.report.wsrep?.pcWeight ?? spec?.weight ?? 1);
+    // Only readings newer than this server's own say anything about its view now.
+    if (!heard?.h || heard.s.id === id || takenAt(heard.h) <= takenAt(me)) continue;
+    const r = heard.h.report;
+    const rw = r.mariadb === 'up' ? r.wsrep : null;
+    if (rw?.clusterStatus === 'non-Primary' && rw.members.some((x) => x.uuid === w.nodeUuid)) {
+      return `${heard.s.id}'s newer reading has it in a non-Primary view of ${rw.members.length}: its own Primary reading is out of date`;
+    }
+    if (rw?.clusterStatus === 'Primary' && rw.members.some((x) => x.uuid === w.nodeUuid)) continue;
+    // Not with it: that member, and every member of its newer view, is in another component.
+    gone.push(`${heard.s.id} (${r.mariadb !== 'up' ? 'down' : (rw?.clusterStatus ?? 'no wsrep status')})`);
+    lost.add(m.uuid);
+    for (const x of rw?.members ?? []) if (inView.has(x.uuid) && x.uuid !== w.nodeUuid) lost.add(x.uuid);
+  }
+  if (lost.size === 0) return null;
+  let total = 0;
+  let left = 0;
+  for (const [u, wt] of weight) {
+    total += wt;
+    if (!lost.has(u)) left += wt;
+  }
+  if (left * 2 > total) return null;
+  return `its view (conf ${w.confId ?? '?'}, ${w.members.length} members) is breaking up: ${gone.join(', ')}${lost.size > gone.length ? ` and ${lost.size - gone.length} member(s) of their views` : ''} no longer with it; the rest holds weight ${left} of ${total}, not more than half: it loses quorum`;
 }
 
 /** Best first: the primary DC (lowest priority number), then the lowest serial. */
