@@ -461,10 +461,12 @@ function pathEpisode(c: Ctx, kind: PathKind, base: Omit<Scenario, 'kind' | 'init
     case 'stale_decision_after_manual_bootstrap': {
       initialCut = { arbitrator: 'both' };
       c.at(0, { kind: 'cut_arbitrator', dc: 'dc1', direction: 'from_arbitrator' });
+      // The operator withdraws, waits out the validity and bootstraps dc2 by hand; then the link heals.
       const byHand = 2 * t.failoverPeriod;
+      const done = byHand + t.makePrimaryValidFor + t.maxClockSkew + t.ackTimeout;
       c.at(byHand, { kind: 'manual_bootstrap', dc: 'dc2' });
-      c.at(byHand + 1000, { kind: 'heal_partial', what: 'net', a: [], b: [] });
-      endAt = byHand + 1000 + t.makePrimaryValidFor + 2 * t.ackTimeout;
+      c.at(done + 1000, { kind: 'heal_partial', what: 'net', a: [], b: [] });
+      endAt = done + 1000 + t.makePrimaryValidFor + 2 * t.ackTimeout;
       break;
     }
     case 'forced_over_live_primary': {
@@ -606,6 +608,6 @@ export function describeAction(a: Action): string {
     case 'clock_step':
       return `${a.party}'s clock steps ${a.ms > 0 ? 'forward' : 'back'} ${Math.abs(a.ms)} ms`;
     case 'manual_bootstrap':
-      return `operator: pc.bootstrap by hand on a node of ${a.dc}, if nothing is Primary`;
+      return `operator: withdraw what is pending, wait out its validity, then pc.bootstrap by hand on a node of ${a.dc} if nothing is Primary`;
   }
 }

@@ -4,7 +4,7 @@ import type { Address, Transport } from '../../src/correspondents/transport.js';
 import { type Inbound, PostOffice } from '../../src/correspondents/post-office.js';
 import { Keyring } from '../../src/protocol/keys.js';
 import { type PartyId, partyType } from '../../src/protocol/party.js';
-import type { DbStatusReport, Directives, MakePrimary, Verb, WsrepNotify } from '../../src/protocol/verbs.js';
+import { type DbStatusReport, type Directives, type MakePrimary, VERBS, type Verb, type WsrepNotify } from '../../src/protocol/verbs.js';
 import { viewKey, viewOf } from '../../src/protocol/view.js';
 import type { DesiredLb, ObservedServer } from '../../src/roles/dbclient/lb/types.js';
 import type { Reading } from '../../src/roles/dbserver/reading.js';
@@ -145,6 +145,9 @@ class SimParty {
 
 export const DEFAULT_VIEW_CHANGE_MS = 0;
 
+/** What the simulated operator types after `minder command`. */
+export type OperatorVerb = 'drain' | 'undrain' | 'pause' | 'resume' | 'promote' | 'withdraw';
+
 /**
  * The simulated site: one SimClock, one seeded MemoryNetwork between the party hosts, a Galera
  * model behind the dbservers, a load balancer behind each dbclient, and every party running its
@@ -178,7 +181,7 @@ export class World implements SimServices {
   private opCount = 0;
   /** Operator commands still waiting for a reply: a newer command waits for them (see settle). */
   private readonly opsInFlight = new Map<string, () => void>();
-  private readonly opQueue: Array<{ verb: 'drain' | 'undrain' | 'pause' | 'resume' | 'promote'; fields: Record<string, unknown> }> = [];
+  private readonly opQueue: Array<{ verb: OperatorVerb; fields: Record<string, unknown> }> = [];
   /** When (elapsed ms) each dbserver's latest report with wsrep status reached the arbitrator. */
   readonly heardByArbitrator = new Map<PartyId, number>();
   /** When (elapsed ms) Galera last installed a view. */
@@ -831,6 +834,21 @@ export class World implements SimServices {
    * as a promotion of the node's last primary component, like one of minder's.
    */
   manualBootstrap(dc: Dc): void {
+    // The procedure (docs/operations.md): withdraw every pending decision `status` shows, wait
+    // until none of them can still be acted on (validity plus the clock skew bound), check that
+    // nothing is Primary, then SET GLOBAL wsrep_provider_options='pc.bootstrap=YES' by hand.
+    const st = this.roleState(ARBITRATOR) as { records?: { decisions?: Array<{ id: string; outcome: string; withdrawn?: unknown }> } } | undefined;
+    const pending = (st?.records?.decisions ?? []).filter((d) => d.outcome === 'pending' && !d.withdrawn);
+    // Before issue 11 path 3 there is no withdraw: the procedure was to check and bootstrap.
+    const canWithdraw = 'withdraw' in VERBS;
+    if (canWithdraw) for (const d of pending) this.operator('withdraw', { decisionId: d.id });
+    const t = this.site.config.timings;
+    const wait = t.makePrimaryValidFor + t.maxClockSkew + t.ackTimeout;
+    this.trace.add('operator', `manual bootstrap of ${dc}: withdrew ${(canWithdraw && pending.map((d) => d.id).join(', ')) || 'nothing'}; bootstrapping by hand in ${wait} ms if nothing is Primary then`);
+    this.clock.setTimer(wait, () => this.bootstrapByHand(dc));
+  }
+
+  private bootstrapByHand(dc: Dc): void {
     if (this.model.primaryViews().length > 0) {
       this.trace.add('operator', `manual bootstrap of ${dc} not done: something is Primary`);
       return;
@@ -839,10 +857,7 @@ export class World implements SimServices {
     if (!node) return;
     if ((this.o.showLagMs ?? 0) > 0) for (const m of this.model.view(node)?.members ?? []) this.model.freezeShown(m);
     const r = this.model.pcBootstrap(node);
-    this.trace.add(
-      'operator',
-      r.kind === 'bootstrapped' ? `pc.bootstrap by hand on ${node}: #${r.from.id} → Primary #${r.view.id}{${r.view.members.join(',')}}` : `pc.bootstrap by hand on ${node} ignored (${r.reason})`,
-    );
+    this.trace.add('operator', r.kind === 'bootstrapped' ? `pc.bootstrap by hand on ${node}: #${r.from.id} → Primary #${r.view.id}{${r.view.members.join(',')}}` : `pc.bootstrap by hand on ${node} ignored (${r.reason})`);
     this.checker.afterBootstrap('command:1', r, 'by hand');
     if (r.kind === 'bootstrapped') this.viewsChanged([{ kind: 'view', view: r.view, reason: 'pc.bootstrap by hand' }]);
   }
@@ -870,7 +885,7 @@ export class World implements SimServices {
    * One `minder command …` run, as an operator at one terminal types them: one at a time, each
    * resent every second until the arbitrator replies, five times at most.
    */
-  operator(verb: 'drain' | 'undrain' | 'pause' | 'resume' | 'promote', fields: Record<string, unknown>): void {
+  operator(verb: OperatorVerb, fields: Record<string, unknown>): void {
     this.opQueue.push({ verb, fields });
     if (this.opsInFlight.size === 0) this.nextOperatorCommand();
   }
@@ -920,7 +935,8 @@ export class World implements SimServices {
         finish(true);
         return;
       }
-      post.publish(ARBITRATOR, verb, body as never);
+      // 'withdraw' is a verb once issue 11 path 3 is in (verbs.ts); before that the arbitrator drops it at the edge.
+      post.publish(ARBITRATOR, verb as Verb, body as never);
       this.clock.setTimer(1000, () => send(attempt + 1));
     };
     send(1);
