@@ -43,4 +43,8 @@ describe('issue 11 paths, sim-level schedules', () => {
   it('path 1: an arbitrator whose state file is lost after the settled split promoted dc1 never promotes dc2', () => {
     expect(violations('lost_state_after_promotion', 30)).toEqual([]);
   }, 120_000);
+
+  it('path 2: with one dc2 node really at pc.weight=2 (config 1), the arbitrator seeing dc1 only never promotes dc1 (weight_mismatch)', () => {
+    expect(violations('misweighted_cut', 30)).toEqual([]);
+  }, 120_000);
 });

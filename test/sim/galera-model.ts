@@ -402,6 +402,8 @@ export class GaleraModel {
       nodeUuid: n.shown?.uuid ?? this.uuid(name),
       members: v.members.map((m) => this.member(m)),
       lastPrimary: lastPc ? { viewId: this.pcViewId(lastPc), members: [...lastPc.uuids] } : null,
+      // The dbserver reads it from wsrep_provider_options (issue 11 path 2).
+      pcWeight: this.pcWeight(name),
     };
   }
 

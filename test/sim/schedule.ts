@@ -42,7 +42,7 @@ export const FAULTS = [
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 /** The faults the CI seeds run with: those whose guards are in main. */
-export const CI_FAULTS: readonly Fault[] = ['mariadb_restart', 'partial_heal', 'skewed_views', 'bootstrap_delay', 'three_dcs', 'clock_steps'];
+export const CI_FAULTS: readonly Fault[] = ['mariadb_restart', 'partial_heal', 'skewed_views', 'bootstrap_delay', 'three_dcs', 'clock_steps', 'real_weights'];
 
 /** SIM_FAULTS: unset or `ci` the CI set, `all`, `none`, or a comma-separated list (which may name `ci`). */
 export function faultsFrom(text: string | undefined): readonly Fault[] {

@@ -844,7 +844,10 @@ export class World implements SimServices {
     if (canWithdraw) for (const d of pending) this.operator('withdraw', { decisionId: d.id });
     const t = this.site.config.timings;
     const wait = t.makePrimaryValidFor + t.maxClockSkew + t.ackTimeout;
-    this.trace.add('operator', `manual bootstrap of ${dc}: withdrew ${(canWithdraw && pending.map((d) => d.id).join(', ')) || 'nothing'}; bootstrapping by hand in ${wait} ms if nothing is Primary then`);
+    this.trace.add(
+      'operator',
+      `manual bootstrap of ${dc}: withdrew ${(canWithdraw && pending.map((d) => d.id).join(', ')) || 'nothing'}; bootstrapping by hand in ${wait} ms if nothing is Primary then`,
+    );
     this.clock.setTimer(wait, () => this.bootstrapByHand(dc));
   }
 
@@ -857,7 +860,10 @@ export class World implements SimServices {
     if (!node) return;
     if ((this.o.showLagMs ?? 0) > 0) for (const m of this.model.view(node)?.members ?? []) this.model.freezeShown(m);
     const r = this.model.pcBootstrap(node);
-    this.trace.add('operator', r.kind === 'bootstrapped' ? `pc.bootstrap by hand on ${node}: #${r.from.id} → Primary #${r.view.id}{${r.view.members.join(',')}}` : `pc.bootstrap by hand on ${node} ignored (${r.reason})`);
+    this.trace.add(
+      'operator',
+      r.kind === 'bootstrapped' ? `pc.bootstrap by hand on ${node}: #${r.from.id} → Primary #${r.view.id}{${r.view.members.join(',')}}` : `pc.bootstrap by hand on ${node} ignored (${r.reason})`,
+    );
     this.checker.afterBootstrap('command:1', r, 'by hand');
     if (r.kind === 'bootstrapped') this.viewsChanged([{ kind: 'view', view: r.view, reason: 'pc.bootstrap by hand' }]);
   }
