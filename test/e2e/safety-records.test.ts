@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { isNonPrimary, isSyncedPrimary, labAvailable } from '../lab/galera-lab.js';
-import { checkHost, LAB_CHAIN } from '../lab/lab-host.js';
+import { checkHost, ensureChain, LAB_CHAIN } from '../lab/lab-host.js';
 import { MINDER } from '../support/cli.js';
 import { type NodeName, NODES, type SplitLab, startSplitLab, statusOf, waitUntil } from './arbitrator-lab.js';
 
@@ -67,6 +67,7 @@ describe.skipIf(!avail.ok)(`decision records on a real 2+2 Galera lab${avail.ok 
   const addressOf = (n: NodeName) => lab.galera.nodes().find((x) => x.name === n)?.address as string;
   /** Drops minder datagrams from the arbitrator to these nodes (one way) or both ways. */
   async function cutArbitrator(nodes: NodeName[], bothWays: boolean): Promise<void> {
+    await ensureChain(iptables);
     for (const n of nodes) {
       await run(iptables, ['-A', LAB_CHAIN, '-s', ARB_ADDRESS, '-d', addressOf(n), '-j', 'DROP']);
       if (bothWays) await run(iptables, ['-A', LAB_CHAIN, '-s', addressOf(n), '-d', ARB_ADDRESS, '-j', 'DROP']);
@@ -198,10 +199,13 @@ describe.skipIf(!avail.ok)(`decision records on a real 2+2 Galera lab${avail.ok 
   it('path 3: the stale decision after a manual bootstrap: withdrawn first, dc1 refuses it when the link heals', async () => {
     onTestFailed(diagnose);
     const g = lab.galera;
+    const t0 = Date.now();
     // The arbitrator's datagrams to dc1 are lost; dc1's reports still reach it.
     await cutArbitrator(DC1, false);
     await g.cutDcs('dc1', 'dc2');
-    const promotion = await lab.site.waitForLog(ARB, (l) => l.event === 'promotion' && Date.parse(String(l.time)) > Date.now() - 60_000 && /dbserver:[12]/.test(String(l.target)), 60_000);
+    for (const n of [...DC1, ...DC2]) await g.waitFor(n, isNonPrimary, 30_000);
+    // Only a promotion of this test's cut (path 1's is in the same log).
+    const promotion = await lab.site.waitForLog(ARB, (l) => l.event === 'promotion' && Date.parse(String(l.time)) >= t0 && /dbserver:[12]/.test(String(l.target)), 60_000);
     const decisionId = String(promotion.decisionId);
     await staysNonPrimary([...DC1, ...DC2], 2000);
     // The operator's procedure (docs/operations.md): withdraw, then bootstrap dc2 by hand.
