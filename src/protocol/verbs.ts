@@ -100,7 +100,16 @@ export type ViewRef = z.infer<typeof viewRef>;
  * same identity (a VIP on two hosts, a cloned VM) differ in the instance even when their state
  * files, and so their incarnations, are the same (docs/safety.md, "Two arbitrators at once").
  */
-export const arbiterStamp = z.object({ incarnation: ms, instance: z.string().min(1).max(32) });
+export const arbiterStamp = z.object({
+  incarnation: ms,
+  instance: z.string().min(1).max(32),
+  /**
+   * How many decisions the sender's records have ever held (grown, and persisted, before each
+   * decision is sent). A dbserver keeps the highest it heard: an arbitrator whose records are
+   * behind it runs on an old copy of its state (docs/safety.md, "A restored old copy").
+   */
+  generation: z.number().int().nonnegative().optional(),
+});
 export type ArbiterStamp = z.infer<typeof arbiterStamp>;
 
 /**

@@ -7,6 +7,7 @@ import { type DecisionRecord, RECORD_KEYS } from './records.js';
 import type { DbserverInfo } from './settings.js';
 import { type ArbitratorState, journal } from './state.js';
 import { pruned } from './decisions.js';
+import { nextGeneration } from './memory.js';
 
 /**
  * The cold-start rule (docs/cold-start.md): when every mariadbd of the site is down, bring it
@@ -323,8 +324,10 @@ function order(state: ArbitratorState, now: number, orders: OrderOptions[]): Ste
     confirmedLost: [],
   }));
   const decisions = pruned([...state.records.decisions, ...records]);
-  let s: ArbitratorState = { ...state, records: { ...state.records, decisions } };
-  const effects: CommonEffect[] = [{ kind: 'persist', key: RECORD_KEYS.decisions, value: decisions }];
+  // A bootstrap spends history as a promotion does: the generation grows before it is sent.
+  const grown = nextGeneration({ ...state, records: { ...state.records, decisions } });
+  let s: ArbitratorState = grown.state;
+  const effects: CommonEffect[] = [{ kind: 'persist', key: RECORD_KEYS.decisions, value: decisions }, grown.effect];
   for (const r of records) {
     const text = `${r.id}: ${r.kind === 'bootstrap' ? 'BOOTSTRAP' : 'start'} ${r.target}${r.forced ? ' (FORCED by the operator)' : ''}: ${r.reason}`;
     s = journal(s, now, r.kind === 'bootstrap' ? 'cold_start_bootstrap' : 'cold_start_start', text);

@@ -4,6 +4,7 @@ import { type CommonEffect, publish } from '../core.js';
 import { type Candidate, decisionKeyOf } from './candidates.js';
 import { type DecisionRecord, MAX_DECISIONS, RECORD_KEYS } from './records.js';
 import { startOrderOf } from './cold-start.js';
+import { announceGeneration, nextGeneration } from './memory.js';
 import { type ArbitratorState, journal, stampOf } from './state.js';
 
 /**
@@ -114,12 +115,15 @@ export function decide(state: ArbitratorState, c: Candidate, now: number, o: Dec
     confirmedLost: o.confirmedLost ?? [],
   };
   const decisions = pruned([...state.records.decisions, record]);
-  let next: ArbitratorState = { ...state, records: { ...state.records, decisions } };
+  const grown = nextGeneration({ ...state, records: { ...state.records, decisions } });
+  let next: ArbitratorState = grown.state;
   const text = `${record.id}: make_primary to ${record.target} for view ${c.label}${o.forced ? ' (FORCED by the operator)' : ''}: ${record.reason}`;
   next = journal(next, now, o.forced ? 'forced_promotion' : 'promotion', text);
   const effects: CommonEffect[] = [
     { kind: 'persist', key: RECORD_KEYS.decisions, value: decisions },
+    grown.effect,
     publish(record.target, 'make_primary', makePrimaryBody(next, record)),
+    ...announceGeneration(next, [record.target]),
     {
       kind: 'log',
       level: o.forced ? 'warn' : 'info',

@@ -1,7 +1,7 @@
-import type { CommonEffect } from '../core.js';
+import { type CommonEffect, publish } from '../core.js';
 import { type DecisionRecord, RECORD_KEYS } from './records.js';
 import type { FreshNode } from './observations.js';
-import { type ArbitratorState, journal } from './state.js';
+import { type ArbitratorState, journal, stampOf } from './state.js';
 
 /**
  * What the arbitrator knows about its own records and about other processes of its identity
@@ -101,6 +101,23 @@ function relearnedBy(state: ArbitratorState, now: number, fresh: readonly FreshN
   return null;
 }
 
+/**
+ * Grows the records' generation for a decision about to be sent, with its persist (to go before
+ * the send): a copy of this state file restored later is behind what the dbservers heard.
+ */
+export function nextGeneration(state: ArbitratorState): { state: ArbitratorState; effect: CommonEffect } {
+  const memory = { ...state.records.memory, generation: state.records.memory.generation + 1 };
+  return { state: { ...state, records: { ...state.records, memory } }, effect: { kind: 'persist', key: RECORD_KEYS.memory, value: memory } };
+}
+
+/**
+ * Tells every dbserver but the target the new generation at once (a request_status carries the
+ * stamp): the more dbservers have heard it, the fewer halves a restored old copy can promote.
+ */
+export function announceGeneration(state: ArbitratorState, except: readonly string[]): CommonEffect[] {
+  return state.settings.dbservers.filter((d) => !except.includes(d.id)).map((d) => publish(d.id, 'request_status', { arbiter: stampOf(state) }));
+}
+
 export function relearnStep(state: ArbitratorState, now: number, fresh: readonly FreshNode[]): Housekeeping {
   if (!state.records.memory.relearning) return { state, effects: [], wakeInMs: Number.POSITIVE_INFINITY };
   const how = relearnedBy(state, now, fresh);
@@ -109,7 +126,10 @@ export function relearnStep(state: ArbitratorState, now: number, fresh: readonly
 }
 
 export function endRelearning(state: ArbitratorState, now: number, how: string): Housekeeping {
-  const memory = { relearning: false, since: null, why: null, relearnedAt: now, relearnedBy: how.slice(0, 300) };
+  const m = state.records.memory;
+  // What the site has heard is now known here too (its decisions adopted or vouched for).
+  const generation = Math.max(m.generation, m.siteGeneration);
+  const memory = { relearning: false, since: null, why: null, relearnedAt: now, relearnedBy: how.slice(0, 300), generation, siteGeneration: m.siteGeneration };
   const text = `relearned: ${how}; promoting again on what the records now hold (${state.records.decisions.length} decision(s))`;
   const s = journal({ ...state, relearnHeard: {}, records: { ...state.records, memory } }, now, 'relearned', text);
   return {

@@ -91,6 +91,10 @@ export const memoryRecord = z.object({
   /** The last time it was relearned: how and by whom. */
   relearnedAt: ms.nullable(),
   relearnedBy: z.string().max(300).nullable(),
+  /** Decisions these records ever held (never shrinks; pruning does not lower it). */
+  generation: z.number().int().nonnegative().default(0),
+  /** The highest generation a dbserver reported hearing: above `generation`, these records are an old copy. */
+  siteGeneration: z.number().int().nonnegative().default(0),
 });
 export type MemoryRecord = z.infer<typeof memoryRecord>;
 
@@ -131,7 +135,7 @@ export interface ArbitratorRecords {
   memory: MemoryRecord;
 }
 
-export const TRUSTED_MEMORY: MemoryRecord = { relearning: false, since: null, why: null, relearnedAt: null, relearnedBy: null };
+export const TRUSTED_MEMORY: MemoryRecord = { relearning: false, since: null, why: null, relearnedAt: null, relearnedBy: null, generation: 0, siteGeneration: 0 };
 
 export const EMPTY_DIRECTIVES: DirectivesRecord = {
   epoch: 0,

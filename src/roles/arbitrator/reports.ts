@@ -141,7 +141,7 @@ function sameEvidence(a: DbStatusReport, b: DbStatusReport): boolean {
   const y = b.arbiters ?? [];
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i]?.instance !== y[i]?.instance || x[i]?.incarnation !== y[i]?.incarnation) return false;
-  return a.newestArbiter?.instance === b.newestArbiter?.instance && a.newestArbiter?.incarnation === b.newestArbiter?.incarnation;
+  return a.newestArbiter?.instance === b.newestArbiter?.instance && a.newestArbiter?.incarnation === b.newestArbiter?.incarnation && a.newestArbiter?.generation === b.newestArbiter?.generation;
 }
 
 /**
@@ -237,6 +237,36 @@ function noteArbiters(state: ArbitratorState, from: PartyId, body: DbStatusRepor
       );
     }
   }
+  return behindTheSite(s, from, body, now, effects);
+}
+
+/**
+ * Path 1, a restored old copy: a dbserver heard this arbitrator's records at a generation they
+ * no longer reach, so a decision may be missing from them (its target may be out of reach, and
+ * the half heard here may be the one it was not for). Relearn, as for a lost file.
+ */
+function behindTheSite(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number, effects: CommonEffect[]): Step {
+  const heard = [body.newestArbiter, ...(body.arbiters ?? [])].reduce<number>((m, a) => Math.max(m, a?.generation ?? 0), 0);
+  const m = state.records.memory;
+  if (heard <= m.generation) return { state, effects };
+  let s = state;
+  if (heard > m.siteGeneration) {
+    s = { ...s, records: { ...s.records, memory: { ...s.records.memory, siteGeneration: heard } } };
+    effects.push({ kind: 'persist', key: RECORD_KEYS.memory, value: s.records.memory });
+  }
+  if (s.records.memory.relearning) return { state: s, effects };
+  const why = `${from} has heard this arbitrator's records at generation ${heard}, ahead of these (${m.generation}): this state file is an older copy than what the site has seen (restored from a backup?), a decision may be missing from it`;
+  s = startRelearning(s, now, why);
+  effects.push(
+    { kind: 'persist', key: RECORD_KEYS.memory, value: s.records.memory },
+    {
+      kind: 'log',
+      level: 'error',
+      event: 'memory_lost',
+      msg: `${why}: relearning, nothing is promoted until every member of the last primary component has reported (or \`relearned --force\`)`,
+      data: { from, heard, mine: m.generation },
+    },
+  );
   return { state: s, effects };
 }
 

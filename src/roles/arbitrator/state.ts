@@ -186,8 +186,8 @@ export function initialArbitratorState(settings: ArbitratorSettings, records: Ar
   };
 }
 
-export function stampOf(state: ArbitratorState): { incarnation: number; instance: string } {
-  return { incarnation: state.incarnation, instance: state.instance };
+export function stampOf(state: ArbitratorState): { incarnation: number; instance: string; generation: number } {
+  return { incarnation: state.incarnation, instance: state.instance, generation: state.records.memory.generation };
 }
 
 export function journal(state: ArbitratorState, at: number, event: string, text: string): ArbitratorState {

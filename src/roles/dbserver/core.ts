@@ -272,8 +272,14 @@ export class Step {
       );
     }
     this.s = { ...this.s, arbiters: [...others, { ...stamp, at: this.now }].slice(-8) };
-    if (newerArbiter(stamp, this.s.newestArbiter)) {
-      this.s = { ...this.s, newestArbiter: { incarnation: stamp.incarnation, instance: stamp.instance } };
+    const prev = this.s.newestArbiter;
+    // The highest generation ever heard is kept whoever sent it: an arbitrator behind it runs on
+    // an old copy of its records (docs/safety.md, "A restored old copy").
+    const generation = Math.max(prev?.generation ?? 0, stamp.generation ?? 0);
+    const newer = newerArbiter(stamp, prev);
+    if (newer || generation > (prev?.generation ?? 0)) {
+      const who = newer ? stamp : (prev as ArbiterStamp);
+      this.s = { ...this.s, newestArbiter: { incarnation: who.incarnation, instance: who.instance, ...(generation > 0 ? { generation } : {}) } };
       this.effects.push({ kind: 'persist', key: ARBITER_KEY, value: this.s.newestArbiter });
     }
   }
