@@ -44,6 +44,18 @@ describe('issue 11 paths, sim-level schedules', () => {
     expect(violations('lost_state_after_promotion', 30)).toEqual([]);
   }, 120_000);
 
+  it('path 1: an arbitrator restarted on an OLD copy of its state file (no decision in it) after the settled split promoted dc1 never promotes dc2 (generation behind the site)', () => {
+    expect(violations('old_state_after_promotion', 30)).toEqual([]);
+  }, 120_000);
+
+  it('path 3: the make_primary withdrawn before the operator bootstrapped dc2 by hand is refused by dc1 when the link heals', () => {
+    expect(violations('stale_decision_after_manual_bootstrap', 30)).toEqual([]);
+  }, 120_000);
+
+  it('path 5: a forced promote of a node cut away from a live Primary the arbitrator cannot hear is refused', () => {
+    expect(violations('forced_over_live_primary', 30)).toEqual([]);
+  }, 120_000);
+
   it('path 2: with one dc2 node really at pc.weight=2 (config 1), the arbitrator seeing dc1 only never promotes dc1 (weight_mismatch)', () => {
     expect(violations('misweighted_cut', 30)).toEqual([]);
   }, 120_000);

@@ -1,5 +1,4 @@
 import { type PartyId, partyType } from '../../src/protocol/party.js';
-import type { DecisionOutcome } from '../../src/protocol/verbs.js';
 import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from '../../src/roles/arbitrator/core.js';
 import { loadArbitratorRecords, RECORD_KEYS, TRUSTED_MEMORY } from '../../src/roles/arbitrator/records.js';
 import { arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
@@ -15,20 +14,10 @@ import {
   PERSIST_WRITER,
 } from '../../src/roles/dbclient/core.js';
 import { dbclientConfigOf } from '../../src/roles/dbclient/daemon.js';
-import {
-  DECISIONS_KEY,
-  DEFAULT_TUNING,
-  type DbserverEffect,
-  type DbserverEvent,
-  type DbserverSettings,
-  type DbserverState,
-  dbserverCore,
-  initialState as dbserverInitial,
-  PENDING_KEY,
-  type PendingDecision,
-} from '../../src/roles/dbserver/core.js';
+import { DEFAULT_TUNING, type DbserverEffect, type DbserverEvent, type DbserverSettings, type DbserverState, dbserverCore, initialState as dbserverInitial } from '../../src/roles/dbserver/core.js';
 import type { CommonEffect, CommonEvent } from '../../src/roles/core.js';
 import { type EffectExecutor, RoleHost } from '../../src/roles/host.js';
+import { loadDurable } from '../../src/roles/dbserver/durable.js';
 import type { DbclientParty, DbserverParty } from '../../src/site/schema.js';
 import type { BindingContext, RoleBinding, StartedRole } from './party.js';
 import type { Bindings } from './world.js';
@@ -106,9 +95,19 @@ export const dbserverBindingWith =
   (ctx) => {
     const party = ctx.party as DbserverParty;
     const recipients = ctx.config.parties.filter((p) => ['arbitrator', 'dbclient'].includes(partyType(p.id as PartyId))).map((p) => p.id as PartyId);
-    const settings: DbserverSettings = { self: ctx.self, dc: party.dc, recipients, reportIntervalMs: ctx.config.timings.reportInterval, ...DEFAULT_TUNING };
-    const decisions = ctx.durable.get<DecisionOutcome[]>(DECISIONS_KEY) ?? [];
-    const pending = ctx.durable.get<PendingDecision | null>(PENDING_KEY) ?? null;
+    const settings: DbserverSettings = {
+      self: ctx.self,
+      dc: party.dc,
+      recipients,
+      reportIntervalMs: ctx.config.timings.reportInterval,
+      ...DEFAULT_TUNING,
+      maxClockSkewMs: ctx.config.timings.maxClockSkew,
+    };
+    // What a restarted dbserver remembers, read as the daemon reads it.
+    const durable = loadDurable(
+      (key) => ctx.durable.get<unknown>(key),
+      () => undefined,
+    );
     const { sim, self } = ctx;
     const execute: EffectExecutor<DbserverEffect> = (effect, dispatch) => {
       switch (effect.kind) {
@@ -126,7 +125,7 @@ export const dbserverBindingWith =
     };
     const host: RoleHost<DbserverState, DbserverEvent, DbserverEffect> = new RoleHost({
       core: guarded(ctx, wrap(dbserverCore(settings))),
-      initial: dbserverInitial(decisions, pending),
+      initial: dbserverInitial(durable.decisions, durable.pending, durable.extras),
       post: ctx.post,
       clock: ctx.clock,
       durable: ctx.durable,

@@ -1,6 +1,6 @@
 import { viewKey, viewOf } from '../../protocol/view.js';
 import type { CommonEffect } from '../core.js';
-import { candidateViews, decisionKeyOf, shortUuid, structuralProblem } from './candidates.js';
+import { type Candidate, candidateViews, decisionKeyOf, shortUuid, structuralProblem } from './candidates.js';
 import { decide, decisionInFlight, describeWeights, liveUntil, spendingDecision, spends, withdrawDecision } from './decisions.js';
 import { duplicateNote } from './memory.js';
 import { primaryNote } from './decide.js';
@@ -87,7 +87,7 @@ export function operatorPromote(state: ArbitratorState, req: PromoteRequest, now
   let superseded = '';
   if (req.force) {
     // Path 5: the nodes that are, or may be, a primary component outside the target.
-    const risk = atRisk(state, targets, key, now);
+    const risk = atRisk(state, targets, key, now, c);
     const confirmed = new Set((req.confirmLost ?? []).map((x) => resolveDbserver(state.settings, x)?.id ?? x));
     const missing = risk.filter((r) => !confirmed.has(r.party));
     if (missing.length) {
@@ -134,10 +134,22 @@ interface AtRisk {
 /**
  * Nodes outside the target that may be a live primary component (path 5): members of the last
  * primary component seen whose latest report, however old, said Primary; and the members of a
- * carried-out decision for the same last primary component.
+ * carried-out decision for the same last primary component; and the members of the target's own
+ * last primary component that this arbitrator has no report from at all (never heard: they may
+ * be Primary together, out of its sight).
  */
-function atRisk(state: ArbitratorState, targets: ReadonlySet<string>, key: string, now: number): AtRisk[] {
+function atRisk(state: ArbitratorState, targets: ReadonlySet<string>, key: string, now: number, c: Candidate): AtRisk[] {
   const out = new Map<string, string>();
+  const targetUuids = new Set(c.nodes.map((n) => n.wsrep.nodeUuid));
+  const neverHeard = () => state.settings.dbservers.filter((d) => !targets.has(d.id) && state.reports[d.id] === undefined);
+  for (const u of c.lastPrimary?.members ?? []) {
+    if (targetUuids.has(u)) continue;
+    const p = state.records.nodes[u]?.party ?? null;
+    if (p !== null && !targets.has(p) && state.reports[p] === undefined) out.set(p, `a member of the target's last primary component, never heard from since this arbitrator started`);
+    if (p === null) {
+      for (const d of neverHeard()) if (!out.has(d.id)) out.set(d.id, `never heard from, and node ${shortUuid(u)} of the target's last primary component is not known here: it may be that node`);
+    }
+  }
   for (const m of state.records.lastPrimary?.members ?? []) {
     const p = m.party ?? state.records.nodes[m.uuid]?.party ?? null;
     if (!p || targets.has(p)) continue;

@@ -107,6 +107,8 @@ export interface DbserverState {
   arbiters: Array<ArbiterStamp & { at: number }>;
   /** The newest arbitrator process ever heard, persisted under ARBITER_KEY. */
   newestArbiter: ArbiterStamp | null;
+  /** Per arbitrator party, the highest incarnation and generation heard (FENCE_KEY): older make_primary is refused. */
+  fences: ArbiterFences;
 }
 
 export const DECISIONS_KEY = 'dbserver.decisions';
@@ -115,10 +117,19 @@ export const START_KEY = 'dbserver.pendingStart';
 export const BOOTSTRAPS_KEY = 'dbserver.bootstraps';
 export const CARRIED_KEY = 'dbserver.carried';
 export const ARBITER_KEY = 'dbserver.newestArbiter';
+export const FENCE_KEY = 'dbserver.arbiterFences';
+
+/**
+ * What each arbitrator party has been heard at: a make_primary stamped below it comes from an
+ * older process of that arbitrator (a twin, a zombie) or from an older copy of its records, and
+ * is refused (docs/safety.md, "Fencing old arbitrator processes").
+ */
+export type ArbiterFences = Record<string, { incarnation: number; generation: number }>;
 
 export interface DurableExtras {
   carried?: CarriedDecision[];
   newestArbiter?: ArbiterStamp | null;
+  fences?: ArbiterFences;
   pendingStart?: PendingStart | null;
   bootstraps?: BootstrapDone[];
 }
@@ -172,6 +183,7 @@ export function initialState(decisions: DecisionOutcome[] = [], pending: Pending
     carried: extras.carried ?? [],
     arbiters: [],
     newestArbiter: extras.newestArbiter ?? null,
+    fences: extras.fences ?? {},
   };
 }
 
@@ -259,9 +271,32 @@ export class Step {
       .map((a) => ({ incarnation: a.incarnation, instance: a.instance }));
   }
 
+  /**
+   * Why a make_primary from this arbitrator process must be refused: the party has since been
+   * heard at a newer incarnation (this process is older than one that spoke since) or a higher
+   * generation (its records lack a decision it announced). Null: not fenced.
+   */
+  fencedOut(from: PartyId, stamp: ArbiterStamp | undefined): string | null {
+    const f = this.s.fences[from];
+    if (!stamp || !f) return null;
+    if (stamp.incarnation < f.incarnation)
+      return `fenced: sent by ${from} incarnation ${stamp.incarnation}, older than incarnation ${f.incarnation} heard since (a second or stale arbitrator process)`;
+    if ((stamp.generation ?? 0) < f.generation)
+      return `fenced: sent by ${from} at records generation ${stamp.generation ?? 0}, behind generation ${f.generation} heard since (an old copy of its state file)`;
+    return null;
+  }
+
   /** Notes which arbitrator process spoke (in memory; the newest ever, durably). */
-  heardArbiter(stamp: ArbiterStamp | undefined): void {
+  heardArbiter(stamp: ArbiterStamp | undefined, from?: PartyId): void {
     if (!stamp) return;
+    if (from !== undefined) {
+      const f = this.s.fences[from];
+      const next = { incarnation: Math.max(f?.incarnation ?? 0, stamp.incarnation), generation: Math.max(f?.generation ?? 0, stamp.generation ?? 0) };
+      if (!f || next.incarnation !== f.incarnation || next.generation !== f.generation) {
+        this.s = { ...this.s, fences: { ...this.s.fences, [from]: next } };
+        this.effects.push({ kind: 'persist', key: FENCE_KEY, value: this.s.fences });
+      }
+    }
     const others = this.s.arbiters.filter((a) => a.instance !== stamp.instance && this.now - a.at < ARBITER_ECHO_MS);
     if (others.length && !this.s.arbiters.some((a) => a.instance === stamp.instance)) {
       this.log(
@@ -347,10 +382,15 @@ function onStart(st: Step): void {
 }
 
 function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
-  st.heardArbiter(d.arbiter);
+  const fence = st.fencedOut(from, d.arbiter);
+  st.heardArbiter(d.arbiter, from);
   const seen = known(st.s, d.decisionId);
   if (d.withdrawn) {
     onWithdrawn(st, d, seen);
+    return;
+  }
+  if (fence && seen === undefined) {
+    st.conclude('refused', fence, d.decisionId, { from, arbiter: d.arbiter });
     return;
   }
   if (seen !== undefined) {
@@ -687,7 +727,7 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
   const m = e.msg;
   switch (m.verb) {
     case 'request_status':
-      st.heardArbiter((m.body as { arbiter?: ArbiterStamp }).arbiter);
+      st.heardArbiter((m.body as { arbiter?: ArbiterStamp }).arbiter, m.from);
       st.s = { ...st.s, reportDue: true };
       st.read('request_status');
       return;
@@ -699,7 +739,7 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
       return;
     case 'directives':
       // Kept for later work (start/bootstrap after a whole-cluster stop); nothing acts on it yet.
-      st.heardArbiter((m.body as Directives).arbiter);
+      st.heardArbiter((m.body as Directives).arbiter, m.from);
       st.s = { ...st.s, directives: m.body as Directives };
       st.log('debug', 'directives_received', `directives epoch ${(m.body as Directives).epoch} from ${m.from}`);
       return;

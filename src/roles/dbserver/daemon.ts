@@ -1,32 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { PartyId } from '../../protocol/party.js';
-import { arbiterStamp, type CarriedDecision, carriedDecision, type DecisionOutcome, decisionOutcome, makePrimary, startMariadb } from '../../protocol/verbs.js';
 import { partiesOfType } from '../../site/load-config.js';
 import type { DbserverParty } from '../../site/schema.js';
 import type { RoleContext, RunningRole } from '../context.js';
 import { RoleHost } from '../host.js';
-import {
-  ARBITER_KEY,
-  BOOTSTRAPS_KEY,
-  CARRIED_KEY,
-  type DurableExtras,
-  DECISIONS_KEY,
-  DEFAULT_TUNING,
-  type DbserverEffect,
-  type DbserverEvent,
-  type DbserverSettings,
-  type DbserverState,
-  dbserverCore,
-  initialState,
-  PENDING_KEY,
-  type PendingDecision,
-  START_KEY,
-} from './core.js';
+import { DEFAULT_TUNING, type DbserverEffect, type DbserverEvent, type DbserverSettings, type DbserverState, dbserverCore, initialState } from './core.js';
+import { loadDurable } from './durable.js';
 import { HookSocket, HookSocketError } from './hook-socket.js';
 import { MariadbControl } from './mariadb-control.js';
 import { MariadbReader } from './mariadb-reader.js';
 import type { Reading } from './reading.js';
-import type { BootstrapDone, PendingStart } from './start-orders.js';
 import { StatusFileWatch } from './status-file-watch.js';
 
 export class DbserverStartError extends Error {
@@ -44,70 +27,6 @@ function readPassword(path: string): string {
   } catch (err) {
     throw new DbserverStartError(`cannot read the mariadb password file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-}
-
-/** Persisted decisions, checked: a damaged entry is dropped (and said), never trusted. */
-function loadDecisions(ctx: RoleContext): { decisions: DecisionOutcome[]; pending: PendingDecision | null } {
-  const rawList = ctx.state.get<unknown>(DECISIONS_KEY);
-  const decisions: DecisionOutcome[] = [];
-  if (Array.isArray(rawList)) {
-    for (const d of rawList) {
-      const r = decisionOutcome.safeParse(d);
-      if (r.success) decisions.push(r.data);
-      else ctx.logger.warn({ event: 'state_entry_dropped', key: DECISIONS_KEY }, 'a persisted decision outcome is malformed; dropped');
-    }
-  }
-  const rawPending = ctx.state.get<unknown>(PENDING_KEY);
-  let pending: PendingDecision | null = null;
-  if (rawPending !== undefined && rawPending !== null) {
-    const p = rawPending as Partial<PendingDecision>;
-    const d = makePrimary.safeParse(p.decision);
-    if (d.success && typeof p.receivedAt === 'number' && typeof p.attempts === 'number') {
-      pending = { ...(p as PendingDecision), decision: d.data };
-    } else {
-      ctx.logger.warn({ event: 'state_entry_dropped', key: PENDING_KEY }, 'the persisted pending decision is malformed; dropped');
-    }
-  }
-  return { decisions, pending };
-}
-
-/** The cold-start order records (start-orders.ts); a damaged one is dropped and said, as above. */
-function loadStartRecords(ctx: RoleContext): { pendingStart: PendingStart | null; bootstraps: BootstrapDone[] } {
-  const raw = ctx.state.get<unknown>(START_KEY);
-  let pendingStart: PendingStart | null = null;
-  if (raw !== undefined && raw !== null) {
-    const p = raw as Partial<PendingStart>;
-    const o = startMariadb.safeParse(p.order);
-    if (o.success && typeof p.receivedAt === 'number' && (p.phase === 'checking' || p.phase === 'starting')) pendingStart = { ...(p as PendingStart), order: o.data };
-    else ctx.logger.warn({ event: 'state_entry_dropped', key: START_KEY }, 'the persisted start order is malformed; dropped');
-  }
-  const rawList = ctx.state.get<unknown>(BOOTSTRAPS_KEY);
-  const bootstraps = Array.isArray(rawList)
-    ? rawList.filter(
-        (b): b is BootstrapDone =>
-          typeof b === 'object' &&
-          b !== null &&
-          typeof (b as BootstrapDone).decisionId === 'string' &&
-          typeof (b as BootstrapDone).stateUuid === 'string' &&
-          Number.isSafeInteger((b as BootstrapDone).seqno),
-      )
-    : [];
-  return { pendingStart, bootstraps };
-}
-
-/** What the arbitrator re-learns from (carried decisions, the newest arbitrator heard), checked. */
-function loadExtras(ctx: RoleContext): DurableExtras {
-  const carried: CarriedDecision[] = [];
-  const raw = ctx.state.get<unknown>(CARRIED_KEY);
-  if (Array.isArray(raw)) {
-    for (const c of raw) {
-      const r = carriedDecision.safeParse(c);
-      if (r.success) carried.push(r.data);
-      else ctx.logger.warn({ event: 'state_entry_dropped', key: CARRIED_KEY }, 'a persisted carried-out decision is malformed; dropped');
-    }
-  }
-  const a = arbiterStamp.safeParse(ctx.state.get<unknown>(ARBITER_KEY));
-  return { carried, newestArbiter: a.success ? a.data : null };
 }
 
 export function settingsOf(ctx: RoleContext): DbserverSettings {
@@ -144,7 +63,11 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
     return { ...r, recovered: facts.grastate ?? r.recovered, datadir: facts.report };
   };
   let settings = settingsOf(ctx);
-  const { decisions, pending } = loadDecisions(ctx);
+  const durable = loadDurable(
+    (key) => ctx.state.get<unknown>(key),
+    (key, msg) => ctx.logger.warn({ event: 'state_entry_dropped', key }, msg),
+  );
+  const { decisions, pending } = durable;
   let stopped = false;
   // Results of I/O go to whichever host runs now: a config change replaces the host mid-flight.
   const dispatch = (ev: DbserverEvent) => host.dispatch(ev);
@@ -174,7 +97,7 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
         }
       },
     });
-  let host = makeHost(initialState(decisions, pending, { ...loadStartRecords(ctx), ...loadExtras(ctx) }));
+  let host = makeHost(initialState(decisions, pending, durable.extras));
   // A finished --wsrep-recover is news for the arbitrator: read (and report) at once.
   control.onChange = () => dispatch({ kind: 'datadir_changed' });
   reader.onLost = () => dispatch({ kind: 'connection_lost' });
