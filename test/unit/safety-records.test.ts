@@ -99,6 +99,57 @@ describe('path 1: the arbitrator loses its memory', () => {
     expect(e.some((x) => x.kind === 'log' && x.event === 'memory_lost')).toBe(true);
   });
 
+  it('schedule old_copy_after_promotion: a restored copy with no decision in it relearns when a dbserver heard a higher records generation, and promotes nothing', () => {
+    // The running arbitrator decided for dc1: its records' generation grew to 1, and every other
+    // dbserver was told at once (request_status carries the stamp).
+    const a = started();
+    const eff = cutInHalves(a);
+    const mp = publishes(eff, 'make_primary')[0]?.body as MakePrimary;
+    expect(mp.arbiter?.generation).toBe(1);
+    expect(
+      publishes(eff, 'request_status')
+        .filter((x) => (x.body as { arbiter?: ArbiterStamp }).arbiter?.generation === 1)
+        .map((x) => x.to)
+        .sort(),
+    ).toEqual(['dbserver:2', 'dbserver:3', 'dbserver:4']);
+    // An old copy (generation 0, trusted memory, a higher incarnation than the site heard) runs.
+    const old = started(new ArbDriver(settingsFor(), new Map(), undefined, 5));
+    expect(old.state.records.memory.generation).toBe(0);
+    const heard: ArbiterStamp = { incarnation: 1, instance: 'i1', generation: 1 };
+    const after = keepReporting(old, 60_000, [
+      ['n3', nonPrimary('n3', ['n3', 'n4']), { carried: [], newestArbiter: heard }],
+      ['n4', nonPrimary('n4', ['n3', 'n4']), { carried: [], newestArbiter: heard }],
+    ]);
+    expect(old.state.records.memory.relearning).toBe(true);
+    expect(old.state.records.memory.siteGeneration).toBe(1);
+    expect(publishes(after, 'make_primary')).toHaveLength(0);
+    expect(codes(old)).toContain('relearning');
+  });
+
+  it('the dbserver fences an arbitrator party: a make_primary from an older incarnation, or from records behind a generation heard, is refused', () => {
+    const dbs = new Driver();
+    dbs.step({ kind: 'start' });
+    const w = nonPrimary('n1', ['n1', 'n2']);
+    dbs.observe(w);
+    const a = new ArbDriver();
+    a.start();
+    const mp = publishes(cutInHalves(a), 'make_primary')[0]?.body as MakePrimary;
+    dbs.now = a.now;
+    // A newer process of arbitrator:1 spoke first (a twin that took the address, a restart).
+    dbs.step(message('arbitrator:1', 'request_status', { arbiter: { incarnation: 2, instance: 'twin', generation: 1 } }));
+    expect(dbs.persisted.get('dbserver.arbiterFences')).toEqual({ 'arbitrator:1': { incarnation: 2, generation: 1 } });
+    dbs.step(message('arbitrator:1', 'make_primary', { ...mp, arbiter: { incarnation: 1, instance: 'old', generation: 1 } }));
+    expect(dbs.last.some((f) => f.kind === 'log' && f.event === 'make_primary_refused' && /fenced: .*incarnation 1, older than incarnation 2/.test(f.msg))).toBe(true);
+    expect(dbs.observe(w).some((f) => f.kind === 'bootstrap')).toBe(false);
+    // Records behind: same incarnation, lower generation.
+    dbs.step(message('arbitrator:1', 'request_status', { arbiter: { incarnation: 2, instance: 'twin', generation: 4 } }));
+    dbs.step(message('arbitrator:1', 'make_primary', { ...mp, decisionId: 'dec-other', arbiter: { incarnation: 2, instance: 'twin', generation: 3 } }));
+    expect(dbs.last.some((f) => f.kind === 'log' && f.event === 'make_primary_refused' && /generation 3, behind generation 4/.test(f.msg))).toBe(true);
+    // Another arbitrator party has fences of its own (arbitrator HA: several identities).
+    dbs.step(message('arbitrator:2', 'make_primary', { ...mp, decisionId: 'dec-two', arbiter: { incarnation: 1, instance: 'a2', generation: 1 } }));
+    expect(dbs.last.some((f) => f.kind === 'log' && f.event === 'make_primary_received')).toBe(true);
+  });
+
   it('the dbserver persists a decision before its first pc.bootstrap and reports it in every report', () => {
     const dbs = new Driver();
     dbs.step({ kind: 'start' });
