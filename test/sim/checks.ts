@@ -64,6 +64,12 @@ export class Checker {
   private readonly decisionsSeen = new Set<string>();
   private readonly makePrimaryDelivered = new Map<string, MakePrimary>();
   private operatorPromoting = false;
+  /**
+   * Rules 5 and 7 judge what "the arbitrator" received; once a twin process shares its address,
+   * which of the two received what is not known, so those two checks are off for the rest of the
+   * episode (the safety checks stay on; the twin's own refusals are what it tests).
+   */
+  private twinSeen = false;
   /** Every pc.bootstrap that took effect: when, and the members it made Primary. */
   readonly promoted: Array<{ at: number; members: readonly string[] }> = [];
   readonly counts = { bootstraps: 0, decisions: 0, forcedDecisions: 0, lbApplies: 0, drainChecks: 0 };
@@ -194,10 +200,15 @@ export class Checker {
     }
     if (this.paused && !this.operatorPromoting) this.violation('promoted_while_paused', `automatic ${mp.decisionId} to ${to} while the operator's pause stands`);
     this.checkHalf(to, mp);
-    if (!this.operatorPromoting) {
+    if (!this.operatorPromoting && !this.twinSeen) {
       this.checkFailoverWait(to, mp);
       if (firstForLastPc) this.checkTie(to, mp);
     }
+  }
+
+  /** A second arbitrator process started (schedule `twin_start`). */
+  twinStarted(): void {
+    this.twinSeen = true;
   }
 
   private reportHeard(from: PartyId, body: DbStatusReport): void {

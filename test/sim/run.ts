@@ -145,6 +145,7 @@ function apply(w: World, a: Action, sc: Scenario): void {
       w.clock.setTimer(a.downMs, () => w.startParty(a.party));
       return;
     case 'twin_start':
+      w.checker.twinStarted();
       w.startTwin(ARBITRATOR, a.from);
       return;
     case 'twin_stop':
@@ -200,6 +201,8 @@ export function runScenario(sc: Scenario, opts: RunOptions = {}): RunResult {
     clockSkewMs: sc.clockSkewMs,
     viewChangeMs: sc.viewChangeMs,
     showLagMs: sc.showLagMs,
+    // Path 3 (absolute validity) is in main: no pc.bootstrap past a decision's validity.
+    absoluteValidity: true,
   });
   if (sc.initialCut) w.startInsideCut(sc.initialCut.arbitrator);
   w.trace.add('SCENARIO', `seed ${sc.seed}: ${describeScenario(sc)}`);

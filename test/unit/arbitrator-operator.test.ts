@@ -28,7 +28,7 @@ describe('arbitrator: drain and undrain', () => {
         drained: ['dbserver:3'],
         paused: false,
         writer: 'dbserver:1',
-        ...(x.to.startsWith('dbserver:') ? { arbiter: { incarnation: 1, instance: 'i1' } } : {}),
+        ...(x.to.startsWith('dbserver:') ? { arbiter: { incarnation: 1, instance: 'i1', generation: 0 } } : {}),
       });
     const iPersist = effects.findIndex((e) => e.kind === 'persist' && e.key === RECORD_KEYS.directives);
     const iFirstSend = effects.findIndex((e) => e.kind === 'publish' && e.verb === 'directives');
