@@ -78,6 +78,8 @@ export class Checker {
   private readonly heard = new Map<PartyId, Heard>();
   private readonly completeSince = new Map<string, number>();
   private readonly firstSent = new Map<string, number>();
+  /** Every decision's target, as first sent. */
+  private readonly sentTo = new Map<string, PartyId>();
   private readonly decidedLastPcs = new Set<string>();
   private readonly uuidToNode: Map<string, string>;
   /** Config weight per dbserver, and DC index in priority order. */
@@ -191,6 +193,7 @@ export class Checker {
     if (this.decisionsSeen.has(mp.decisionId)) return;
     this.decisionsSeen.add(mp.decisionId);
     this.firstSent.set(mp.decisionId, this.elapsed());
+    this.sentTo.set(mp.decisionId, to);
     this.counts.decisions++;
     const firstForLastPc = mp.view.lastPrimaryViewId === null || !this.decidedLastPcs.has(mp.view.lastPrimaryViewId);
     if (mp.view.lastPrimaryViewId !== null) this.decidedLastPcs.add(mp.view.lastPrimaryViewId);
@@ -204,6 +207,11 @@ export class Checker {
       this.checkFailoverWait(to, mp);
       if (firstForLastPc) this.checkTie(to, mp);
     }
+  }
+
+  /** The decisions first sent before `at` to one of `targets`. */
+  sentBefore(at: number, targets: readonly PartyId[]): string[] {
+    return [...this.firstSent].filter(([id, t]) => t < at && targets.includes(this.sentTo.get(id) as PartyId)).map(([id]) => id);
   }
 
   /** A second arbitrator process started (schedule `twin_start`). */

@@ -5,14 +5,12 @@ import type { EpisodeKind } from './schedule.js';
 /**
  * Liveness weaknesses of the arbitrator the simulator found (docs/simulator.md, "Findings").
  * Neither breaks the liveness property as specified (each needs the arbitrator to lose a DC
- * after the cut) and safety holds throughout. Finding 3 is fixed and runs; finding 2 is skipped
- * until the arbitrator decides on recent reports only. Each runs its scenario over 50 seeds and
- * expects no violation. Finding 2, re-examined (issue 11 path 9, docs/safety.md "Liveness that
- * ends in a human"): in each of the 11 failing seeds of 50 the arbitrator decided for dc1 13-98 ms
- * BEFORE it lost dc1, while the make_primary was still in flight (mean delay 50 ms). Whether it
- * arrived is unknowable from dc2's side, so promoting dc2 would risk two primaries: the outcome is
- * right, and the liveness expectation of this episode must exempt a decision sent before the loss
- * (the simulator's check, left to its owner). Replay one:
+ * after the cut) and safety holds throughout. Finding 3 is fixed. Finding 2, re-examined (issue
+ * 11 path 9, docs/safety.md "Liveness that ends in a human"): in each of its 11 failing seeds of
+ * 50 the arbitrator decided for dc1 13-98 ms BEFORE it lost dc1, while the make_primary was still
+ * in flight. Whether it arrived is unknowable from dc2's side, so promoting dc2 would risk two
+ * primaries: the outcome is right, and the episode's liveness expectation now exempts a decision
+ * sent to the lost half before the loss (run.ts expectPrimary). Replay one:
  *   SIM_SEED=0 SIM_KIND=late_arbitrator_loss npx vitest run --project unit test/sim/replay.test.ts
  */
 function violations(kind: EpisodeKind, seeds: number): string[] {
@@ -24,8 +22,8 @@ function violations(kind: EpisodeKind, seeds: number): string[] {
   return out;
 }
 
-describe('findings (skipped until fixed; 3 is fixed)', () => {
-  it.skip('the arbitrator does not promote a preferred half it lost during the failover period (finding 2: it promotes it on reports up to staleAfter old, the make_primary is never delivered, the LastPC stays spent)', () => {
+describe('findings (2: right as it is, its liveness expectation exempts a decision sent before the loss; 3: fixed)', () => {
+  it('late_arbitrator_loss (finding 2): the other half is promoted unless a decision went to the lost half before the loss (then it stays spent, as it must: it may have been carried out)', () => {
     expect(violations('late_arbitrator_loss', 50)).toEqual([]);
   }, 120_000);
 
