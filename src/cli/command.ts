@@ -57,6 +57,10 @@ export async function commandMain(argv: CommandArgs): Promise<void> {
     ...(argv.follow ? ['--follow'] : []),
     ...(argv.reason !== undefined ? ['--reason', argv.reason] : []),
   ];
+  // msgpackr's optional native decoder (msgpackr-extract) is a shared library to load, ~8 ms and
+  // ~6 MiB of a one-shot process that decodes a handful of small datagrams; its JavaScript decoder
+  // reads the same bytes. Only for this process (the daemons load a native addon anyway).
+  process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= 'true';
   const [{ openSession }, { execute }, { parseWords }] = await Promise.all([import('./command/session.js'), import('./command/execute.js'), import('./command/parse.js')]);
   const session = await openSession({ config: argv.config, as: argv.as, tries: argv.tries });
   try {

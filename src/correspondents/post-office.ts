@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { LogSink } from '../log-sink.js';
 import { decodeDatagram, type Envelope, encodeDatagram } from '../protocol/datagram.js';
 import { DROP_REASONS, type DropReason, ProtocolError } from '../protocol/errors.js';
 import type { Keyring } from '../protocol/keys.js';
@@ -32,7 +32,7 @@ export interface PostOfficeOptions {
   ackRandomFactor?: number;
   staleAfterMs: number;
   maxClockSkewMs: number;
-  logger: Logger;
+  logger: LogSink;
   /** Drop log lines per reason at most this often (ms). */
   dropLogIntervalMs?: number;
 }

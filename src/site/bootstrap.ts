@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KeyError } from '../protocol/keys.js';
 import { assertPrivateFile } from './key-files.js';
 import { ConfigError } from './load-config.js';
 import { duration, keysSchema, siteNameSchema } from './schema.js';
+import { parseYaml } from './lazy-yaml.js';
 
 /**
  * The per-host bootstrap file (`/etc/minder/minder.yaml`): who this host is and how to reach the

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
 import { Keyring, KeyError } from '../protocol/keys.js';
 import { assertPrivateFile, readKeyFile } from './key-files.js';
+import { parseYaml } from './lazy-yaml.js';
 import type { PartyId } from '../protocol/party.js';
 import type { Address } from '../correspondents/transport.js';
 import { type DbclientParty, type DbserverParty, type Party, type SiteConfig, siteConfigSchema } from './schema.js';
@@ -33,13 +33,56 @@ function zodProblems(err: ZodError): string[] {
   );
 }
 
+/**
+ * A key twice in one object of a valid JSON text, else null. JSON.parse keeps the last silently;
+ * the YAML parser refuses it, and so does a JSON config.
+ */
+export function duplicateJsonKey(text: string): string | null {
+  const stack: Array<Set<string> | null> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{') stack.push(new Set());
+    else if (c === '[') stack.push(null);
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (j >= text.length) return null; // not JSON: JSON.parse has said so already
+      let k = j + 1;
+      while (k < text.length && /\s/.test(text[k] as string)) k++;
+      const keys = stack.at(-1);
+      if (text[k] === ':' && keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      i = j;
+    }
+  }
+  return null;
+}
+
 /** Parses and validates a site config document (YAML or JSON text). Paths resolve against baseDir. */
 export function parseSiteConfig(text: string, source: string, baseDir: string): SiteConfig {
   let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(source, [`not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`]);
+  let json = false;
+  if (/^\s*\{/.test(text)) {
+    // JSON (a subset of YAML: the same document either way) without loading the YAML parser.
+    try {
+      raw = JSON.parse(text);
+      json = true;
+    } catch {
+      // Not strict JSON (YAML flow style, say): the YAML parser judges it.
+    }
+    const dup = json ? duplicateJsonKey(text) : null;
+    if (dup !== null) throw new ConfigError(source, [`not valid YAML/JSON: the key ${JSON.stringify(dup)} appears twice in one object`]);
+  }
+  if (!json) {
+    try {
+      raw = parseYaml(text);
+    } catch (err) {
+      throw new ConfigError(source, [`not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`]);
+    }
   }
   const r = siteConfigSchema.safeParse(raw);
   if (!r.success) throw new ConfigError(source, zodProblems(r.error));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { resolveSelf } from '../../src/cli/identity.js';
-import { ConfigError, loadKeyring, parseSiteConfig } from '../../src/site/load-config.js';
+import { ConfigError, duplicateJsonKey, loadKeyring, parseSiteConfig } from '../../src/site/load-config.js';
 import { parseDuration } from '../../src/site/duration.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'minder-cfg-'));
@@ -123,5 +123,30 @@ describe('site config', () => {
     expect(parseDuration('2h')).toBe(7_200_000);
     expect(parseDuration('3')).toBeNull();
     expect(parseDuration('-3s')).toBeNull();
+  });
+});
+
+describe('a JSON site config (read without the YAML parser)', () => {
+  const asJson = JSON.stringify(parse(example));
+  it('reads as the same config as its YAML', () => {
+    expect(parseSiteConfig(asJson, 'site.json', dir)).toEqual(parseSiteConfig(example, 'site.yaml', dir));
+    expect(parseSiteConfig(JSON.stringify(parse(example), null, 2), 'site.json', dir)).toEqual(parseSiteConfig(example, 'site.yaml', dir));
+  });
+  it('refuses a key twice in one object, as the YAML parser does (JSON.parse would keep the last)', () => {
+    const twice = asJson.replace('"site":', '"site":"other","site":');
+    expect(twice).not.toBe(asJson);
+    expect(problemsOf(twice)).toEqual(['not valid YAML/JSON: the key "site" appears twice in one object']);
+    expect(problemsOf(stringify(parse(example)).replace(/^site:/m, 'site: other\nsite:'))[0]).toMatch(/^not valid YAML\/JSON: /);
+  });
+  it('tells keys from values, escapes and nesting apart', () => {
+    expect(duplicateJsonKey('{"a":"a","b":{"a":1},"c":[{"a":1},{"a":2}],"d\\"":"\\"d\\":"}')).toBeNull();
+    expect(duplicateJsonKey('{"a":1,"b":{"x":1,"x":2}}')).toBe('x');
+    expect(duplicateJsonKey('{"\\u0061":1,"a":2}')).toBe('a');
+    expect(duplicateJsonKey('{"never closed')).toBeNull();
+  });
+  it('still reads YAML flow style that starts with a brace', () => {
+    const flow = `{ ${stringify(parse(example), { collectionStyle: 'flow' }).trim().slice(1)}`;
+    expect(flow.trimStart().startsWith('{')).toBe(true);
+    expect(parseSiteConfig(flow, 'site.yaml', dir)).toEqual(parseSiteConfig(example, 'site.yaml', dir));
   });
 });

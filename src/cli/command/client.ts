@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { LogSink } from '../../log-sink.js';
 import type { Clock, TimerHandle } from '../../correspondents/clock.js';
 import { type Inbound, PostOffice } from '../../correspondents/post-office.js';
 import type { Address, Transport } from '../../correspondents/transport.js';
@@ -47,7 +47,7 @@ export interface ClientOptions {
   transport: Transport;
   clock: Clock;
   rng: Rng;
-  logger: Logger;
+  logger: LogSink;
   /** Sends of one request before giving up (each waits one ack timeout). */
   tries?: number;
 }

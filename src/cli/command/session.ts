@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import { isIPv6 } from 'node:net';
 import { realClock } from '../../correspondents/clock.js';
 import { UdpTransport, UdpTransportError } from '../../correspondents/udp-transport.js';
-import { createLogger } from '../../log.js';
+import { lineLogger } from '../../log-sink.js';
 import { isPartyId, type PartyId, partyType } from '../../protocol/party.js';
 import type { Keyring } from '../../protocol/keys.js';
 import { ConfigError, loadKeyring, partiesOfType } from '../../site/load-config.js';
@@ -65,8 +65,9 @@ export async function openSession(opts: { config: string; as: string; tries?: nu
     if (err instanceof UdpTransportError) throw new CliError(EXIT.NETWORK, err.message);
     throw err;
   }
-  // Dropped datagrams are not the operator's business unless asked for (MINDER_LOG_LEVEL=warn).
-  const logger = createLogger({ name: opts.as, level: process.env.MINDER_LOG_LEVEL ?? 'error', destination: 2 });
+  // Dropped datagrams are not the operator's business unless asked for (MINDER_LOG_LEVEL=warn);
+  // JSON lines on stderr as pino writes them, without loading pino (src/log-sink.ts).
+  const logger = lineLogger({ name: opts.as, level: process.env.MINDER_LOG_LEVEL ?? 'error' });
   const client = new ArbitratorClient({ cfg, keyring, self: opts.as as PartyId, transport, clock: realClock, rng: mathRng, logger, ...(opts.tries ? { tries: opts.tries } : {}) });
   return { cfg, client, operator: operatorName(), names: siteNames(cfg) };
 }
