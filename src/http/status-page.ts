@@ -91,7 +91,11 @@ function render(doc) {
   $("meta").textContent = a.party + " · epoch " + a.epoch + " · writer " + (a.writer || "none") + " · drained " + (a.drained.length ? a.drained.join(", ") : "none") + " · as of " + when(doc.generatedAt);
   var b = "";
   if (a.paused) b += '<div class="banner" id="paused">PAUSED' + (a.pausedBy ? " by " + esc(a.pausedBy) : "") + (a.pausedReason ? " (" + esc(a.pausedReason) + ")" : "") + ": nothing is promoted automatically</div>";
-  if (a.coldStart) b += '<div class="banner warn">COLD START: every mariadbd is down; bootstrap the most advanced node by hand</div>';
+  if (a.coldStart) b += '<div class="banner warn">COLD START: every mariadbd is down' + (a.coldStartPlan ? ": " + esc(a.coldStartPlan.text) : "") + "</div>";
+  (a.rejoin || []).forEach(function (r) {
+    var bad = r.phase === "cannot_rejoin" || r.phase === "stalled";
+    b += '<div class="banner' + (bad ? "" : " warn") + '" data-rejoin="' + esc(r.party) + '">' + esc(r.party) + (r.phase === "cannot_rejoin" ? " CANNOT REJOIN: " : r.phase === "stalled" ? " rejoin STALLED: " : " rejoining: ") + esc(r.text) + "</div>";
+  });
   $("banners").innerHTML = b;
   var dcs = a.dcOrder.slice();
   doc.parties.forEach(function (p) { if (p.db && p.dc && dcs.indexOf(p.dc) < 0) dcs.push(p.dc); });

@@ -83,6 +83,12 @@ export const datadirReport = z.object({
    * not down for the cold-start rule. Optional: absent from older dbservers.
    */
   process: shortText.nullable().optional(),
+  /**
+   * An SST into this datadir: MariaDB's wsrep_sst scripts keep `sst_in_progress` there while one
+   * runs (left behind when it was interrupted), and the datadir's size so far. null: no marker.
+   * Optional: absent from older dbservers (issue 12 step 4, rejoin progress).
+   */
+  sst: z.object({ inProgress: z.boolean(), bytes: z.number().int().nonnegative().nullable() }).nullable().optional(),
 });
 export type DatadirReport = z.infer<typeof datadirReport>;
 

@@ -85,6 +85,16 @@ export function renderStatus(doc: StatusSummary): string {
       out.push(`  ${n.party}: ${n.status === 'unheard' ? 'MISSING' : 'down'} · ${seqno}${safe}${n.why ? ` · ${n.why}` : ''}`);
     }
   }
+  // Rejoin progress, and loudly a node that cannot rejoin (docs/cold-start.md, Rejoining).
+  const rejoin = a.rejoin ?? [];
+  if (rejoin.length) {
+    const bad = rejoin.filter((r) => r.phase === 'cannot_rejoin' || r.phase === 'stalled');
+    out.push(bad.length ? `REJOIN: ${bad.map((r) => `${r.party} ${r.phase === 'stalled' ? 'STALLED' : 'CANNOT REJOIN'}`).join(', ')}` : 'REJOIN:');
+    for (const r of rejoin) {
+      const what = r.phase === 'cannot_rejoin' ? 'CANNOT REJOIN' : r.phase === 'stalled' ? 'STALLED' : r.phase === 'state_transfer' ? 'state transfer' : 'joining';
+      out.push(`  ${r.party}: ${what} · ${r.text} · since ${age(doc.generatedAt - r.since)}`);
+    }
+  }
   const lp = a.lastPrimary;
   out.push(
     lp

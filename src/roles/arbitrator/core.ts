@@ -2,6 +2,7 @@ import type { PartyId } from '../../protocol/party.js';
 import type { BodyOf } from '../../protocol/verbs.js';
 import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
 import { coldStartStep } from './cold-start.js';
+import { rejoinStep } from './rejoin.js';
 import { evaluate } from './decide.js';
 import { republishPending } from './decisions.js';
 import { publishDirectives, refreshWriter } from './directives.js';
@@ -141,8 +142,9 @@ function reevaluate(state: ArbitratorState, before: CommonEffect[], now: number,
   const ev = evaluate(state, now);
   // The cold-start rule acts only where the promotion rule found nothing to do (cold-start.ts).
   const cs = ev.state.evaluation?.decided ? { state: ev.state, effects: [] } : coldStartStep(ev.state, now);
-  const w = refreshWriter(cs.state, now);
-  const effects = [...before, ...ev.effects, ...cs.effects, ...w.effects];
+  const rj = rejoinStep(cs.state, now);
+  const w = refreshWriter(rj.state, now);
+  const effects = [...before, ...ev.effects, ...cs.effects, ...rj.effects, ...w.effects];
   const due = now + Math.min(ev.wakeInMs, EVALUATE_EVERY_MS);
   let s = w.state;
   if (fromTimer || s.nextEvaluateAt === null || due < s.nextEvaluateAt) {

@@ -125,6 +125,21 @@ export function sameMaterialReport(a: DbStatusReport, b: DbStatusReport): boolea
     return false;
   }
   if (!sameEvidence(a, b)) return false;
+  // The datadir of a stopped node: a process that appears or goes, an SST, a new state or
+  // position (the cold-start rule and rejoin.ts read them; an SST's growing size is not material).
+  const x = a.datadir;
+  const y = b.datadir;
+  if ((x === undefined) !== (y === undefined)) return false;
+  if (
+    x &&
+    y &&
+    (x.state !== y.state ||
+      (x.process ?? null) !== (y.process ?? null) ||
+      (x.sst?.inProgress ?? false) !== (y.sst?.inProgress ?? false) ||
+      x.recovered?.seqno !== y.recovered?.seqno ||
+      x.recoverNote !== y.recoverNote)
+  )
+    return false;
   const d = a.decision;
   const e = b.decision;
   if (d === null || e === null) return d === e;

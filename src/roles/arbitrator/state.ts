@@ -2,6 +2,7 @@ import type { PartyId } from '../../protocol/party.js';
 import type { ClientStatusReport, DbStatusReport } from '../../protocol/verbs.js';
 import type { ColdStartView } from './cold-start.js';
 import type { ArbitratorRecords } from './records.js';
+import type { RejoinTrack } from './rejoin.js';
 import type { ArbitratorSettings } from './settings.js';
 import type { StatusSummary } from './summary-doc.js';
 import { CALM_CLOCK, type ClockWatch } from './tilt.js';
@@ -139,6 +140,8 @@ export interface ArbitratorState {
   journal: JournalEntry[];
   /** The newest cold-start judgement (cold-start.ts) and what it said, for status and the log. */
   coldStart?: (ColdStartView & { note: string }) | null;
+  /** Nodes outside the primary component: rejoining (IST/SST progress), stalled, or unable to (rejoin.ts). */
+  rejoin?: RejoinTrack[];
   summaries: CachedSummary[];
   replies: CachedReply[];
   /** The wall clock against the monotonic one, and a TILT after a jump (tilt.ts). */

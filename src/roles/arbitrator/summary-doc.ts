@@ -44,6 +44,13 @@ export interface ArbitratorSummary {
   datagrams: { accepted: number; sent: number; resent: number; drops: Record<string, number> } | null;
   /** The cold-start rule's view (docs/cold-start.md): every down node's position and the plan; null before the first judgement. */
   coldStartPlan: ColdStartSummary | null;
+  /**
+   * Nodes outside the primary component (docs/cold-start.md, Rejoining): joining (IST, with how far
+   * behind), state_transfer (SST, bytes so far), stalled (no progress), cannot_rejoin (why, and what
+   * the operator does). Serial order; empty when every node is a Synced member. Added after format 1
+   * was fixed: absent from older arbitrators.
+   */
+  rejoin?: Array<{ party: string; phase: 'joining' | 'state_transfer' | 'stalled' | 'cannot_rejoin'; text: string; since: number; behind: number | null }>;
 }
 
 export interface ColdStartSummary {

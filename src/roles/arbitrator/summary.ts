@@ -1,4 +1,5 @@
 import { isFresh, isServing } from './observations.js';
+import { rejoinSummary } from './rejoin.js';
 import type { ArbitratorState } from './state.js';
 import type { DecisionSummary, PartySummary, StatusSummary } from './summary-doc.js';
 
@@ -120,6 +121,7 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
       coldStart,
       datagrams: state.datagrams ? { ...state.datagrams, drops: { ...state.datagrams.drops } } : null,
       coldStartPlan,
+      rejoin: rejoinSummary(state),
     },
     parties,
   };

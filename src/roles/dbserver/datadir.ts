@@ -20,7 +20,7 @@ export interface DatadirFacts {
 const NOT_DATA = /^(lost\+found|.*\.sock|.*\.pid|.*\.err|.*\.log|\..*|wsrep-status\.json|recover\.log)$/;
 
 function base(state: DatadirReport['state'], detail: string | null): DatadirReport {
-  return { state, detail: detail === null ? null : detail.slice(0, 200), myUuid: null, lastView: null, recovered: null, recoverNote: null, process: null };
+  return { state, detail: detail === null ? null : detail.slice(0, 200), myUuid: null, lastView: null, recovered: null, recoverNote: null, process: null, sst: null };
 }
 
 function statKey(path: string): string {
@@ -37,7 +37,44 @@ export function datadirSignature(datadir: string): string {
   return ['grastate.dat', 'gvwstate.dat', 'ibdata1', 'ib_logfile0'].map((f) => statKey(join(datadir, f))).join('|');
 }
 
+/** MariaDB's wsrep_sst_common: present in the datadir while an SST runs into it. */
+export const SST_MARKER = 'sst_in_progress';
+const SIZE_ENTRIES_MAX = 20_000;
+
+/** The bytes under `dir` (two levels deep, at most SIZE_ENTRIES_MAX entries): an SST's progress. */
+export function datadirBytes(dir: string): number | null {
+  let total = 0;
+  let seen = 0;
+  const walk = (d: string, depth: number): boolean => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return depth > 0;
+    }
+    for (const n of names) {
+      if (++seen > SIZE_ENTRIES_MAX) return true;
+      try {
+        const st = statSync(join(d, n));
+        if (st.isDirectory()) {
+          if (depth < 2) walk(join(d, n), depth + 1);
+        } else total += st.size;
+      } catch {
+        // gone meanwhile (rsync renames its temporary files): not counted
+      }
+    }
+    return true;
+  };
+  return walk(dir, 0) ? total : null;
+}
+
 export function inspectDatadir(datadir: string): DatadirFacts {
+  const facts = inspectFiles(datadir);
+  if (facts.report.sst === undefined || facts.report.sst === null) return facts;
+  return { ...facts, report: { ...facts.report, sst: { inProgress: true, bytes: datadirBytes(datadir) } } };
+}
+
+function inspectFiles(datadir: string): DatadirFacts {
   const signature = datadirSignature(datadir);
   let entries: string[];
   try {
@@ -47,16 +84,18 @@ export function inspectDatadir(datadir: string): DatadirFacts {
     if (code === 'ENOENT') return { report: base('empty', `${datadir} does not exist`), grastate: null, signature };
     return { report: base('unreadable', `${datadir}: ${code ?? (err as Error).message}`), grastate: null, signature };
   }
-  const data = entries.filter((e) => !NOT_DATA.test(e));
-  if (data.length === 0) return { report: base('empty', `${datadir} holds no data (${entries.length} other entries)`), grastate: null, signature };
+  const sst = entries.includes(SST_MARKER);
+  const marked = (f: DatadirFacts): DatadirFacts => (sst ? { ...f, report: { ...f.report, sst: { inProgress: true, bytes: null } } } : f);
+  const data = entries.filter((e) => !NOT_DATA.test(e) && e !== SST_MARKER);
+  if (data.length === 0) return marked({ report: base('empty', `${datadir} holds no data (${entries.length} other entries)`), grastate: null, signature });
   let grastate: RecoveredPosition;
   try {
     const text = readSmall(join(datadir, 'grastate.dat'));
-    if (text === null) return { report: base('no_grastate', `${datadir} holds data but no grastate.dat: it never joined a Galera cluster`), grastate: null, signature };
+    if (text === null) return marked({ report: base('no_grastate', `${datadir} holds data but no grastate.dat: it never joined a Galera cluster`), grastate: null, signature });
     grastate = parseGrastate(text);
   } catch (err) {
     const e = err instanceof GaleraFileError ? err : null;
-    return { report: base(e?.code === 'GALERA_FILE_UNREADABLE' ? 'unreadable' : 'malformed', e ? e.message : String(err)), grastate: null, signature };
+    return marked({ report: base(e?.code === 'GALERA_FILE_UNREADABLE' ? 'unreadable' : 'malformed', e ? e.message : String(err)), grastate: null, signature });
   }
   const report = base('ok', null);
   try {
@@ -69,7 +108,7 @@ export function inspectDatadir(datadir: string): DatadirFacts {
     // A damaged gvwstate.dat only costs pc.recovery, not the position: say it, go on.
     report.detail = (err instanceof GaleraFileError ? err.message : String(err)).slice(0, 200);
   }
-  return { report, grastate, signature };
+  return marked({ report, grastate, signature });
 }
 
 /**
