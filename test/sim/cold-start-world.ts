@@ -127,7 +127,7 @@ export function runColdStart(seed: number, opts: ColdStartOptions = {}): ColdSta
     Object.assign(m, { up: false, inPrimary: false, applied: Math.max(m.applied, top), grastate: Math.max(m.applied, top), safe: last, gvw: null });
     for (const x of NODES) if (node(x).inPrimary) node(x).gvw = members();
   };
-  if (scenario === 'graceful') order.forEach((n, i) => stop(n, i === order.length - 1));
+  if (scenario === 'graceful') for (const [i, n] of order.entries()) stop(n, i === order.length - 1);
   else if (scenario === 'mixed') {
     stop(order[0] as Node, false);
     for (const n of order.slice(1)) crash(n);
