@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what galera-minder's demo and tests need on a Debian machine, only what is missing:
 # MariaDB + Galera 4 + rsync (the real cluster), HAProxy, iptables (cutting links on loopback),
-# socat and tmux (operator tests), Prometheus and Chromium (observability tests), then the npm
-# packages and the build. Idempotent.
+# socat and tmux (operator tests), Prometheus and Chromium (observability tests), etcd (the
+# arbitrator's etcd store), then the npm packages and the build. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,11 @@ command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)
 # The package test (test/e2e/package.test.ts) builds the .deb and checks it.
 command -v lintian >/dev/null 2>&1 || need_apt+=(lintian)
+# etcd 3.4 for the arbitrator's etcd store (docs/arbitrator-ha.md); the lab starts its own
+# members on loopback. The package's own etcd.service, if it starts one, listens on
+# 127.0.0.1:2379/2380 and is left alone: the lab picks free ports.
+[ -x /usr/bin/etcd ] || need_apt+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need_apt+=(etcd-client)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 # Prometheus + promtool (the contrib rules' checks and the scrape test) and Chromium (the status
 # page's browser test, driven by playwright-core: no browser is downloaded).

@@ -90,6 +90,12 @@ export function parseSiteConfig(text: string, source: string, baseDir: string): 
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   cfg.stateDir = abs(cfg.stateDir);
   for (const k of cfg.keys.files) k.path = abs(k.path);
+  if (cfg.arbitrator.store === 'etcd' && cfg.arbitrator.etcd.tls) {
+    const t = cfg.arbitrator.etcd.tls;
+    t.ca = abs(t.ca);
+    if (t.cert !== undefined) t.cert = abs(t.cert);
+    if (t.key !== undefined) t.key = abs(t.key);
+  }
   for (const p of cfg.parties) if (p.id.startsWith('dbserver:')) (p as DbserverParty).mariadb.passwordFile = abs((p as DbserverParty).mariadb.passwordFile);
   for (const p of cfg.parties) {
     const h = p.http as { tokenFile?: string } | undefined;
@@ -124,7 +130,20 @@ function crossCheck(cfg: SiteConfig): string[] {
     }
   });
   const arbitrators = cfg.parties.filter((p) => p.id.startsWith('arbitrator:'));
-  if (arbitrators.length !== 1) problems.push(`parties: a site has exactly one arbitrator, found ${arbitrators.length}`);
+  if (cfg.arbitrator.store === 'local' && arbitrators.length !== 1) {
+    problems.push(
+      `parties: a site with arbitrator.store local has exactly one arbitrator, found ${arbitrators.length}${arbitrators.length > 1 ? ' (several arbitrators need arbitrator.store etcd: a second copy of a local record is a split-brain risk)' : ''}`,
+    );
+  }
+  if (cfg.arbitrator.store === 'etcd' && (arbitrators.length < 1 || arbitrators.length > 5))
+    problems.push(`parties: a site with arbitrator.store etcd has 1 to 5 arbitrators, found ${arbitrators.length}`);
+  if (cfg.arbitrator.store === 'etcd') {
+    const e = cfg.arbitrator.etcd;
+    if (e.leaseTtl < 2000) problems.push(`arbitrator.etcd.leaseTtl: ${e.leaseTtl}ms is too short (at least 2s; etcd grants whole seconds)`);
+    if (e.leaseTtl % 1000 !== 0) problems.push('arbitrator.etcd.leaseTtl: etcd grants leases in whole seconds (write e.g. 5s)');
+    if (e.requestTimeout * 2 > e.leaseTtl) problems.push('arbitrator.etcd.requestTimeout: must be at most half of leaseTtl (a leader must learn it lost etcd before its lease can expire)');
+    if (e.tls && (e.tls.cert === undefined) !== (e.tls.key === undefined)) problems.push('arbitrator.etcd.tls: give both cert and key, or neither');
+  }
   const dbservers = cfg.parties.filter((p): p is DbserverParty => p.id.startsWith('dbserver:'));
   if (dbservers.length === 0) problems.push('parties: no dbserver is listed');
   const names = new Map<string, string>();

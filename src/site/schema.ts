@@ -160,6 +160,43 @@ const party = z.unknown().transform((raw, ctx) => {
   return r.data as ArbitratorParty | DbserverParty | DbclientParty;
 });
 
+/**
+ * Where the arbitrator keeps its records (docs/arbitrator-ha.md). `local`: its own SQLite file,
+ * one arbitrator per site. `etcd`: a consensus store; then several arbitrators may run, one
+ * leads (holds a lease) and acts, and every decision is a compare-and-set in etcd.
+ */
+const etcdStore = z
+  .object({
+    store: z.literal('etcd'),
+    etcd: z
+      .object({
+        endpoints: z
+          .array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'write http(s)://host:port'))
+          .min(1)
+          .max(9),
+        /** Client TLS: a CA to check the members, and this host's certificate and key (mode 0600). */
+        tls: z
+          .object({ ca: z.string().min(1), cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
+          .strict()
+          .optional(),
+        /** Every key of this site lives under it; default /galera-minder/<site>. */
+        prefix: z
+          .string()
+          .regex(/^\/[A-Za-z0-9_./-]{0,200}[A-Za-z0-9_-]$/, 'a prefix starts with / and has no trailing /')
+          .optional(),
+        /** The leader's lease: another arbitrator may lead this long after the leader is lost. */
+        leaseTtl: duration('5s'),
+        /** Every etcd request is given up after this (the arbitrator then decides nothing). */
+        requestTimeout: duration('2s'),
+        /** How often a standby arbitrator re-reads the records (its hot view). */
+        followInterval: duration('1s'),
+      })
+      .strict(),
+  })
+  .strict();
+const localStore = z.object({ store: z.literal('local') }).strict();
+export const arbitratorStoreSchema = z.discriminatedUnion('store', [localStore, etcdStore]);
+
 /** Shared with the per-host bootstrap file (src/site/bootstrap.ts), which names the same things. */
 export const siteNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a site name is 1-64 letters, digits, _ . or -');
 export const keysSchema = z
@@ -207,6 +244,7 @@ export const siteConfigSchema = z
       .strict()
       .prefault({}),
     stateDir: z.string().min(1).default('/var/lib/minder'),
+    arbitrator: arbitratorStoreSchema.prefault({ store: 'local' }),
     parties: z.array(party).min(1),
   })
   .strict();
@@ -218,3 +256,5 @@ export type Party = ArbitratorParty | DbserverParty | DbclientParty;
 export type SiteConfig = z.infer<typeof siteConfigSchema>;
 export type Timings = SiteConfig['timings'];
 export type HttpConfig = z.infer<typeof arbitratorHttp>;
+export type ArbitratorStoreConfig = SiteConfig['arbitrator'];
+export type EtcdStoreConfig = Extract<ArbitratorStoreConfig, { store: 'etcd' }>['etcd'];

@@ -55,6 +55,29 @@ describe('site config', () => {
     });
   });
 
+  it('the arbitrator store is local unless said; etcd takes several arbitrators, with defaults and paths resolved', () => {
+    expect(parseSiteConfig(example, 'example', dir).arbitrator).toEqual({ store: 'local' });
+    const cfg = parseSiteConfig(
+      mutate((d) => {
+        d.arbitrator = { store: 'etcd', etcd: { endpoints: ['https://10.0.1.5:2379', 'https://10.0.2.5:2379', 'https://10.0.3.5:2379'], tls: { ca: 'etcd-ca.pem', cert: 'me.pem', key: 'me.key' } } };
+        d.parties.push({ id: 'arbitrator:2', host: '10.0.9.6', port: 4800 });
+      }),
+      'etcd',
+      dir,
+    );
+    expect(cfg.arbitrator).toEqual({
+      store: 'etcd',
+      etcd: {
+        endpoints: ['https://10.0.1.5:2379', 'https://10.0.2.5:2379', 'https://10.0.3.5:2379'],
+        tls: { ca: join(dir, 'etcd-ca.pem'), cert: join(dir, 'me.pem'), key: join(dir, 'me.key') },
+        leaseTtl: 5000,
+        requestTimeout: 2000,
+        followInterval: 1000,
+      },
+    });
+    expect(cfg.parties.filter((p) => p.id.startsWith('arbitrator:'))).toHaveLength(2);
+  });
+
   const cases: Array<[string, (d: Doc) => void, RegExp]> = [
     ['unknown party type', (d) => void (d.parties[0] = { ...d.parties[0], id: 'proxy:1' }), /^parties\[0\]\.id: unknown party type .*proxy/],
     ['duplicate serial', (d) => void ((d.parties[2] as Record<string, unknown>).id = 'dbserver:1'), /^parties\[2\]\.id: duplicate serial dbserver:1/],
@@ -64,6 +87,33 @@ describe('site config', () => {
     ['bad duration', (d) => void ((d.timings as Record<string, unknown>).failoverPeriod = '10 seconds'), /^timings\.failoverPeriod: "10 seconds" is not a duration/],
     ['unknown field', (d) => void ((d.parties[1] as Record<string, unknown>).wieght = 2), /^parties\[1\]: .*wieght/],
     ['two arbitrators', (d) => void d.parties.push({ id: 'arbitrator:2', host: '10.0.9.6', port: 4800 }), /exactly one arbitrator, found 2/],
+    ['two arbitrators on a local store', (d) => void d.parties.push({ id: 'arbitrator:2', host: '10.0.9.6', port: 4800 }), /need arbitrator\.store etcd/],
+    ['an unknown store', (d) => void (d.arbitrator = { store: 'zookeeper' }), /^arbitrator\.store: /],
+    ['etcd without endpoints', (d) => void (d.arbitrator = { store: 'etcd', etcd: { endpoints: [] } }), /^arbitrator\.etcd\.endpoints: /],
+    ['an etcd endpoint without scheme', (d) => void (d.arbitrator = { store: 'etcd', etcd: { endpoints: ['10.0.3.5:2379'] } }), /^arbitrator\.etcd\.endpoints\[0\]: write http\(s\):\/\/host:port/],
+    [
+      'an etcd lease in milliseconds',
+      (d) => void (d.arbitrator = { store: 'etcd', etcd: { endpoints: ['http://10.0.3.5:2379'], leaseTtl: '4500ms' } }),
+      /^arbitrator\.etcd\.leaseTtl: etcd grants leases in whole seconds/,
+    ],
+    [
+      'an etcd timeout as long as the lease',
+      (d) => void (d.arbitrator = { store: 'etcd', etcd: { endpoints: ['http://10.0.3.5:2379'], leaseTtl: '4s', requestTimeout: '3s' } }),
+      /^arbitrator\.etcd\.requestTimeout: must be at most half of leaseTtl/,
+    ],
+    [
+      'a TLS cert without its key',
+      (d) => void (d.arbitrator = { store: 'etcd', etcd: { endpoints: ['https://10.0.3.5:2379'], tls: { ca: 'ca.pem', cert: 'a.pem' } } }),
+      /^arbitrator\.etcd\.tls: give both cert and key/,
+    ],
+    [
+      'six arbitrators on etcd',
+      (d) => {
+        d.arbitrator = { store: 'etcd', etcd: { endpoints: ['http://10.0.3.5:2379'] } };
+        for (let i = 2; i <= 6; i++) d.parties.push({ id: `arbitrator:${i}`, host: `10.0.9.${i}`, port: 4800 });
+      },
+      /arbitrator\.store etcd has 1 to 5 arbitrators, found 6/,
+    ],
     [
       'lb names an unknown dbserver',
       (d) => void ((d.parties[5] as { loadBalancer: { servers: Record<string, string> } }).loadBalancer.servers['dbserver:7'] = 'x'),
