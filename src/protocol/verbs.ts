@@ -172,6 +172,12 @@ export const makePrimary = z.object({
   /** The arbitrator withdrew this decision: whoever has not acted on it yet never will. */
   withdrawn: z.boolean().optional(),
   arbiter: arbiterStamp.optional(),
+  /**
+   * The sending leader's fencing token (etcd store: the leader key's create_revision). A
+   * receiver refuses a token older than the highest it has seen. Absent from a local-store
+   * arbitrator (nothing to fence).
+   */
+  fence: z.number().int().positive().optional(),
 });
 export type MakePrimary = z.infer<typeof makePrimary>;
 
@@ -201,6 +207,8 @@ export const directives = z.object({
   paused: z.boolean(),
   writer: partyName.nullable(),
   arbiter: arbiterStamp.optional(),
+  /** As in make_primary. */
+  fence: z.number().int().positive().optional(),
 });
 export type Directives = z.infer<typeof directives>;
 

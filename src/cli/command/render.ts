@@ -76,6 +76,7 @@ export function renderStatus(doc: StatusSummary): string {
     const bar = '!'.repeat(Math.min(line.length + 8, 110));
     out.push(bar, `!!  ${line}  !!`, bar);
   }
+  if (a.store) out.push(`arbitrator store: etcd · ${a.store.text}`);
   const cs = a.coldStartPlan;
   if (cs?.active) {
     out.push(`COLD START (policy ${cs.policy}): ${cs.text}`);

@@ -11,6 +11,7 @@ import { handleOperator, isOperatorVerb } from './operator.js';
 import { RECORD_KEYS } from './records.js';
 import { applyClientReport, applyDbReport } from './reports.js';
 import { dbserverInfo, EVALUATE_EVERY_MS } from './settings.js';
+import { acting, applyStore, refuseOnStandby, type StoreEvent } from './standby.js';
 import { type ArbitratorState, type DatagramCounts, journal, stampOf } from './state.js';
 import { watchClock } from './tilt.js';
 
@@ -24,7 +25,7 @@ import { watchClock } from './tilt.js';
  * The daemon's post office counters, handed in now and then so that `status` can show them (the
  * core never reads them itself: they are an input like any other).
  */
-export type ArbitratorEvent = { kind: 'datagram_stats'; stats: DatagramCounts };
+export type ArbitratorEvent = { kind: 'datagram_stats'; stats: DatagramCounts } | StoreEvent;
 export type ArbitratorEffect = never;
 type Result = StepResult<ArbitratorState, ArbitratorEffect>;
 
@@ -50,6 +51,8 @@ function stepOn(state: ArbitratorState, event: Parameters<typeof arbitratorCore.
       return onSilent(state, event.peer, event.silentMs, now);
     case 'datagram_stats':
       return { state: { ...state, datagrams: event.stats }, effects: [] };
+    case 'store':
+      return onStore(state, event, now);
     case 'timer':
       if (event.name === TIMER_EVALUATE) return reevaluate(state, [], now, true);
       if (event.name === TIMER_POLL) return onPoll(state, now);
@@ -91,13 +94,25 @@ function onStart(state: ArbitratorState, now: number): Result {
       data: { epoch: d.epoch, paused: d.paused, decisions: s.records.decisions.length, pending },
     },
     // A crash may have come between the persist of a decision and its send: finish it.
-    ...republishPending(s, now),
     // Receivers that restarted meanwhile get the standing directives again (same epoch: no change).
-    ...publishDirectives(s),
+    // A standby does neither: the leader does (onStore, when this one takes the lead).
+    ...(acting(s) ? [...republishPending(s, now), ...publishDirectives(s)] : []),
     ...s.settings.dbservers.map((x) => requestStatus(s, x.id)),
     { kind: 'timer', name: TIMER_POLL, afterMs: s.settings.timings.reportIntervalMs },
   ];
   return reevaluate(journal(s, now, 'started', text), effects, now, true);
+}
+
+/**
+ * Leadership changed (etcd store). Taking the lead is a start without forgetting the hot view:
+ * the decisions pending in the store are sent again (the previous leader may have died between
+ * its write and its send) and the directives are published under the new fencing token.
+ */
+function onStore(state: ArbitratorState, event: StoreEvent, now: number): Result {
+  const r = applyStore(state, event, now);
+  const effects: CommonEffect[] = [...r.effects];
+  if (r.tookLead) effects.push(...republishPending(r.state, now), ...publishDirectives(r.state));
+  return reevaluate(r.state, effects, now, false);
 }
 
 function onMessage(state: ArbitratorState, event: Extract<CommonEvent, { kind: 'message' }>, now: number, _wall: number): Result {
@@ -112,6 +127,8 @@ function onMessage(state: ArbitratorState, event: Extract<CommonEvent, { kind: '
       return { state: applyClientReport(state, m.from, m.body as BodyOf<'client_status_report'>, now), effects: [] };
     default:
       if (isOperatorVerb(m.verb)) {
+        const refused = m.verb === 'status_summary' ? null : refuseOnStandby(state, m);
+        if (refused) return { state, effects: refused };
         const r = handleOperator(state, m, now);
         return m.verb === 'status_summary' ? r : reevaluate(r.state, r.effects, now, false);
       }

@@ -41,6 +41,8 @@ export async function startArbitrator(ctx: RoleContext): Promise<RunningRole> {
     if (err instanceof ArbitratorRecordError) throw new CliError(EXIT.STATE, `${ctx.state.path}: ${err.message}`);
     throw err;
   }
+  // With etcd the records live there; the local ones only seed an empty etcd (moving from local).
+  if (ctx.config.arbitrator.store === 'etcd') return (await import('./ha-daemon.js')).startHaArbitrator(ctx, settings, records);
   if (ctx.state.created) {
     ctx.logger.error(
       { event: 'state_file_created', path: ctx.state.path },

@@ -5,6 +5,7 @@ import { decide, decisionInFlight, describeWeights, expireDecisions, latestRefus
 import { clearFailed, duplicateNote, relearnStep } from './memory.js';
 import { type FreshNode, freshNodes, isFresh, labelOf, seconds } from './observations.js';
 import { EVALUATE_EVERY_MS } from './settings.js';
+import { standbyReason } from './standby.js';
 import { type ArbitratorState, type Evaluation, journal, type Reason } from './state.js';
 import { tiltReason } from './tilt.js';
 
@@ -118,7 +119,10 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
   }
 
   let decided: string | null = null;
-  if (qualifying.length && !primary && blockers.length === 0) {
+  // Only the leader decides (etcd store); a standby says why it does not, and who leads.
+  const standby = standbyReason(s);
+  if (standby) reasons.unshift(standby);
+  if (qualifying.length && !primary && blockers.length === 0 && !standby) {
     const inFlight = decisionInFlight(s, now);
     const d = s.records.directives;
     const tilt = tiltReason(s, now);

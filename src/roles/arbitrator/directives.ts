@@ -4,6 +4,7 @@ import { type CommonEffect, publish } from '../core.js';
 import { isFresh, isServing, servingNodes } from './observations.js';
 import { type DirectivesRecord, RECORD_KEYS } from './records.js';
 import { type DbserverInfo, dbserverInfo } from './settings.js';
+import { acting } from './standby.js';
 import { type ArbitratorState, journal, stampOf } from './state.js';
 
 /**
@@ -104,7 +105,8 @@ export function warmedUp(state: ArbitratorState, now: number): boolean {
  * the replacement is chosen on news newer than the fall rather than on reports from before it.
  */
 export function refreshWriter(state: ArbitratorState, now: number): Step {
-  if (!warmedUp(state, now)) return { state, effects: [] };
+  // The writer is the leader's to move (etcd store): a standby only watches.
+  if (!warmedUp(state, now) || !acting(state)) return { state, effects: [] };
   const cur = state.records.directives.writer;
   if (cur && !dbserverInfo(state.settings, cur)) {
     return changeDirectives({ ...state, writerDownSince: null }, now, { writer: chooseWriter(state, now, [cur]) }, 'writer_changed', `writer ${cur} is not a dbserver of the site config any more`);

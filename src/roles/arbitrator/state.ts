@@ -4,6 +4,7 @@ import type { ColdStartView } from './cold-start.js';
 import type { ArbitratorRecords } from './records.js';
 import type { RejoinTrack } from './rejoin.js';
 import type { ArbitratorSettings } from './settings.js';
+import type { StoreView } from './standby.js';
 import type { StatusSummary } from './summary-doc.js';
 import { CALM_CLOCK, type ClockWatch } from './tilt.js';
 
@@ -51,7 +52,10 @@ export type ReasonCode =
   | 'clock_jump'
   | 'weight_mismatch'
   | 'relearning'
-  | 'duplicate_arbitrator';
+  | 'duplicate_arbitrator'
+
+  | 'standby'
+  | 'store_unavailable';
 
 export interface Evaluation {
   at: number;
@@ -124,6 +128,8 @@ export interface ArbitratorState {
   incarnationFloor: number;
   startedAt: number | null;
   records: ArbitratorRecords;
+  /** Leadership with `arbitrator.store: etcd` (standby.ts); absent with the local store: always acting. */
+  store?: StoreView;
   reports: Record<string, HeardReport>;
   clients: Record<string, Heard<ClientStatusReport>>;
   /** Parties heard from since this start (the writer is not moved before all have spoken, or staleAfter). */
@@ -160,6 +166,8 @@ export interface InitialOptions {
   incarnation: number;
   /** Defaults to `i<incarnation>` (deterministic for tests and the simulator). */
   instance?: string;
+  /** Given with the etcd store: the arbitrator starts as a standby until it holds the lease. */
+  store?: StoreView;
 }
 
 /** The state a (re)started arbitrator begins from: the config and what it persisted, nothing else. */
@@ -173,6 +181,7 @@ export function initialArbitratorState(settings: ArbitratorSettings, records: Ar
     incarnationFloor: 0,
     startedAt: null,
     records,
+    ...(opts.store ? { store: opts.store } : {}),
     reports: {},
     clients: {},
     heardSinceStart: {},

@@ -51,6 +51,8 @@ export interface ArbitratorSummary {
    * was fixed: absent from older arbitrators.
    */
   rejoin?: Array<{ party: string; phase: 'joining' | 'state_transfer' | 'stalled' | 'cannot_rejoin'; text: string; since: number; behind: number | null }>;
+  /** With `arbitrator.store: etcd`: who leads, this one's fencing token, or why nobody can lead from here; null with the local store. */
+  store?: { kind: 'etcd'; leading: boolean; token: number | null; leader: string | null; problem: string | null; text: string } | null;
 }
 
 export interface ColdStartSummary {

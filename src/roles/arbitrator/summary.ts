@@ -1,3 +1,4 @@
+import { leaderText } from './standby.js';
 import { isFresh, isServing } from './observations.js';
 import { rejoinSummary } from './rejoin.js';
 import type { ArbitratorState } from './state.js';
@@ -122,6 +123,16 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
       datagrams: state.datagrams ? { ...state.datagrams, drops: { ...state.datagrams.drops } } : null,
       coldStartPlan,
       rejoin: rejoinSummary(state),
+      store: state.store
+        ? {
+            kind: 'etcd',
+            leading: state.store.leading,
+            token: state.store.token,
+            leader: state.store.leading ? state.settings.self : (state.store.leader?.party ?? null),
+            problem: state.store.problem,
+            text: leaderText(state.store),
+          }
+        : null,
     },
     parties,
   };

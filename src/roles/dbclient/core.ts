@@ -1,3 +1,4 @@
+import { checkFence } from '../fence.js';
 import { isPartyId, type PartyId } from '../../protocol/party.js';
 import type { BodyOf, ClientStatusReport, Directives, LbServer } from '../../protocol/verbs.js';
 import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
@@ -15,6 +16,10 @@ import { chooseWriter, desiredOf, type Health, healthOf, type HeldReport, isDono
 export interface DbclientConfig {
   self: PartyId;
   arbitrator: PartyId;
+  /** Every arbitrator of the site (several with the etcd store; directives from any, the newest fencing token wins). */
+  arbitrators?: readonly PartyId[];
+  /** The site's arbitrators run on etcd: directives must carry a fencing token (src/roles/fence.ts). */
+  fenced?: boolean;
   servers: ServerSpec[];
   lbKind: 'haproxy' | 'glb';
   staleAfterMs: number;
@@ -50,6 +55,8 @@ export type DbclientEffect =
 export interface HeldDirectives {
   body: Directives;
   receivedAt: number;
+  /** The arbitrator that sent them (the leader, with the etcd store). */
+  from?: PartyId;
 }
 
 export interface DbclientState {
@@ -70,6 +77,8 @@ export interface DbclientState {
   lb: LbView;
   epochApplied: number;
   lastPublished: { key: string; at: number } | null;
+  /** Directives refused for an older fencing token, since start. */
+  fencedRefusals?: number;
 }
 
 export interface LbView {
@@ -283,10 +292,26 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
 
   function onDirectives(s: DbclientState, from: PartyId, body: BodyOf<'directives'>, now: number): Result {
     const effects: Effect[] = [];
-    if (from !== cfg.arbitrator) {
-      return { state: s, effects: [log('warn', 'directives_ignored', `directives from ${from}, not the site's arbitrator ${cfg.arbitrator}`)] };
+    const arbitrators = cfg.arbitrators ?? [cfg.arbitrator];
+    if (!arbitrators.includes(from)) {
+      return { state: s, effects: [log('warn', 'directives_ignored', `directives from ${from}, not an arbitrator of the site (${arbitrators.join(', ')})`)] };
     }
     const prev = s.directives?.body;
+    const fence = checkFence(prev?.fence ?? 0, body.fence, cfg.fenced === true);
+    if (!fence.ok) {
+      const n = (s.fencedRefusals ?? 0) + 1;
+      return {
+        state: { ...s, fencedRefusals: n },
+        effects: [
+          log('warn', 'directives_fenced', `directives epoch ${body.epoch} from ${from} refused: ${fence.reason} (${n} refused since start)`, {
+            from,
+            fence: body.fence ?? null,
+            highest: prev?.fence ?? 0,
+            refused: n,
+          }),
+        ],
+      };
+    }
     if (prev && body.epoch < prev.epoch) {
       // The post office already orders messages per sender incarnation; a lower epoch means the
       // arbitrator lost its state. It is still the only authority there is: follow it, loudly.
@@ -304,7 +329,7 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
         }),
       );
     }
-    const held: HeldDirectives = { body, receivedAt: now };
+    const held: HeldDirectives = { body, receivedAt: now, from };
     effects.push({ kind: 'persist', key: PERSIST_DIRECTIVES, value: held });
     const r = recompute({ ...s, directives: held, arbitratorSilentSince: null }, now, `directives epoch ${body.epoch}`);
     return { state: r.state, effects: [...effects, ...r.effects] };
@@ -351,7 +376,7 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
     const body = statusReport(s, now);
     const key = JSON.stringify({ ...body, observedAt: 0 });
     if (s.lastPublished && s.lastPublished.key === key && now - s.lastPublished.at < cfg.reportIntervalMs) return { state: s, effects: [] };
-    return { state: { ...s, lastPublished: { key, at: now } }, effects: [publish(cfg.arbitrator, 'client_status_report', body)] };
+    return { state: { ...s, lastPublished: { key, at: now } }, effects: (cfg.arbitrators ?? [cfg.arbitrator]).map((a) => publish(a, 'client_status_report', body)) };
   }
 
   function onObserved(s0: DbclientState, ev: Extract<DbclientEvent, { kind: 'lb_observed' }>, now: number): Result {
@@ -487,7 +512,8 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
         return { state: s, effects: [log('debug', 'message_ignored', `${m.verb} from ${m.from} is not for a dbclient`)] };
       }
       case 'silent': {
-        if (ev.peer === cfg.arbitrator) {
+        // The arbitrator that matters is the one whose directives are held (the leader, with etcd).
+        if (ev.peer === (s.directives?.from ?? cfg.arbitrator)) {
           const effects: Effect[] = [log('warn', 'arbitrator_silent', `${ev.peer} silent for ${Math.round(ev.silentMs / 1000)} s: routing on the servers' own reports, writer by the fallback rule`)];
           const r = recompute({ ...s, arbitratorSilentSince: now }, now, 'arbitrator silent');
           return { state: r.state, effects: [...effects, ...r.effects] };
@@ -495,7 +521,7 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
         return recompute(s, now, `${ev.peer} silent`);
       }
       case 'peer_heard': {
-        if (ev.peer !== cfg.arbitrator || s.arbitratorSilentSince === null) return { state: s, effects: [] };
+        if (ev.peer !== (s.directives?.from ?? cfg.arbitrator) || s.arbitratorSilentSince === null) return { state: s, effects: [] };
         const r = recompute({ ...s, arbitratorSilentSince: null }, now, 'arbitrator heard again');
         return { state: r.state, effects: [log('info', 'arbitrator_back', `${ev.peer} heard again: following its directives`), ...r.effects] };
       }

@@ -41,6 +41,8 @@ export function dbclientConfigOf(cfg: SiteConfig, self: DbclientParty): Dbclient
   return {
     self: self.id as PartyId,
     arbitrator: arbitrator.id as PartyId,
+    arbitrators: partiesOfType<ArbitratorParty>(cfg, 'arbitrator').map((a) => a.id as PartyId),
+    fenced: cfg.arbitrator.store === 'etcd',
     servers,
     lbKind: self.loadBalancer.kind,
     staleAfterMs: cfg.timings.staleAfter,
@@ -52,7 +54,7 @@ export function dbclientConfigOf(cfg: SiteConfig, self: DbclientParty): Dbclient
 
 const partyName = z.string().refine(isPartyId, 'not a party name');
 const persistedWriter = z.object({ writer: partyName.nullable(), retiring: z.array(partyName) });
-const persistedDirectives = z.object({ body: directivesSchema, receivedAt: z.number().int().nonnegative() });
+const persistedDirectives = z.object({ body: directivesSchema, receivedAt: z.number().int().nonnegative(), from: partyName.optional() });
 
 /** What a previous run left in the state file; anything that does not fit is set aside, loudly. */
 function loadPersisted(ctx: RoleContext): DbclientPersisted {
@@ -132,7 +134,7 @@ export async function startDbclient(ctx: RoleContext, options: { adapter?: LoadB
   };
 
   let host = makeHost(initialState(loadPersisted(ctx)));
-  ctx.post.watch([cfg.arbitrator, ...cfg.servers.map((s) => s.id)]);
+  ctx.post.watch([...(cfg.arbitrators ?? [cfg.arbitrator]), ...cfg.servers.map((s) => s.id)]);
   host.start();
 
   const unsubscribe = ctx.liveConfig?.onConfigChange((next, change) => {
@@ -158,7 +160,7 @@ export async function startDbclient(ctx: RoleContext, options: { adapter?: LoadB
     }
     self = me as DbclientParty;
     cfg = nextCfg;
-    ctx.post.watch([cfg.arbitrator, ...cfg.servers.map((s) => s.id)]);
+    ctx.post.watch([...(cfg.arbitrators ?? [cfg.arbitrator]), ...cfg.servers.map((s) => s.id)]);
     host = makeHost(carried);
     host.dispatch({ kind: 'reconfigured', changes: change.changes });
   });

@@ -1,3 +1,4 @@
+import { checkFence, LEADER_FENCE_KEY } from '../fence.js';
 import type { PartyId } from '../../protocol/party.js';
 import { sameView, viewKey, viewOf } from '../../protocol/view.js';
 import type { ArbiterStamp, CarriedDecision, DecisionOutcome, Directives, MakePrimary, StartMariadb, WsrepNotify } from '../../protocol/verbs.js';
@@ -42,6 +43,8 @@ export interface DbserverSettings {
    * refused (the clocks cannot be trusted to expire it).
    */
   maxClockSkewMs: number;
+  /** The site's arbitrators run on etcd: make_primary and directives must carry a fencing token (src/roles/fence.ts). */
+  fenced?: boolean;
 }
 
 /** How long an arbitrator process counts as heard lately (reported in `arbiters`). */
@@ -109,6 +112,10 @@ export interface DbserverState {
   newestArbiter: ArbiterStamp | null;
   /** Per arbitrator party, the highest incarnation and generation heard (FENCE_KEY): older make_primary is refused. */
   fences: ArbiterFences;
+  /** The highest leader fencing token seen (etcd store; persisted under LEADER_FENCE_KEY), 0 if none. */
+  fence?: number;
+  /** make_primary and directives refused for an older token, since start. */
+  fencedRefusals?: number;
 }
 
 export const DECISIONS_KEY = 'dbserver.decisions';
@@ -381,7 +388,28 @@ function onStart(st: Step): void {
   st.effects.push({ kind: 'timer', name: T_REPORT, afterMs: st.cfg.reportIntervalMs });
 }
 
+/**
+ * The fence: an arbitrator whose token is older than one already seen lost its lead (etcd
+ * store) and may not act. Refused before anything else: nothing is recorded for the decision
+ * id, so the same decision resent by the new leader, with its token, is judged as usual.
+ */
+function fenced(st: Step, from: PartyId, verb: 'make_primary' | 'directives', fence: number | undefined, what: string): boolean {
+  const v = checkFence(st.s.fence ?? 0, fence, st.cfg.fenced === true);
+  if (!v.ok) {
+    const n = (st.s.fencedRefusals ?? 0) + 1;
+    st.s = { ...st.s, fencedRefusals: n };
+    st.log('warn', `${verb}_fenced`, `${what} from ${from} refused: ${v.reason} (${n} refused since start)`, { from, fence: fence ?? null, highest: st.s.fence ?? 0, refused: n });
+    return true;
+  }
+  if (v.raised) {
+    st.s = { ...st.s, fence: v.highest };
+    st.effects.push({ kind: 'persist', key: LEADER_FENCE_KEY, value: v.highest });
+  }
+  return false;
+}
+
 function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
+  if (fenced(st, from, 'make_primary', d.fence, `make_primary ${d.decisionId}`)) return;
   const fence = st.fencedOut(from, d.arbiter);
   st.heardArbiter(d.arbiter, from);
   const seen = known(st.s, d.decisionId);
@@ -738,6 +766,8 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
       onStartMariadb(st, m.from, m.body as StartMariadb);
       return;
     case 'directives':
+      // The directives carry the leader's token: a new leader's reach every dbserver at once.
+      if (fenced(st, m.from, 'directives', (m.body as Directives).fence, `directives epoch ${(m.body as Directives).epoch}`)) return;
       // Kept for later work (start/bootstrap after a whole-cluster stop); nothing acts on it yet.
       st.heardArbiter((m.body as Directives).arbiter, m.from);
       st.s = { ...st.s, directives: m.body as Directives };

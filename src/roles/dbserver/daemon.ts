@@ -1,3 +1,4 @@
+import { LEADER_FENCE_KEY } from '../fence.js';
 import { readFileSync } from 'node:fs';
 import type { PartyId } from '../../protocol/party.js';
 import { partiesOfType } from '../../site/load-config.js';
@@ -32,7 +33,7 @@ function readPassword(path: string): string {
 export function settingsOf(ctx: RoleContext): DbserverSettings {
   const party = ctx.party as DbserverParty;
   const recipients = [...partiesOfType(ctx.config, 'arbitrator'), ...partiesOfType(ctx.config, 'dbclient')].map((p) => p.id as PartyId);
-  return { self: ctx.self, dc: party.dc, recipients, reportIntervalMs: ctx.config.timings.reportInterval, ...DEFAULT_TUNING, maxClockSkewMs: ctx.config.timings.maxClockSkew };
+  return { self: ctx.self, dc: party.dc, recipients, reportIntervalMs: ctx.config.timings.reportInterval, ...DEFAULT_TUNING, maxClockSkewMs: ctx.config.timings.maxClockSkew, fenced: ctx.config.arbitrator.store === 'etcd' };
 }
 
 /**
@@ -97,7 +98,8 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
         }
       },
     });
-  let host = makeHost(initialState(decisions, pending, durable.extras));
+  const leaderFence = ctx.state.get<unknown>(LEADER_FENCE_KEY);
+  let host = makeHost({ ...initialState(decisions, pending, durable.extras), fence: Number.isSafeInteger(leaderFence) && (leaderFence as number) > 0 ? (leaderFence as number) : 0 });
   // A finished --wsrep-recover is news for the arbitrator: read (and report) at once.
   control.onChange = () => dispatch({ kind: 'datadir_changed' });
   reader.onLost = () => dispatch({ kind: 'connection_lost' });
