@@ -23,6 +23,7 @@ export function registerCommand(y: Argv, handler: (a: CommandArgs) => void | Pro
         .option('force', { type: 'boolean', describe: 'promote: waive the half-weight rule (the rest of the cluster is gone)' })
         .option('watch', { type: 'boolean', describe: 'status: redraw every 2 s until Ctrl-C (like patronictl list -W)' })
         .option('follow', { type: 'boolean', describe: "events: keep printing the arbitrator's new events until Ctrl-C" })
+        .option('to', { type: 'string', describe: 'which arbitrator to speak to (arbitrator:N; with arbitrator.store etcd, any answers status and only the leader acts); default the first listed' })
         .option('tries', { type: 'number', default: DEFAULT_TRIES, describe: 'sends of a request, one ack timeout apart, before giving up' })
         .example('$0 command -c site.yaml status', 'every party at a glance')
         .example('$0 command -c site.yaml status --json', 'the same as a stable JSON document')
@@ -39,6 +40,7 @@ export function registerCommand(y: Argv, handler: (a: CommandArgs) => void | Pro
         as: argv.as,
         tries: argv.tries,
         ...(argv.json !== undefined ? { json: argv.json } : {}),
+        ...(argv.to !== undefined ? { to: argv.to } : {}),
         ...(argv.reason !== undefined ? { reason: argv.reason } : {}),
         ...(argv.force !== undefined ? { force: argv.force } : {}),
         ...(argv.watch !== undefined ? { watch: argv.watch } : {}),
@@ -62,7 +64,7 @@ export async function commandMain(argv: CommandArgs): Promise<void> {
   // reads the same bytes. Only for this process (the daemons load a native addon anyway).
   process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= 'true';
   const [{ openSession }, { execute }, { parseWords }] = await Promise.all([import('./command/session.js'), import('./command/execute.js'), import('./command/parse.js')]);
-  const session = await openSession({ config: argv.config, as: argv.as, tries: argv.tries });
+  const session = await openSession({ config: argv.config, as: argv.as, tries: argv.tries, ...(argv.to !== undefined ? { to: argv.to } : {}) });
   try {
     if (words.length === 0) {
       if (extra.length) throw new CliError(EXIT.USAGE, `${extra[0]} needs a command (e.g. status --json)`);

@@ -28,6 +28,8 @@ export interface CommandArgs {
   watch?: boolean;
   follow?: boolean;
   tries: number;
+  /** Which arbitrator to speak to (several with the etcd store); default the first listed. */
+  to?: string;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
@@ -69,7 +71,7 @@ export function fastRunArgs(args: readonly string[]): RunArgs | null {
 /** yargs reads a positional that looks like a number as one (`007` → 7); such lines go to yargs. */
 const NUMBERISH = /^[-+]?(\d|\.\d)|^0x/i;
 
-/** `command [WORDS…] --config FILE [--as command:N] [--json] [--reason TEXT] [--force] [--watch] [--follow] [--tries N]`, else null. */
+/** `command [WORDS…] --config FILE [--as command:N] [--to arbitrator:N] [--json] [--reason TEXT] [--force] [--watch] [--follow] [--tries N]`, else null. */
 export function fastCommandArgs(args: readonly string[]): CommandArgs | null {
   if (args[0] !== 'command') return null;
   const p = strictParse(
@@ -83,11 +85,12 @@ export function fastCommandArgs(args: readonly string[]): CommandArgs | null {
       watch: { type: 'boolean' },
       follow: { type: 'boolean' },
       tries: { type: 'string' },
+      to: { type: 'string' },
     },
     true,
   );
   if (!p) return null;
-  const v = p.values as { config?: string; as?: string; json?: boolean; reason?: string; force?: boolean; watch?: boolean; follow?: boolean; tries?: string };
+  const v = p.values as { config?: string; as?: string; json?: boolean; reason?: string; force?: boolean; watch?: boolean; follow?: boolean; tries?: string; to?: string };
   if (v.config === undefined) return null;
   if (p.positionals.some((w) => NUMBERISH.test(w))) return null;
   let tries = DEFAULT_TRIES;
@@ -104,6 +107,7 @@ export function fastCommandArgs(args: readonly string[]): CommandArgs | null {
     ...(v.force !== undefined ? { force: v.force } : {}),
     ...(v.watch !== undefined ? { watch: v.watch } : {}),
     ...(v.follow !== undefined ? { follow: v.follow } : {}),
+    ...(v.to !== undefined ? { to: v.to } : {}),
     tries,
   };
 }

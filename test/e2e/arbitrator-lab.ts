@@ -29,6 +29,8 @@ export interface SplitLabOptions {
   /** Each dbserver's `control` block (docs/cold-start.md), e.g. the lab's mariadbd-ctl.sh. */
   control?: (n: LabNode) => Record<string, unknown>;
   coldStart?: Record<string, unknown>;
+  arbitrators?: ConstructorParameters<typeof MinderSite>[0]['arbitrators'];
+  arbitratorStore?: ConstructorParameters<typeof MinderSite>[0]['arbitratorStore'];
 }
 
 /** The timings the e2e test and the benchmark run with (the failover figure depends on them). */
@@ -56,6 +58,8 @@ export async function startSplitLab(o: SplitLabOptions = {}): Promise<SplitLab> 
       timings: { ...LAB_TIMINGS, ...o.timings },
       ...(o.http ? { http: o.http } : {}),
       ...(o.coldStart ? { coldStart: o.coldStart } : {}),
+      ...(o.arbitrators ? { arbitrators: o.arbitrators } : {}),
+      ...(o.arbitratorStore ? { arbitratorStore: o.arbitratorStore } : {}),
     });
     cleanups.push(() => site.close());
     hook.configure(site, galera.nodes());
@@ -68,8 +72,8 @@ export async function startSplitLab(o: SplitLabOptions = {}): Promise<SplitLab> 
 }
 
 /** The arbitrator's status document, or null while it does not answer. */
-export function statusOf(site: MinderSite): StatusDoc | null {
-  const r = site.command(['status', '--json', '--tries', '2'], 10_000);
+export function statusOf(site: MinderSite, to?: string): StatusDoc | null {
+  const r = site.command(['status', '--json', '--tries', '2', ...(to ? ['--to', to] : [])], 10_000);
   if (r.code !== 0) return null;
   return JSON.parse(r.stdout) as StatusDoc;
 }
@@ -80,6 +84,7 @@ export interface StatusDoc {
     decisions: Array<{ id: string; target: string; members: string[]; outcome: string; forced: boolean; decidedAt: number }>;
     evaluation: { reasons: Array<{ code: string; text: string }> } | null;
     writer: string | null;
+    store?: { leading: boolean; token: number | null; leader: string | null; problem: string | null; text: string } | null;
   };
   parties: Array<{ party: string; fresh: boolean; db: { cluster: string | null; localState: string | null } | null }>;
 }

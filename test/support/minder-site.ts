@@ -29,6 +29,10 @@ export interface MinderSiteOptions {
   dcs: string[];
   credentials: { user: string; password: string };
   arbitrator?: { address: string; port: number };
+  /** Several arbitrators (arbitrator:1, :2, …; needs `arbitratorStore` etcd); replaces `arbitrator`. */
+  arbitrators?: Array<{ address: string; port: number }>;
+  /** The site config's `arbitrator` block (default: the local store). */
+  arbitratorStore?: Record<string, unknown>;
   dbclients?: Array<{ address: string; port: number; dc: string; loadBalancer: Record<string, unknown> }>;
   timings?: Partial<Record<'reportInterval' | 'ackTimeout' | 'failoverPeriod' | 'staleAfter' | 'maxClockSkew' | 'makePrimaryValidFor', string>>;
   /** Party id → its `http` block (docs/observability.md); parties not named serve no HTTP. */
@@ -79,7 +83,7 @@ export class MinderSite {
 
   siteConfig(passwordFile: string): Record<string, unknown> {
     const o = this.o;
-    const arb = o.arbitrator ?? { address: '127.0.0.30', port: 4800 };
+    const arbs = o.arbitrators ?? [o.arbitrator ?? { address: '127.0.0.30', port: 4800 }];
     const web = (id: string) => (o.http?.[id] ? { http: o.http[id] } : {});
     return {
       site: o.site ?? 'lab',
@@ -88,8 +92,9 @@ export class MinderSite {
       timings: { reportInterval: '2s', ackTimeout: '1s', failoverPeriod: '4s', staleAfter: '6s', makePrimaryValidFor: '20s', ...o.timings },
       ...(o.coldStart ? { coldStart: o.coldStart } : {}),
       stateDir: join(this.dir, 'state'),
+      ...(o.arbitratorStore ? { arbitrator: o.arbitratorStore } : {}),
       parties: [
-        { id: 'arbitrator:1', host: arb.address, port: arb.port, ...web('arbitrator:1') },
+        ...arbs.map((a, i) => ({ id: `arbitrator:${i + 1}`, host: a.address, port: a.port, ...web(`arbitrator:${i + 1}`) })),
         ...o.nodes.map((n, i) => ({
           id: `dbserver:${i + 1}`,
           host: n.address,

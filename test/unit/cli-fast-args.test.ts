@@ -41,6 +41,7 @@ const PLAIN: string[][] = [
   ['command', '-c', 'site.yaml', '--as', 'command:2', '--tries', '5', 'undrain', 'dbserver:3'],
   ['command', '-c', 'site.yaml'],
   ['command', '--config', 'site.yaml', 'pause', '--reason', ''],
+  ['command', '-c', 'site.yaml', '--to', 'arbitrator:2', 'status', '--json'],
 ];
 
 const TO_YARGS: string[][] = [

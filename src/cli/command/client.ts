@@ -50,6 +50,8 @@ export interface ClientOptions {
   logger: LogSink;
   /** Sends of one request before giving up (each waits one ack timeout). */
   tries?: number;
+  /** Which arbitrator (default: the first listed). */
+  to?: PartyId;
 }
 
 /**
@@ -67,7 +69,7 @@ export class ArbitratorClient {
   private readonly waiting = new Map<string, (m: Inbound) => void>();
 
   constructor(private readonly o: ClientOptions) {
-    const arb = o.cfg.parties.find((p) => p.id.startsWith('arbitrator:'));
+    const arb = o.cfg.parties.find((p) => (o.to === undefined ? p.id.startsWith('arbitrator:') : p.id === o.to));
     if (!arb) throw new Error('the site config names no arbitrator');
     this.arbitrator = arb.id as PartyId;
     this.arbitratorAddress = { address: arb.host, port: arb.port };

@@ -43,7 +43,7 @@ export function siteNames(cfg: SiteConfig): SiteNames {
 }
 
 /** Loads the config and the site key (nothing is sent without it), binds a UDP port, opens the client. */
-export async function openSession(opts: { config: string; as: string; tries?: number }): Promise<Session> {
+export async function openSession(opts: { config: string; as: string; tries?: number; to?: string }): Promise<Session> {
   if (!isPartyId(opts.as) || partyType(opts.as as PartyId) !== 'command') {
     throw new CliError(EXIT.USAGE, `--as ${opts.as}: the operator's channel speaks as command:N (e.g. command:1)`);
   }
@@ -57,7 +57,16 @@ export async function openSession(opts: { config: string; as: string; tries?: nu
     }
     throw err;
   }
-  const arb = cfg.parties.find((p) => p.id.startsWith('arbitrator:'));
+  const arb = cfg.parties.find((p) => (opts.to === undefined ? p.id.startsWith('arbitrator:') : p.id === opts.to));
+  if (opts.to !== undefined && (!arb || !opts.to.startsWith('arbitrator:'))) {
+    throw new CliError(
+      EXIT.USAGE,
+      `--to ${opts.to}: not an arbitrator of the site config (${cfg.parties
+        .filter((p) => p.id.startsWith('arbitrator:'))
+        .map((p) => p.id)
+        .join(', ')})`,
+    );
+  }
   let transport: UdpTransport;
   try {
     transport = await UdpTransport.bind(arb && isIPv6(arb.host) ? '::' : '0.0.0.0', 0);
@@ -68,6 +77,6 @@ export async function openSession(opts: { config: string; as: string; tries?: nu
   // Dropped datagrams are not the operator's business unless asked for (MINDER_LOG_LEVEL=warn);
   // JSON lines on stderr as pino writes them, without loading pino (src/log-sink.ts).
   const logger = lineLogger({ name: opts.as, level: process.env.MINDER_LOG_LEVEL ?? 'error' });
-  const client = new ArbitratorClient({ cfg, keyring, self: opts.as as PartyId, transport, clock: realClock, rng: mathRng, logger, ...(opts.tries ? { tries: opts.tries } : {}) });
+  const client = new ArbitratorClient({ cfg, keyring, self: opts.as as PartyId, transport, clock: realClock, rng: mathRng, logger, ...(opts.tries ? { tries: opts.tries } : {}), ...(opts.to !== undefined ? { to: opts.to as PartyId } : {}) });
   return { cfg, client, operator: operatorName(), names: siteNames(cfg) };
 }
