@@ -144,7 +144,8 @@ export class MinderSite {
   }
 
   startAll(): void {
-    this.start('arbitrator:1');
+    const arbitrators = this.o.arbitrators?.length ?? 1;
+    for (let i = 1; i <= arbitrators; i++) this.start(`arbitrator:${i}`);
     for (let i = 1; i <= this.o.nodes.length; i++) this.start(`dbserver:${i}`);
     for (let i = 1; i <= (this.o.dbclients ?? []).length; i++) this.start(`dbclient:${i}`);
   }

@@ -233,6 +233,7 @@ export class EtcdArbitratorStore {
   /** One term as leader: load (and maybe seed) the records, report, wait for the end. */
   private async lead(token: number): Promise<void> {
     this.token = token;
+    let why = '';
     const ended = new Promise<string>((resolve) => {
       this.endTerm = resolve;
     });
@@ -248,7 +249,7 @@ export class EtcdArbitratorStore {
         if (imported) records = (await this.load()).records;
       }
       this.o.onStatus({ kind: 'leading', token, records, imported });
-      const why = await ended;
+      why = await ended;
       this.o.logger.warn({ event: 'leadership_ended', token, reason: why }, `no longer leading (token ${token}): ${why}`);
     } finally {
       clearInterval(watchdog);
@@ -260,7 +261,7 @@ export class EtcdArbitratorStore {
     const leaseId = this.leaseId;
     this.dropLease();
     if (leaseId) await this.t('a step-down', this.client.if(this.keys.leader, 'Create', '==', token).then(this.client.delete().key(this.keys.leader)).commit()).catch(() => undefined);
-    if (!this.stopped) this.o.onStatus({ kind: 'unavailable', problem: 'stepped down; reading the store again' });
+    if (!this.stopped) this.o.onStatus({ kind: 'unavailable', problem: `stepped down: ${why || 'the term ended'}; reading the store again` });
   }
 
   private async follow(leader: LeaderName | null): Promise<void> {
