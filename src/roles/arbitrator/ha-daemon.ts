@@ -1,3 +1,4 @@
+import type { TimerHandle } from '../../correspondents/clock.js';
 import type { PostOffice } from '../../correspondents/post-office.js';
 import type { PartyId } from '../../protocol/party.js';
 import type { BodyOf, Verb } from '../../protocol/verbs.js';
@@ -5,6 +6,7 @@ import type { ArbitratorParty } from '../../site/schema.js';
 import type { RoleContext, RunningRole } from '../context.js';
 import { type Durable, RoleHost } from '../host.js';
 import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from './core.js';
+import { STATS_EVERY_MS } from './daemon.js';
 import { type ArbitratorRecords, type DecisionRecord, RECORD_KEYS } from './records.js';
 import type { ArbitratorSettings } from './settings.js';
 import { initialStoreView, leaderText } from './standby.js';
@@ -31,7 +33,7 @@ import { OrderedOutbox } from './store/outbox.js';
 /** Test-only, as in daemon.ts: SIGKILL right after etcd committed a new decision, before its send. */
 const CRASH_AFTER_PERSIST_ENV = 'MINDER_TEST_CRASH_AFTER_PERSIST';
 
-const FENCED: ReadonlySet<Verb> = new Set<Verb>(['make_primary', 'directives']);
+const FENCED: ReadonlySet<Verb> = new Set<Verb>(['make_primary', 'start_mariadb', 'directives']);
 
 function hasRecords(r: ArbitratorRecords): boolean {
   return r.decisions.length > 0 || r.directives.epoch > 0 || r.lastPrimary !== null || Object.keys(r.nodes).length > 0;
@@ -63,8 +65,17 @@ export async function startHaArbitrator(ctx: RoleContext, settings: ArbitratorSe
   const outbox = new OrderedOutbox((err, what, dropped) => {
     log.error({ event: 'store_write_failed', what, dropped, err: err.message }, `${what}: ${err.message}; ${dropped} send(s) queued behind it dropped (never sent); stepping down`);
     endTerm();
+    // The core stops acting now, not when the store loop next reports: until it knows, what it
+    // sends may rest on a write etcd refused (an operator's "ok", a writer move), so the outbox
+    // stays shut until then. A standby's sends (status replies, request_status) go out again.
+    standDown(`a write to etcd failed (${err.message})`);
     etcd.resign(`a write to etcd failed (${err.message})`);
   });
+
+  function standDown(problem: string): void {
+    host?.dispatch({ kind: 'store', view: { kind: 'etcd', leading: false, token: null, leader: null, problem }, records: null });
+    outbox.reset();
+  }
 
   function endTerm(): void {
     if (token === null) return;
@@ -85,9 +96,8 @@ export async function startHaArbitrator(ctx: RoleContext, settings: ArbitratorSe
     if (s.kind === 'following') {
       const leader = s.leader ? { party: s.leader.party, host: s.leader.host, port: s.leader.port } : null;
       host?.dispatch({ kind: 'store', view: { kind: 'etcd', leading: false, token: null, leader, problem: null }, records: s.records });
-    } else {
-      host?.dispatch({ kind: 'store', view: { kind: 'etcd', leading: false, token: null, leader: null, problem: s.problem }, records: null });
-    }
+      outbox.reset();
+    } else standDown(s.problem);
   }
 
   const known = new Set(localRecords.decisions.map((d) => d.id));
@@ -154,6 +164,7 @@ export async function startHaArbitrator(ctx: RoleContext, settings: ArbitratorSe
     logger: log,
     onFatal: (f) => ctx.fatal?.(f.exitCode, f.message),
     observe,
+    ...(ctx.tap ? { tap: ctx.tap } : {}),
     execute: () => {},
   });
   ctx.post.watch([...settings.dbservers.map((d) => d.id), ...settings.dbclients]);
@@ -163,8 +174,23 @@ export async function startHaArbitrator(ctx: RoleContext, settings: ArbitratorSe
   );
   host.start();
   etcd.start();
+  // `status` shows the post office's counters, as with the local store (daemon.ts).
+  let lastStats = '';
+  let statsTimer: TimerHandle | null = null;
+  const handStats = (): void => {
+    const st = ctx.post.stats();
+    const counts = { accepted: st.accepted, sent: st.sent, resent: st.resent, drops: { ...st.drops } };
+    const key = JSON.stringify(counts);
+    if (key !== lastStats) {
+      lastStats = key;
+      host?.dispatch({ kind: 'datagram_stats', stats: counts });
+    }
+    statsTimer = ctx.clock.setTimer(STATS_EVERY_MS, handStats);
+  };
+  handStats();
   return {
     stop: async () => {
+      statsTimer?.cancel();
       host?.stop();
       await etcd.stop();
     },
