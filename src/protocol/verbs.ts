@@ -198,6 +198,8 @@ export const startMariadb = z.object({
   /** Wall clock of the arbitrator at the decision; the order is void past decidedAt + validForMs (+ the skew bound). */
   decidedAt: ms,
   validForMs: ms,
+  /** As in make_primary: a bootstrap order from an old leader is refused by its token. */
+  fence: z.number().int().positive().optional(),
 });
 export type StartMariadb = z.infer<typeof startMariadb>;
 

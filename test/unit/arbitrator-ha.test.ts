@@ -168,6 +168,18 @@ describe('fencing tokens at the dbserver and the dbclient', () => {
     expect(d.state.pending?.decision.decisionId).toBe('d-old');
   });
 
+  it("a dbserver refuses an old leader's start_mariadb (a cold-start bootstrap order) for its token, counted, nothing recorded", () => {
+    const d = new DbDriver();
+    d.core = dbserverCore({ ...DB_SETTINGS, fenced: true });
+    d.step({ kind: 'start' });
+    d.step(message('arbitrator:2', 'directives', { epoch: 3, drained: [], paused: false, writer: null, fence: 20 }));
+    const order = { decisionId: 'b-old', mode: 'bootstrap' as const, stateUuid: 'u', seqno: 7, forced: false, reason: 'highest seqno', decidedAt: d.now, validForMs: 30_000 };
+    expect(dbKinds(d.step(message('arbitrator:1', 'start_mariadb', { ...order, fence: 12 })))).toEqual(['log:start_mariadb_fenced']);
+    expect(dbKinds(d.step(message('arbitrator:1', 'start_mariadb', order)))).toEqual(['log:start_mariadb_fenced']);
+    expect(d.state.fencedRefusals).toBe(2);
+    expect(d.state.pendingStart).toBeNull();
+  });
+
   it("a dbclient follows any of the site's arbitrators, refuses directives older than the newest token", () => {
     const cfg = { ...CFG, arbitrators: ['arbitrator:1', 'arbitrator:2'] as PartyId[], fenced: true };
     const core = createDbclientCore(cfg);

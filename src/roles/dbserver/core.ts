@@ -393,7 +393,7 @@ function onStart(st: Step): void {
  * store) and may not act. Refused before anything else: nothing is recorded for the decision
  * id, so the same decision resent by the new leader, with its token, is judged as usual.
  */
-function fenced(st: Step, from: PartyId, verb: 'make_primary' | 'directives', fence: number | undefined, what: string): boolean {
+function fenced(st: Step, from: PartyId, verb: 'make_primary' | 'start_mariadb' | 'directives', fence: number | undefined, what: string): boolean {
   const v = checkFence(st.s.fence ?? 0, fence, st.cfg.fenced === true);
   if (!v.ok) {
     const n = (st.s.fencedRefusals ?? 0) + 1;
@@ -763,6 +763,7 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
       onMakePrimary(st, m.from, m.body as MakePrimary);
       return;
     case 'start_mariadb':
+      if (fenced(st, m.from, 'start_mariadb', (m.body as StartMariadb).fence, `start_mariadb ${(m.body as StartMariadb).decisionId}`)) return;
       onStartMariadb(st, m.from, m.body as StartMariadb);
       return;
     case 'directives':

@@ -33,7 +33,15 @@ function readPassword(path: string): string {
 export function settingsOf(ctx: RoleContext): DbserverSettings {
   const party = ctx.party as DbserverParty;
   const recipients = [...partiesOfType(ctx.config, 'arbitrator'), ...partiesOfType(ctx.config, 'dbclient')].map((p) => p.id as PartyId);
-  return { self: ctx.self, dc: party.dc, recipients, reportIntervalMs: ctx.config.timings.reportInterval, ...DEFAULT_TUNING, maxClockSkewMs: ctx.config.timings.maxClockSkew, fenced: ctx.config.arbitrator.store === 'etcd' };
+  return {
+    self: ctx.self,
+    dc: party.dc,
+    recipients,
+    reportIntervalMs: ctx.config.timings.reportInterval,
+    ...DEFAULT_TUNING,
+    maxClockSkewMs: ctx.config.timings.maxClockSkew,
+    fenced: ctx.config.arbitrator.store === 'etcd',
+  };
 }
 
 /**
