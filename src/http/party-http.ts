@@ -91,11 +91,18 @@ export function preparePartyHttp(o: PartyHttpOptions): PartyHttp {
   const feed = new EventFeed();
   let token: string | null = null;
 
-  const arbitratorId = (): PartyId | undefined => partiesOfType(o.config(), 'arbitrator')[0]?.id as PartyId | undefined;
+  // With several arbitrators (arbitrator.store etcd) the one heard last counts: a standby reports too.
+  const arbitratorHeardAt = (): number | undefined => {
+    let best: number | undefined;
+    for (const p of partiesOfType(o.config(), 'arbitrator')) {
+      const at = o.post.lastHeardAt(p.id as PartyId);
+      if (at !== undefined && (best === undefined || at > best)) best = at;
+    }
+    return best;
+  };
   const dbHealth = (): Health | null => {
     if (last === null) return null;
-    const a = arbitratorId();
-    const heardAt = a ? o.post.lastHeardAt(a) : undefined;
+    const heardAt = arbitratorHeardAt();
     return dbserverHealth(last as DbserverState, healthInputsOf(o.config(), o.self, heardAt === undefined ? undefined : o.now() - heardAt), o.wall());
   };
 
