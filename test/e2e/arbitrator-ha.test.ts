@@ -3,14 +3,22 @@
 // lab with its four dbservers. One lab bring-up for the file:
 //  1. kill -9 the leader at a 2|2 cut → the standby takes the lease and promotes the preferred
 //     half (measured from the cut); one promotion in all, the other half stays non-Primary;
-//  2. etcd without quorum (two of three members killed) → no promotion at a cut, status says
+//  2. the arbitrators cut from each other (not from etcd) at a 2|2 cut → one promotion only, by
+//     the leader; the standby keeps standing by;
+//  3. an old leader's make_primary delivered after the new leader took over → refused by the
+//     dbserver for its older fencing token: the leader decides, its make_primary to dc1 is
+//     dropped on the wire, it is paused (SIGSTOP) past its lease, the standby takes the lead and
+//     carries the decision out; then the old leader resumes and its correspondent resends;
+//  4. etcd without quorum (two of three members killed) → no promotion at a cut, status says
 //     why; quorum back → the leader promotes the preferred half.
 // Run (root, one lab at a time):
 //   npm run build && flock /tmp/minder-lab.lock npx vitest run --project lab test/e2e/arbitrator-ha.test.ts
 
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { isNonPrimary, isSyncedPrimary, labAvailable } from '../lab/galera-lab.js';
+import { ensureChain, findBinary, LAB_CHAIN } from '../lab/lab-host.js';
 import { MINDER } from '../support/cli.js';
 import { EtcdCluster, etcdAvailable } from '../support/etcd-cluster.js';
 import { clusterStatus, type NodeName, type SplitLab, startSplitLab, statusOf, waitUntil, writes } from './arbitrator-lab.js';
@@ -21,6 +29,19 @@ const avail = lab0.ok && etcd0.ok ? { ok: true as const } : { ok: false as const
 const ARBS = ['arbitrator:1', 'arbitrator:2'];
 const DC1: NodeName[] = ['n1', 'n2'];
 const DC2: NodeName[] = ['n3', 'n4'];
+const ARB_ADDRESS: Record<string, string> = { 'arbitrator:1': '127.0.0.30', 'arbitrator:2': '127.0.0.31' };
+
+/** One DROP rule in the lab's chain (flushed by heal()), from one address to another. */
+async function drop(from: string, to: string): Promise<void> {
+  const bin = findBinary('iptables');
+  if (!bin) throw new Error('iptables is missing');
+  await ensureChain(bin);
+  execFileSync(bin, ['-w', '-A', LAB_CHAIN, '-s', from, '-d', to, '-j', 'DROP']);
+}
+function undrop(from: string, to: string): void {
+  const bin = findBinary('iptables') as string;
+  execFileSync(bin, ['-w', '-D', LAB_CHAIN, '-s', from, '-d', to, '-j', 'DROP']);
+}
 
 describe.skipIf(!avail.ok)(`arbitrator HA on etcd, real 2+2 Galera lab${avail.ok ? '' : ` — SKIPPED: ${avail.reason}`}`, () => {
   let etcd: EtcdCluster;
@@ -134,6 +155,72 @@ describe.skipIf(!avail.ok)(`arbitrator HA on etcd, real 2+2 Galera lab${avail.ok
     await waitUntil(`${first} to stand by`, 20_000, () => statusOf(lab.site, first)?.arbitrator.store?.leader === other);
     await allFreshAndPrimary(other);
     expect(promotions().slice(before)).toHaveLength(1);
+  });
+
+  it('arbitrators cut from each other, not from etcd: one promotion only, by the leader', async () => {
+    onTestFailed(diagnose);
+    const first = leader() as string;
+    const other = ARBS.find((a) => a !== first) as string;
+    const before = promotions().length;
+    await drop(ARB_ADDRESS['arbitrator:1'] as string, ARB_ADDRESS['arbitrator:2'] as string);
+    await drop(ARB_ADDRESS['arbitrator:2'] as string, ARB_ADDRESS['arbitrator:1'] as string);
+    await lab.galera.cutDcs('dc1', 'dc2');
+    await waitUntil('dc1 to accept writes', 60_000, () => writes(lab.galera, 'n1', 'ha-cut-arbs'), 200);
+    await staysNonPrimary(DC2, 4000);
+    const made = promotions().slice(before);
+    expect(made.map((p) => p.by)).toEqual([first]);
+    const st = statusOf(lab.site, other);
+    expect(st?.arbitrator.store?.leading).toBe(false);
+    expect(st?.arbitrator.store?.leader).toBe(first);
+    expect(st?.arbitrator.evaluation?.reasons.map((r) => r.code)).toContain('standby');
+    await healAndSettle();
+    await allFreshAndPrimary(first);
+    expect(promotions().slice(before)).toHaveLength(1);
+  });
+
+  it("an old leader's make_primary, delivered after the new leader took over, is refused for its fencing token", async () => {
+    onTestFailed(diagnose);
+    const old = leader() as string;
+    const next = ARBS.find((a) => a !== old) as string;
+    const oldToken = statusOf(lab.site, old)?.arbitrator.store?.token as number;
+    expect(oldToken).toBeGreaterThan(0);
+    const before = promotions().length;
+    const dc1Addresses = lab.galera
+      .nodes()
+      .filter((n) => DC1.includes(n.name as NodeName))
+      .map((n) => n.address);
+    const from = ARB_ADDRESS[old] as string;
+    // The old leader's datagrams to dc1 are lost on the wire (its reports still come in).
+    for (const a of dc1Addresses) await drop(from, a);
+    await lab.galera.cutDcs('dc1', 'dc2');
+    await waitUntil(`${old} to decide`, 30_000, () => promotions().length > before, 50);
+    const decision = promotions().slice(before)[0] as Record<string, unknown>;
+    expect(decision.by).toBe(old);
+    const target = String(decision['target']);
+    const id = String(decision['decisionId']);
+    // Committed in etcd (the standby reads it back), so its make_primary has left, into the drop.
+    await waitUntil(`${next} to read ${id} from etcd`, 10_000, () => statusOf(lab.site, next)?.arbitrator.decisions.some((d) => d.id === id), 100);
+    expect(lab.site.signal(old, 'SIGSTOP')).toBe(true);
+    try {
+      // The standby takes the lease once it has expired, and carries out the same decision.
+      await waitUntil('dc1 to accept writes', 60_000, () => writes(lab.galera, 'n1', 'ha-fence'), 200);
+      const st = statusOf(lab.site, next);
+      expect(st?.arbitrator.store?.leading).toBe(true);
+      expect(st?.arbitrator.store?.token).toBeGreaterThan(oldToken);
+      expect(st?.arbitrator.decisions.filter((d) => d.outcome !== 'refused').map((d) => d.id)).toContain(id);
+      // The old leader's make_primary reaches dc1 again: refused for its token.
+      for (const a of dc1Addresses) undrop(from, a);
+    } finally {
+      lab.site.signal(old, 'SIGCONT');
+    }
+    const refusal = await lab.site.waitForLog(target, (l) => l.event === 'make_primary_fenced' && l['fence'] === oldToken, 20_000);
+    expect(String(refusal['msg'])).toMatch(/fencing token \d+ is older than \d+/);
+    // Still one promotion; dc2 never became Primary; the old leader stands by.
+    expect(promotions().slice(before)).toHaveLength(1);
+    await staysNonPrimary(DC2, 3000);
+    await waitUntil(`${old} to stand by`, 20_000, () => statusOf(lab.site, old)?.arbitrator.store?.leader === next);
+    await healAndSettle();
+    await allFreshAndPrimary(next);
   });
 
   it('etcd without quorum: nothing is promoted at a cut and status says why; quorum back: the preferred half is promoted', async () => {

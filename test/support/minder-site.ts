@@ -161,6 +161,13 @@ export class MinderSite {
     clearTimeout(t);
   }
 
+  /** Sends a signal to a running party (SIGSTOP/SIGCONT: a process paused past its lease); false if it is not running. */
+  signal(party: string, sig: NodeJS.Signals): boolean {
+    const c = this.procs.get(party);
+    if (!c || c.exitCode !== null || c.signalCode !== null) return false;
+    return c.kill(sig);
+  }
+
   kill9(party: string): Promise<void> {
     const c = this.procs.get(party);
     if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
