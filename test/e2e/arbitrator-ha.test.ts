@@ -107,6 +107,8 @@ describe.skipIf(!avail.ok)(`arbitrator HA on etcd, real 2+2 Galera lab${avail.ok
         { address: '127.0.0.31', port: 4800 },
       ],
       arbitratorStore: { store: 'etcd', etcd: { endpoints: etcd.endpoints, leaseTtl: '3s', requestTimeout: '1s', followInterval: '500ms' } },
+      // Four promotions in one file: above the default cap of three an hour (which then pauses, as it should).
+      coldStart: { maxAutomatic: 10 },
     });
     await lab.galera.exec('n1', 'CREATE DATABASE minder_e2e');
     await lab.galera.exec('n1', 'CREATE TABLE minder_e2e.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64))');

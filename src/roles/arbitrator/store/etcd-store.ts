@@ -7,6 +7,7 @@ import type { PartyId } from '../../../protocol/party.js';
 import type { EtcdStoreConfig } from '../../../site/schema.js';
 import { type ArbitratorRecords, type DecisionRecord, loadArbitratorRecords, RECORD_KEYS } from '../records.js';
 import type { JournalEntry } from '../state.js';
+import { planDecisionWrite, slotHolders } from './decision-guards.js';
 import { EtcdKeys } from './etcd-keys.js';
 
 /**
@@ -86,12 +87,6 @@ async function timed<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
   } finally {
     clearTimeout(t);
   }
-}
-
-function latestRefused(ds: readonly DecisionRecord[], key: string, except: string): string | undefined {
-  let best: DecisionRecord | undefined;
-  for (const x of ds) if (x.key === key && x.id !== except && x.outcome === 'refused' && (!best || x.decidedAt >= best.decidedAt)) best = x;
-  return best?.id;
 }
 
 const str = (b: Buffer | string): string => (typeof b === 'string' ? b : b.toString('utf8'));
@@ -313,10 +308,9 @@ export class EtcdArbitratorStore {
   private async importSeed(seed: ArbitratorRecords, token: number): Promise<boolean> {
     const ops = [
       ...this.recordPuts(seed),
-      ...seed.decisions.flatMap((d) => [
-        this.client.put(this.keys.decision(d.id)).value(JSON.stringify(d)),
-        ...(d.outcome !== 'refused' || !seed.decisions.some((x) => x.key === d.key && x.outcome !== 'refused') ? [this.client.put(this.keys.slot(d.key)).value(d.id)] : []),
-      ]),
+      ...seed.decisions.map((d) => this.client.put(this.keys.decision(d.id)).value(JSON.stringify(d))),
+      // One put per slot (etcd refuses a transaction that puts one key twice).
+      ...[...slotHolders(seed.decisions)].map(([key, id]) => this.client.put(this.keys.slot(key)).value(id)),
       this.client.put(this.keys.record('origin')).value(JSON.stringify({ importedFrom: 'local', by: this.o.self.party, records: seed.decisions.length })),
     ];
     if (ops.length > 120) throw new StoreWriteError(`the local records are too many to import in one transaction (${ops.length} operations)`);
@@ -356,29 +350,25 @@ export class EtcdArbitratorStore {
     const slotsAfter = new Map<string, string>();
     const writtenAfter = new Map<string, string | null>();
     if (key === RECORD_KEYS.decisions) {
-      const ds = value as DecisionRecord[];
-      const ids = new Set(ds.map((d) => d.id));
-      for (const d of ds) {
-        const json = JSON.stringify(d);
-        const before = this.written.get(d.id);
-        if (before === json) continue;
-        if (before === undefined) {
-          const slot = this.keys.slot(d.key);
-          const slotName = slot.slice(this.keys.slots.length);
-          // What the core believes: the slot is free, or holds the newest decision for this
-          // LastPC, which its target refused. Anything else in etcd (a decision another leader
-          // made meanwhile, one not refused) fails the transaction.
-          const holder = latestRefused(ds, d.key, d.id);
-          if (holder === undefined) txn.and(slot, 'Create', '==', 0);
-          else txn.and(slot, 'Value', '==', holder);
-          ops.push(this.client.put(slot).value(d.id));
-          slotsAfter.set(slotName, d.id);
-        }
-        ops.push(this.client.put(this.keys.decision(d.id)).value(json));
-        writtenAfter.set(d.id, json);
+      // What the core believes (decision-guards.ts): each new promotion's slot is free, or holds
+      // the newest refused decision for that key. Anything else in etcd (a decision another
+      // leader made meanwhile, one not refused) fails the transaction.
+      const plan = planDecisionWrite(value as DecisionRecord[], this.written);
+      for (const c of plan.compares) {
+        const slot = this.keys.slot(c.key);
+        if (c.holder === null) txn.and(slot, 'Create', '==', 0);
+        else txn.and(slot, 'Value', '==', c.holder);
       }
-      for (const id of this.written.keys()) {
-        if (ids.has(id)) continue;
+      for (const p of plan.slotPuts) {
+        const slot = this.keys.slot(p.key);
+        ops.push(this.client.put(slot).value(p.id));
+        slotsAfter.set(slot.slice(this.keys.slots.length), p.id);
+      }
+      for (const p of plan.puts) {
+        ops.push(this.client.put(this.keys.decision(p.id)).value(p.json));
+        writtenAfter.set(p.id, p.json);
+      }
+      for (const id of plan.deletes) {
         ops.push(this.client.delete().key(this.keys.decision(id)));
         writtenAfter.set(id, null);
       }
