@@ -74,9 +74,27 @@ export class Checker {
   readonly promoted: Array<{ at: number; members: readonly string[] }> = [];
   readonly counts = { bootstraps: 0, decisions: 0, forcedDecisions: 0, lbApplies: 0, drainChecks: 0 };
 
-  /** The arbitrator's latest received report per dbserver, and since when each view has been complete in them. */
-  private readonly heard = new Map<PartyId, Heard>();
-  private readonly completeSince = new Map<string, number>();
+  /**
+   * Per arbitrator (several on a leader store: test/sim/ha-store.ts), its latest received report
+   * per dbserver, and since when each view has been complete in them: rules 2 and 7 judge a
+   * promotion by what the arbitrator that sent it had received.
+   */
+  private readonly received = new Map<PartyId, { heard: Map<PartyId, Heard>; completeSince: Map<string, number> }>();
+  private viewer: PartyId = 'arbitrator:1';
+  private get seen() {
+    let v = this.received.get(this.viewer);
+    if (!v) {
+      v = { heard: new Map(), completeSince: new Map() };
+      this.received.set(this.viewer, v);
+    }
+    return v;
+  }
+  private get heard(): Map<PartyId, Heard> {
+    return this.seen.heard;
+  }
+  private get completeSince(): Map<string, number> {
+    return this.seen.completeSince;
+  }
   private readonly firstSent = new Map<string, number>();
   /** Every decision's target, as first sent. */
   private readonly sentTo = new Map<string, PartyId>();
@@ -164,7 +182,19 @@ export class Checker {
   }
 
   /** Every message the arbitrator's post office hands it, before the core sees it. */
-  arbitratorInbound(m: Inbound): void {
+  /** When each decision was made (elapsed ms), where its make_primary leaves later (a leader store's write first). */
+  private readonly madeAt = new Map<string, number>();
+
+  /**
+   * A decision made now: with a leader store its make_primary leaves only once the store has
+   * committed it, so rules 2 and 7 judge it as of this moment, not as of the send.
+   */
+  decisionMade(id: string): void {
+    if (!this.madeAt.has(id)) this.madeAt.set(id, this.elapsed());
+  }
+
+  arbitratorInbound(m: Inbound, self: PartyId = 'arbitrator:1'): void {
+    this.viewer = self;
     if (m.verb === 'db_status_report') this.reportHeard(m.from, m.body as DbStatusReport);
     if (m.verb === 'pause' || m.verb === 'resume') {
       const id = (m.body as { requestId: string }).requestId;
@@ -178,7 +208,8 @@ export class Checker {
     this.operatorPromoting = false;
   }
 
-  arbitratorOutbound(to: PartyId, verb: string, body: unknown): void {
+  arbitratorOutbound(to: PartyId, verb: string, body: unknown, self: PartyId = 'arbitrator:1'): void {
+    this.viewer = self;
     if (verb === 'command_reply') {
       const r = body as BodyOf<'command_reply'>;
       // The first reply: a resend of the same request gets the cached answer, applies nothing.
@@ -274,7 +305,9 @@ export class Checker {
     if (this.outweighsRest(mp.view.members)) return;
     const since = this.completeSince.get(viewKey(mp.view));
     if (since === undefined) return; // not complete in what it received (an older report kept?): nothing to judge
-    const waited = this.elapsed() - since;
+    const at = this.madeAt.get(mp.decisionId) ?? this.elapsed();
+    if (since > at) return; // complete again only after the decision (a view change while its write was under way)
+    const waited = at - since;
     const fp = this.site.config.timings.failoverPeriod;
     if (waited < fp - 1) {
       this.violation(
@@ -293,7 +326,7 @@ export class Checker {
     const lp = mp.view.lastPrimaryViewId;
     if (lp === null) return;
     const t = this.site.config.timings;
-    const now = this.elapsed();
+    const now = this.madeAt.get(mp.decisionId) ?? this.elapsed();
     // Fresh with room to spare: a reading taken within staleAfter less twice the skew any clock may have.
     const freshWithin = t.staleAfter - 2 * this.maxOffset() - t.ackTimeout;
     if (freshWithin <= 0) return;

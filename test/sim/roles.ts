@@ -95,6 +95,7 @@ export const dbserverBindingWith =
   (ctx) => {
     const party = ctx.party as DbserverParty;
     const recipients = ctx.config.parties.filter((p) => ['arbitrator', 'dbclient'].includes(partyType(p.id as PartyId))).map((p) => p.id as PartyId);
+    // As the daemon: on a site whose arbitrators run on a leader store, orders must carry a fencing token.
     const settings: DbserverSettings = {
       self: ctx.self,
       dc: party.dc,
@@ -102,6 +103,7 @@ export const dbserverBindingWith =
       reportIntervalMs: ctx.config.timings.reportInterval,
       ...DEFAULT_TUNING,
       maxClockSkewMs: ctx.config.timings.maxClockSkew,
+      fenced: ctx.config.arbitrator.store === 'etcd',
     };
     // What a restarted dbserver remembers, read as the daemon reads it.
     const durable = loadDurable(

@@ -94,6 +94,16 @@ export interface SimSite {
   /** Hosts (addresses) of every party in a DC. */
   hostsIn(dc: Dc): string[];
   hostOf(id: PartyId): string;
+  /** Every arbitrator: ARBITRATOR alone, or several on a leader store (buildSite's `arbitrators`, test/sim/ha-store.ts). */
+  arbitrators?: readonly PartyId[];
+}
+
+/** Several arbitrators on a leader store (the HA model, test/sim/ha-store.ts): the site config's arbitrator block. */
+export interface HaSiteOptions {
+  arbitrators: number;
+  leaseTtl: string;
+  requestTimeout: string;
+  followInterval: string;
 }
 
 const built = new Map<Topology, Map<TimingsSpec, SimSite>>();
@@ -113,9 +123,10 @@ export function siteFor(topology: Topology, timings: TimingsSpec): SimSite {
   return site;
 }
 
-export function buildSite(topology: Topology, timings: TimingsSpec): SimSite {
-  const parties: unknown[] = [{ id: ARBITRATOR, host: '10.0.9.1', port: 4800, dc: 'witness' }];
-  const directory = new Map<PartyId, Address>([[ARBITRATOR, { address: '10.0.9.1', port: 4800 }]]);
+export function buildSite(topology: Topology, timings: TimingsSpec, ha?: HaSiteOptions): SimSite {
+  const arbitrators: PartyId[] = Array.from({ length: ha?.arbitrators ?? 1 }, (_, i) => `arbitrator:${i + 1}` as PartyId);
+  const parties: unknown[] = arbitrators.map((id, i) => ({ id, host: `10.0.9.${i + 1}`, port: 4800, dc: 'witness' }));
+  const directory = new Map<PartyId, Address>(arbitrators.map((id, i) => [id, { address: `10.0.9.${i + 1}`, port: 4800 }]));
   const dcOf = new Map<PartyId, Dc>();
   const nodeOf = new Map<PartyId, string>();
   const serverOf = new Map<string, PartyId>();
@@ -167,6 +178,7 @@ export function buildSite(topology: Topology, timings: TimingsSpec): SimSite {
     keys: { send: 1, files: [{ id: 1, path: '/dev/null' }] },
     // The product's default bound (issue 11 path 6); the simulated clocks are at most 4 s apart but for clock steps.
     timings: { ...t, maxClockSkew: '5s' },
+    ...(ha ? { arbitrator: { store: 'etcd', etcd: { endpoints: ['http://10.0.9.200:2379'], leaseTtl: ha.leaseTtl, requestTimeout: ha.requestTimeout, followInterval: ha.followInterval } } } : {}),
     parties,
   });
   const hostOf = (id: PartyId): string => {
@@ -187,5 +199,6 @@ export function buildSite(topology: Topology, timings: TimingsSpec): SimSite {
     nodes,
     hostsIn: (dc) => [...dcOf.entries()].filter(([, d]) => d === dc).map(([id]) => hostOf(id)),
     hostOf,
+    ...(ha ? { arbitrators } : {}),
   };
 }

@@ -202,7 +202,7 @@ export class World implements SimServices {
     const secret = Buffer.alloc(32);
     for (let i = 0; i < 32; i++) secret[i] = Math.floor(this.rng.next() * 256);
     this.keyring = new Keyring([{ id: 1, secret }], 1);
-    const ids: PartyId[] = [ARBITRATOR, ...o.site.dbservers, ...o.site.dbclients];
+    const ids: PartyId[] = [...(o.site.arbitrators ?? [ARBITRATOR]), ...o.site.dbservers, ...o.site.dbclients];
     for (const id of ids) {
       this.clockOffset.set(id, Math.round((this.rng.next() * 2 - 1) * o.clockSkewMs));
       const clock: Clock = { now: () => Math.floor(this.clock.now()) + (this.clockOffset.get(id) ?? 0), setTimer: (ms, fn) => this.clock.setTimer(ms, fn) };
@@ -436,7 +436,7 @@ export class World implements SimServices {
     inbound: (self: PartyId, m: Inbound) => {
       const type = partyType(self);
       if (type === 'arbitrator') {
-        this.checker.arbitratorInbound(m);
+        this.checker.arbitratorInbound(m, self);
         if (m.verb === 'db_status_report' && (m.body as DbStatusReport).wsrep) this.heardByArbitrator.set(m.from, this.elapsed());
       } else if (type === 'dbclient') this.checker.dbclientInbound(self, m);
       else if (type === 'dbserver') this.checker.dbserverInbound(self, m);
@@ -446,7 +446,7 @@ export class World implements SimServices {
       if (partyType(self) === 'arbitrator') this.checker.arbitratorHandled(m);
     },
     outbound: (self: PartyId, to: PartyId, verb: Verb, body: unknown) => {
-      if (partyType(self) === 'arbitrator') this.checker.arbitratorOutbound(to, verb, body);
+      if (partyType(self) === 'arbitrator') this.checker.arbitratorOutbound(to, verb, body, self);
       if (this.trace.enabled && (verb === 'make_primary' || verb === 'directives' || verb === 'command_reply')) {
         this.trace.add(self, `-> ${to} ${verb} ${summarise(verb, body)}`);
       }
