@@ -225,7 +225,8 @@ describe('the HA model: several arbitrators on a modelled leader store', () => {
 
   it('has teeth: with a store that guards no write (leader key, slots), two arbitrators that both believe they lead decide twice for one last primary component', async () => {
     let caught: HaResult | null = null;
-    for (let s = 0; s < 400 && !caught; s++) {
+    // Scanned from 0 the first catch is seed 195 (docs/simulator.md); from 180 here, to keep the suite fast.
+    for (let s = 180; s < 400 && !caught; s++) {
       const r = await runHaSeed(s, false, true);
       if (!r.ok) caught = r;
     }
