@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import type { PartyId } from '../../src/protocol/party.js';
-import { type DecisionRecord, emptyRecords, RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
+import { type DecisionRecord, decisionRecord, RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
 import { EtcdArbitratorStore, type StoreStatus } from '../../src/roles/arbitrator/store/etcd-store.js';
 import { EtcdCluster, etcdAvailable } from '../support/etcd-cluster.js';
 import { waitUntil } from '../support/wait.js';
@@ -14,7 +14,7 @@ import { waitUntil } from '../support/wait.js';
 const avail = etcdAvailable();
 
 function decision(id: string, key: string, target: PartyId): DecisionRecord {
-  return {
+  return decisionRecord.parse({
     id,
     kind: 'make_primary',
     key,
@@ -31,7 +31,7 @@ function decision(id: string, key: string, target: PartyId): DecisionRecord {
     outcome: 'pending',
     outcomeReason: null,
     outcomeAt: null,
-  };
+  });
 }
 
 describe.skipIf(!avail.ok)(`arbitrator etcd store on a real etcd${avail.ok ? '' : ` — SKIPPED: ${avail.reason}`}`, () => {

@@ -3,11 +3,11 @@
 // both build on this.
 import { describe, expect, it } from 'vitest';
 import type { PartyId } from '../../src/protocol/party.js';
-import type { DecisionRecord } from '../../src/roles/arbitrator/records.js';
+import { type DecisionRecord, decisionRecord } from '../../src/roles/arbitrator/records.js';
 import { planDecisionWrite, slotHolders } from '../../src/roles/arbitrator/store/decision-guards.js';
 
 function d(id: string, key: string, o: Partial<DecisionRecord> = {}): DecisionRecord {
-  return {
+  return decisionRecord.parse({
     id,
     kind: 'make_primary',
     key,
@@ -25,7 +25,7 @@ function d(id: string, key: string, o: Partial<DecisionRecord> = {}): DecisionRe
     outcomeReason: null,
     outcomeAt: null,
     ...o,
-  } as DecisionRecord;
+  });
 }
 const written = (...ds: DecisionRecord[]) => new Map(ds.map((x) => [x.id, JSON.stringify(x)]));
 
@@ -61,6 +61,17 @@ describe('decision slot guards', () => {
     expect(p.compares).toEqual([]);
     expect(p.slotPuts).toEqual([]);
     expect(p.puts).toHaveLength(2);
+  });
+
+  it('a failed decision without effect frees its key; a forced one takes every key it supersedes', () => {
+    const failed = d('d1', 'pc-1', { outcome: 'failed', outcomeAt: 5, noEffectAt: 9 });
+    expect(planDecisionWrite([failed, d('d2', 'pc-1', { decidedAt: 2 })], written(failed)).compares).toEqual([{ key: 'pc-1', holder: 'd1' }]);
+    const forced = planDecisionWrite([d('f1', 'pc-2', { forced: true, alsoSpends: ['pc-1'] })], new Map());
+    expect(forced.compares).toEqual([
+      { key: 'pc-2', holder: null },
+      { key: 'pc-1', holder: null },
+    ]);
+    expect(forced.slotPuts.map((p) => p.key)).toEqual(['pc-2', 'pc-1']);
   });
 
   it('pruned decisions are deleted', () => {

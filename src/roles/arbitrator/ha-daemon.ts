@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { TimerHandle } from '../../correspondents/clock.js';
 import type { ArbitratorParty } from '../../site/schema.js';
 import type { RoleContext, RunningRole } from '../context.js';
@@ -30,7 +31,7 @@ export async function startHaArbitrator(ctx: RoleContext, settings: ArbitratorSe
   if (crash) log.warn({ event: 'test_crash_armed', env: CRASH_AFTER_PERSIST_ENV }, 'TEST HOOK: this arbitrator kills itself after etcd commits its next decision, before sending it');
   const known = new Set(localRecords.decisions.map((d) => d.id));
 
-  const initial = initialArbitratorState(settings, localRecords, { incarnation: ctx.post.incarnation, store: initialStoreView(ctx.clock.now()) });
+  const initial = initialArbitratorState(settings, localRecords, { incarnation: ctx.post.incarnation, instance: randomBytes(8).toString('hex'), store: initialStoreView(ctx.clock.now()) });
   const ha = bindHaArbitrator({
     initial,
     post: ctx.post,

@@ -53,7 +53,6 @@ export type ReasonCode =
   | 'weight_mismatch'
   | 'relearning'
   | 'duplicate_arbitrator'
-
   | 'standby'
   | 'store_unavailable';
 

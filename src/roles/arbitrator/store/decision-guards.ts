@@ -1,3 +1,4 @@
+import { spends } from '../decisions.js';
 import type { DecisionRecord } from '../records.js';
 
 /**
@@ -7,7 +8,7 @@ import type { DecisionRecord } from '../records.js';
  *
  * A slot belongs to one key (a LastPC, or a cold start's history): a promotion (make_primary)
  * or a bootstrap order takes it. A new one is written only if the slot is absent, or holds the
- * newest decision for that key that no longer spends it (its target refused it); anything else
+ * newest decision for that key that no longer spends it (refused, or failed without effect); anything else
  * in the store — a decision another leader made meanwhile, one not refused — fails the write.
  * Start orders (cold start: the nodes that join a bootstrapped one, or a pc.recovery round)
  * promote nothing and come several to a key: they take no slot.
@@ -16,9 +17,14 @@ export function takesSlot(d: DecisionRecord): boolean {
   return d.kind !== 'start';
 }
 
-/** A decision that no longer spends its key: its target refused it (rule 4). */
+/** A decision that no longer spends its keys (decisions.ts `spends`: refused, or failed without effect). */
 export function freesKey(d: DecisionRecord): boolean {
-  return d.outcome === 'refused';
+  return !spends(d);
+}
+
+/** Every key a decision spends: its own, and for a forced promote the components it supersedes. */
+export function keysOf(d: DecisionRecord): string[] {
+  return [d.key, ...(d.alsoSpends ?? [])];
 }
 
 export interface DecisionWritePlan {
@@ -46,10 +52,13 @@ export function planDecisionWrite(ds: readonly DecisionRecord[], written: Readon
     const json = JSON.stringify(d);
     const before = written.get(d.id);
     if (before === json) continue;
-    if (before === undefined && takesSlot(d) && !keysTaken.has(d.key)) {
-      keysTaken.add(d.key);
-      plan.compares.push({ key: d.key, holder: newestFreed(ds, d.key, d.id, written) });
-      plan.slotPuts.push({ key: d.key, id: newestHolder(ds, d.key, written) ?? d.id });
+    if (before === undefined && takesSlot(d)) {
+      for (const key of keysOf(d)) {
+        if (keysTaken.has(key)) continue;
+        keysTaken.add(key);
+        plan.compares.push({ key, holder: newestFreed(ds, key, d.id, written) });
+        plan.slotPuts.push({ key, id: newestHolder(ds, key, written) ?? d.id });
+      }
     }
     plan.puts.push({ id: d.id, json });
   }
@@ -60,13 +69,13 @@ export function planDecisionWrite(ds: readonly DecisionRecord[], written: Readon
 /** The newest decision for `key` already in the store that no longer spends it (the slot holds it), or null. */
 function newestFreed(ds: readonly DecisionRecord[], key: string, except: string, written: ReadonlyMap<string, string>): string | null {
   let best: DecisionRecord | undefined;
-  for (const x of ds) if (x.key === key && x.id !== except && written.has(x.id) && takesSlot(x) && freesKey(x) && (!best || x.decidedAt >= best.decidedAt)) best = x;
+  for (const x of ds) if (keysOf(x).includes(key) && x.id !== except && written.has(x.id) && takesSlot(x) && freesKey(x) && (!best || x.decidedAt >= best.decidedAt)) best = x;
   return best?.id ?? null;
 }
 
 /** The decision that holds `key`'s slot after this write: among the new ones, the one that still spends it, else the newest. */
 function newestHolder(ds: readonly DecisionRecord[], key: string, written: ReadonlyMap<string, string>): string | undefined {
-  return slotHolders(ds.filter((x) => x.key === key && !written.has(x.id))).get(key);
+  return slotHolders(ds.filter((x) => keysOf(x).includes(key) && !written.has(x.id))).get(key);
 }
 
 /**
@@ -77,10 +86,12 @@ export function slotHolders(ds: readonly DecisionRecord[]): Map<string, string> 
   const out = new Map<string, DecisionRecord>();
   for (const d of ds) {
     if (!takesSlot(d)) continue;
-    const cur = out.get(d.key);
-    if (!cur) out.set(d.key, d);
-    else if (freesKey(cur) && !freesKey(d)) out.set(d.key, d);
-    else if (freesKey(cur) === freesKey(d) && d.decidedAt >= cur.decidedAt) out.set(d.key, d);
+    for (const key of keysOf(d)) {
+      const cur = out.get(key);
+      if (!cur) out.set(key, d);
+      else if (freesKey(cur) && !freesKey(d)) out.set(key, d);
+      else if (freesKey(cur) === freesKey(d) && d.decidedAt >= cur.decidedAt) out.set(key, d);
+    }
   }
   return new Map([...out].map(([k, d]) => [k, d.id]));
 }
