@@ -115,6 +115,12 @@ export const arbiterStamp = z.object({
    * behind it runs on an old copy of its state (docs/safety.md, "A restored old copy").
    */
   generation: z.number().int().nonnegative().optional(),
+  /**
+   * Which arbitrator party the dbserver heard it from (set by the dbserver when it echoes the
+   * stamp): with several arbitrators on a leader store (docs/arbitrator-ha.md) each compares
+   * only its own party's processes. Absent from an older dbserver: every stamp counts.
+   */
+  party: partyName.optional(),
 });
 export type ArbiterStamp = z.infer<typeof arbiterStamp>;
 

@@ -176,6 +176,9 @@ async function runHaSeed(seed: number, trace = false, unguarded = false): Promis
   for (const a of arbs) {
     const st = world.roleState(a) as ArbitratorState | undefined;
     if (!st) continue;
+    // Issue 11's duplicate guard must tell the site's other arbitrators from a second process of its own.
+    const dup = st.journal.find((j) => j.event === 'duplicate_arbitrator' || (j.event === 'memory_lost' && /another arbitrator/.test(j.text)));
+    if (dup) problems.push(`${a} took another arbitrator of the site for a duplicate of itself: ${dup.text}`);
     for (const [slot, ids] of store.slotHistory) {
       for (let i = 0; i + 1 < ids.length; i++) {
         const d = st.records.decisions.find((x) => x.id === ids[i]);

@@ -221,8 +221,10 @@ function adoptCarried(state: ArbitratorState, from: PartyId, body: DbStatusRepor
 function noteArbiters(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
   const effects: CommonEffect[] = [];
   let s = state;
+  // Only this party's processes: the other arbitrators of a leader-store site are no duplicates (docs/arbitrator-ha.md).
+  const mine = (a: { party?: string | undefined }): boolean => a.party === undefined || a.party === state.settings.self;
   for (const a of body.arbiters ?? []) {
-    if (a.instance === state.instance) continue;
+    if (a.instance === state.instance || !mine(a)) continue;
     const prev = s.foreignArbiters[a.instance];
     s = { ...s, foreignArbiters: { ...s.foreignArbiters, [a.instance]: { incarnation: a.incarnation, instance: a.instance, lastSeenAt: now, reportedBy: from } } };
     if (!prev && a.incarnation >= state.incarnation) {
@@ -231,7 +233,7 @@ function noteArbiters(state: ArbitratorState, from: PartyId, body: DbStatusRepor
       effects.push({ kind: 'log', level: 'error', event: 'duplicate_arbitrator', msg: `${text}: promoting nothing while it speaks`, data: { from, incarnation: a.incarnation, instance: a.instance } });
     }
   }
-  const newest = [body.newestArbiter, ...(body.arbiters ?? [])].filter((a) => a !== undefined).reduce<number>((m, a) => Math.max(m, a.incarnation), 0);
+  const newest = [body.newestArbiter, ...(body.arbiters ?? [])].filter((a) => a !== undefined && mine(a)).reduce<number>((m, a) => Math.max(m, a?.incarnation ?? 0), 0);
   if (newest > state.incarnation) {
     if (newest > s.incarnationFloor) {
       s = { ...s, incarnationFloor: newest };
@@ -261,7 +263,7 @@ function noteArbiters(state: ArbitratorState, from: PartyId, body: DbStatusRepor
  * the half heard here may be the one it was not for). Relearn, as for a lost file.
  */
 function behindTheSite(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number, effects: CommonEffect[]): Step {
-  const heard = [body.newestArbiter, ...(body.arbiters ?? [])].reduce<number>((m, a) => Math.max(m, a?.generation ?? 0), 0);
+  const heard = [body.newestArbiter, ...(body.arbiters ?? [])].reduce<number>((m, a) => (a && (a.party === undefined || a.party === state.settings.self) ? Math.max(m, a.generation ?? 0) : m), 0);
   const m = state.records.memory;
   if (heard <= m.generation) return { state, effects };
   let s = state;

@@ -275,7 +275,7 @@ export class Step {
       .filter((a) => this.now - a.at < ARBITER_ECHO_MS)
       .sort((a, b) => a.incarnation - b.incarnation || (a.instance < b.instance ? -1 : 1))
       .slice(-4)
-      .map((a) => ({ incarnation: a.incarnation, instance: a.instance }));
+      .map((a) => ({ incarnation: a.incarnation, instance: a.instance, ...(a.party !== undefined ? { party: a.party } : {}) }));
   }
 
   /**
@@ -304,24 +304,30 @@ export class Step {
         this.effects.push({ kind: 'persist', key: FENCE_KEY, value: this.s.fences });
       }
     }
+    // Tagged with the party it came from: several arbitrators of one site (a leader store) are not duplicates of each other.
+    const tagged: ArbiterStamp = from !== undefined ? { ...stamp, party: from } : stamp;
     const others = this.s.arbiters.filter((a) => a.instance !== stamp.instance && this.now - a.at < ARBITER_ECHO_MS);
-    if (others.length && !this.s.arbiters.some((a) => a.instance === stamp.instance)) {
+    const rivals = others.filter((a) => a.party === undefined || tagged.party === undefined || a.party === tagged.party);
+    if (rivals.length && !this.s.arbiters.some((a) => a.instance === stamp.instance)) {
       this.log(
         'warn',
         'arbiter_heard',
-        `a second arbitrator process speaks: incarnation ${stamp.incarnation} instance ${stamp.instance}, besides ${others.map((a) => `${a.incarnation}/${a.instance}`).join(', ')}`,
-        { stamp, others: others.map((a) => ({ incarnation: a.incarnation, instance: a.instance })) },
+        `a second arbitrator process speaks: incarnation ${stamp.incarnation} instance ${stamp.instance}, besides ${rivals.map((a) => `${a.incarnation}/${a.instance}`).join(', ')}`,
+        { stamp, others: rivals.map((a) => ({ incarnation: a.incarnation, instance: a.instance })) },
       );
     }
-    this.s = { ...this.s, arbiters: [...others, { ...stamp, at: this.now }].slice(-8) };
+    this.s = { ...this.s, arbiters: [...others, { ...tagged, at: this.now }].slice(-8) };
     const prev = this.s.newestArbiter;
     // The highest generation ever heard is kept whoever sent it: an arbitrator behind it runs on
     // an old copy of its records (docs/safety.md, "A restored old copy").
     const generation = Math.max(prev?.generation ?? 0, stamp.generation ?? 0);
     const newer = newerArbiter(stamp, prev);
     if (newer || generation > (prev?.generation ?? 0)) {
-      const who = newer ? stamp : (prev as ArbiterStamp);
-      this.s = { ...this.s, newestArbiter: { incarnation: who.incarnation, instance: who.instance, ...(generation > 0 ? { generation } : {}) } };
+      const who = newer ? tagged : (prev as ArbiterStamp);
+      this.s = {
+        ...this.s,
+        newestArbiter: { incarnation: who.incarnation, instance: who.instance, ...(who.party !== undefined ? { party: who.party } : {}), ...(generation > 0 ? { generation } : {}) },
+      };
       this.effects.push({ kind: 'persist', key: ARBITER_KEY, value: this.s.newestArbiter });
     }
   }
