@@ -310,8 +310,21 @@ describe('path 4: two arbitrators at once', () => {
     expect(dbs.last.some((f) => f.kind === 'log' && f.event === 'arbiter_heard' && f.level === 'warn')).toBe(true);
     const rep = dbs.observe(nonPrimary('n1', ['n1', 'n2'])).find((f) => f.kind === 'publish' && f.verb === 'db_status_report') as { body: { arbiters: ArbiterStamp[]; newestArbiter: ArbiterStamp } };
     expect(rep.body.arbiters.map((x) => x.instance)).toEqual(['aaaa', 'bbbb']);
-    expect(rep.body.newestArbiter).toEqual({ incarnation: 3, instance: 'bbbb' });
-    expect(dbs.persisted.get('dbserver.newestArbiter')).toEqual({ incarnation: 3, instance: 'bbbb' });
+    // Tagged with the party heard from (several arbitrators on etcd are not duplicates of each other).
+    expect(rep.body.newestArbiter).toEqual({ incarnation: 3, instance: 'bbbb', party: 'arbitrator:1' });
+    expect(dbs.persisted.get('dbserver.newestArbiter')).toEqual({ incarnation: 3, instance: 'bbbb', party: 'arbitrator:1' });
+  });
+
+  it('two arbitrator parties of one site (etcd store) are no duplicates: the dbserver warns of none, and echoes each with its party', () => {
+    const dbs = new Driver();
+    dbs.step({ kind: 'start' });
+    dbs.observe(nonPrimary('n1', ['n1', 'n2']));
+    dbs.step(message('arbitrator:1', 'request_status', { arbiter: { incarnation: 1, instance: 'aaaa' } }));
+    dbs.observe(nonPrimary('n1', ['n1', 'n2']));
+    dbs.step(message('arbitrator:2', 'request_status', { arbiter: { incarnation: 2, instance: 'cccc' } }));
+    expect(dbs.last.some((f) => f.kind === 'log' && f.event === 'arbiter_heard')).toBe(false);
+    const rep = dbs.observe(nonPrimary('n1', ['n1', 'n2'])).find((f) => f.kind === 'publish' && f.verb === 'db_status_report') as { body: { arbiters: ArbiterStamp[] } };
+    expect(rep.body.arbiters.map((x) => x.party)).toEqual(['arbitrator:1', 'arbitrator:2']);
   });
 });
 
