@@ -77,6 +77,16 @@ export async function openSession(opts: { config: string; as: string; tries?: nu
   // Dropped datagrams are not the operator's business unless asked for (MINDER_LOG_LEVEL=warn);
   // JSON lines on stderr as pino writes them, without loading pino (src/log-sink.ts).
   const logger = lineLogger({ name: opts.as, level: process.env.MINDER_LOG_LEVEL ?? 'error' });
-  const client = new ArbitratorClient({ cfg, keyring, self: opts.as as PartyId, transport, clock: realClock, rng: mathRng, logger, ...(opts.tries ? { tries: opts.tries } : {}), ...(opts.to !== undefined ? { to: opts.to as PartyId } : {}) });
+  const client = new ArbitratorClient({
+    cfg,
+    keyring,
+    self: opts.as as PartyId,
+    transport,
+    clock: realClock,
+    rng: mathRng,
+    logger,
+    ...(opts.tries ? { tries: opts.tries } : {}),
+    ...(opts.to !== undefined ? { to: opts.to as PartyId } : {}),
+  });
   return { cfg, client, operator: operatorName(), names: siteNames(cfg) };
 }
