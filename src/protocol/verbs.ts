@@ -142,6 +142,10 @@ export const carriedDecision = z.object({
 });
 export type CarriedDecision = z.infer<typeof carriedDecision>;
 
+/** Directives as a receiver holds them, reported back: the operator's pause and drains survive an arbitrator's lost or old state. */
+export const heldDirectives = z.object({ epoch: z.number().int().nonnegative(), drained: z.array(partyName).max(64), paused: z.boolean(), writer: partyName.nullable() });
+export type HeldDirectivesReport = z.infer<typeof heldDirectives>;
+
 export const dbStatusReport = z.object({
   observedAt: ms,
   dc: name,
@@ -152,6 +156,8 @@ export const dbStatusReport = z.object({
   error: shortText.nullable(),
   /** Newest last. These optional fields are absent from parties older than them. */
   carried: z.array(carriedDecision).max(8).optional(),
+  /** The directives this dbserver holds (see clientStatusReport.held). */
+  held: heldDirectives.optional(),
   /** The arbitrator processes heard lately (the dbserver's last 30 s), lowest incarnation first. */
   arbiters: z.array(arbiterStamp).max(4).optional(),
   /** The newest arbitrator process this dbserver ever heard (persisted across its restarts). */
@@ -233,6 +239,8 @@ export type LbServer = z.infer<typeof lbServer>;
 export const clientStatusReport = z.object({
   observedAt: ms,
   epochApplied: z.number().int().nonnegative(),
+  /** The directives it follows (absent before any, or from a dbclient older than the field): an arbitrator behind them adopts them. */
+  held: heldDirectives.optional(),
   lb: z.object({ kind: z.enum(['haproxy', 'glb']), reachable: z.boolean(), error: shortText.nullable() }),
   writer: partyName.nullable(),
   servers: z.array(lbServer).max(128),

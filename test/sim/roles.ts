@@ -1,6 +1,6 @@
 import { type PartyId, partyType } from '../../src/protocol/party.js';
 import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from '../../src/roles/arbitrator/core.js';
-import { loadArbitratorRecords, RECORD_KEYS, TRUSTED_MEMORY } from '../../src/roles/arbitrator/records.js';
+import { loadArbitratorRecords, } from '../../src/roles/arbitrator/records.js';
 import { arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
 import { type ArbitratorState, initialArbitratorState } from '../../src/roles/arbitrator/state.js';
 import {
@@ -71,7 +71,6 @@ export const arbitratorBindingWith =
     const settings = arbitratorSettings(ctx.config, ctx.self, 'simulated site');
     // The simulated arbitrator was installed before the episode began: its first start trusts its
     // (empty) records. A state file lost later (a fault) is not trusted (docs/safety.md, path 1).
-    if (ctx.incarnation === 1 && ctx.durable.get(RECORD_KEYS.memory) === undefined) ctx.durable.put(RECORD_KEYS.memory, TRUSTED_MEMORY, ctx.clock.now());
     const records = loadArbitratorRecords((k) => ctx.durable.get(k), ctx.clock.now());
     const initial = initialArbitratorState(settings, records, { incarnation: ctx.incarnation });
     const host = new RoleHost<ArbitratorState, ArbitratorEvent, ArbitratorEffect>({

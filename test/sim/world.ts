@@ -1,3 +1,4 @@
+import { RECORD_KEYS, TRUSTED_MEMORY } from '../../src/roles/arbitrator/records.js';
 import { type Clock, SimClock } from '../../src/correspondents/clock.js';
 import { type MemoryEndpoint, MemoryNetwork, type NetworkFaults } from '../../src/correspondents/memory-network.js';
 import type { Address, Transport } from '../../src/correspondents/transport.js';
@@ -207,6 +208,9 @@ export class World implements SimServices {
       this.clockOffset.set(id, Math.round((this.rng.next() * 2 - 1) * o.clockSkewMs));
       const clock: Clock = { now: () => Math.floor(this.clock.now()) + (this.clockOffset.get(id) ?? 0), setTimer: (ms, fn) => this.clock.setTimer(ms, fn) };
       this.parties.set(id, new SimParty(id, o.bindings[partyType(id) as keyof Bindings], clock));
+      // The arbitrator was installed on a healthy site before the episode: its records are trusted
+      // (a state file lost later is a blank one, and relearns as the daemon's would).
+      if (partyType(id) === 'arbitrator') this.parties.get(id)?.durable.put(RECORD_KEYS.memory, TRUSTED_MEMORY);
     }
     for (const c of o.site.dbclients) this.lbs.set(c, new SimLoadBalancer());
   }

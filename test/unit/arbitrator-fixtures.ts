@@ -76,6 +76,8 @@ export function primary(self: Node, nodes: Node[] = ['n1', 'n2', 'n3', 'n4'], ov
     nodeUuid: U[self],
     members: nodes.map(member),
     lastPrimary: lastPrimaryOf(nodes),
+    // Galera's real pc.weight, as a dbserver reads it (the config's weight 1 here).
+    pcWeight: 1,
     ...over,
   };
 }
@@ -94,6 +96,7 @@ export function nonPrimary(self: Node, view: Node[], over: Partial<WsrepStatus> 
     nodeUuid: U[self],
     members: view.map(member),
     lastPrimary: lastPrimaryOf(['n1', 'n2', 'n3', 'n4']),
+    pcWeight: 1,
     ...over,
   };
 }

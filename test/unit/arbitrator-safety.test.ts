@@ -173,6 +173,9 @@ describe('arbitrator: every rejection, with its reason', () => {
 
   it('weights come from the config: 2 of 5 by weight is below half even with 2 of 4 nodes', () => {
     const d = started(new ArbDriver(settingsFor({ weights: { n1: 2 } })));
+    // Galera agrees (n1 reported pc.weight=2 while the cluster was whole).
+    d.report('n1', primary('n1', undefined, { pcWeight: 2 }));
+    d.report('n2', primary('n2'));
     for (const n of ['n3', 'n4'] as const) d.report(n, nonPrimary(n, ['n3', 'n4']));
     expect(publishes(hold(d, 30_000), 'make_primary')).toHaveLength(0);
     expect(codes(d)).toContain('below_half');

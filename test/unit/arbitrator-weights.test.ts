@@ -75,4 +75,14 @@ describe('real pc.weight, not the config (issue 11 path 2)', () => {
     expect(publishes(cutFromDc2(d), 'make_primary')).toEqual([]);
     expect(reasonOf(d)?.text).toMatch(/dbserver:4 runs with pc\.weight=3/);
   });
+
+  it('a weight never reported (an older dbserver, or a node known only from another view) is unknown, not the config (all-faults seed 28462)', () => {
+    const d = new ArbDriver();
+    d.start();
+    // n3 never reports its pc.weight: the config's 1 may not be Galera's.
+    for (const n of ['n1', 'n2', 'n3', 'n4'] as const) d.report(n, nonPrimary(n, n === 'n1' || n === 'n2' ? ['n1', 'n2'] : ['n3', 'n4'], n === 'n3' ? { pcWeight: undefined } : {}));
+    expect(publishes(hold(d, 60_000), 'make_primary')).toEqual([]);
+    expect(d.state.evaluation?.reasons.map((r) => r.code)).toContain('unknown_weight');
+    expect(d.state.evaluation?.reasons.map((r) => r.text).join(' ')).toMatch(/dbserver:3 has not reported its pc\.weight/);
+  });
 });

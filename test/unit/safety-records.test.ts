@@ -243,16 +243,36 @@ describe('path 3: a decision outlives its moment', () => {
     expect(dbs.state.decisions.at(-1)).toMatchObject({ id: mp.decisionId, outcome: 'refused', reason: expect.stringMatching(/withdrawn/) });
   });
 
-  it('promote --force supersedes a pending decision: withdrawn first, then the forced one', () => {
+  it('schedule forced_over_pending (all-faults seed 21137): promote --force withdraws a pending decision first and goes ahead only once it has concluded or expired', () => {
     const a = started();
     const mp = publishes(cutInHalves(a), 'make_primary')[0]?.body as MakePrimary;
+    // dbserver:1 may be carrying it out this moment (its report saying so still on its way):
+    // the old code withdrew it and sent the forced decision in the same step; the withdrawal lost
+    // the race and both halves became Primary.
     const e = a.command('promote', op('f', { target: 'dc2', force: true, reason: 'dc1 will not answer' }));
-    expect(replies(e)[0]).toMatchObject({ ok: true, message: expect.stringMatching(new RegExp(`superseded ${mp.decisionId}`)) });
-    const iW = e.findIndex((x) => x.kind === 'publish' && x.verb === 'make_primary' && x.body.withdrawn === true);
-    const iNew = e.findIndex((x) => x.kind === 'publish' && x.verb === 'make_primary' && x.body.withdrawn !== true);
-    expect(iW).toBeGreaterThanOrEqual(0);
-    expect(iW).toBeLessThan(iNew);
-    expect(publishes(e, 'make_primary')[0]?.to).toBe('dbserver:3');
+    expect(replies(e)[0]).toMatchObject({ ok: false, message: expect.stringMatching(new RegExp(`${mp.decisionId} \\(to dbserver:1\\) withdrawn, not yet concluded`)) });
+    expect(withdrawals(e).map((x) => x.to)).toEqual(['dbserver:1']);
+    expect(publishes(e, 'make_primary').filter((x) => x.body.withdrawn !== true)).toEqual([]);
+    // The withdrawal arrives: dbserver:1 refuses the decision and says so.
+    a.report('n1', nonPrimary('n1', ['n1', 'n2']), { decision: { id: mp.decisionId, outcome: 'refused', reason: 'withdrawn by the arbitrator', at: 0 } });
+    const again = a.command('promote', op('f2', { target: 'dc2', force: true, reason: 'dc1 will not answer' }));
+    expect(replies(again)[0]).toMatchObject({ ok: true });
+    expect(publishes(again, 'make_primary').filter((x) => x.body.withdrawn !== true)[0]?.to).toBe('dbserver:3');
+  });
+
+  it('promote --force after a withdrawn decision that never concluded waits out its validity and the skew bound', () => {
+    const a = started();
+    publishes(cutInHalves(a), 'make_primary');
+    a.command('promote', op('f', { target: 'dc2', force: true, reason: 'dc1 is gone' }));
+    const t = a.settings.timings;
+    const early = a.command('promote', op('f2', { target: 'dc2', force: true, reason: 'dc1 is gone' }));
+    expect(replies(early)[0]?.ok).toBe(false);
+    keepReporting(a, t.makePrimaryValidForMs + t.maxClockSkewMs + 2000, [
+      ['n3', nonPrimary('n3', ['n3', 'n4'])],
+      ['n4', nonPrimary('n4', ['n3', 'n4'])],
+    ]);
+    const late = a.command('promote', op('f3', { target: 'dc2', force: true, reason: 'dc1 is gone', confirmLost: ['dbserver:1', 'dbserver:2'] }));
+    expect(replies(late)[0], JSON.stringify(replies(late))).toMatchObject({ ok: true });
   });
 });
 

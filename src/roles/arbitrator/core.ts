@@ -123,8 +123,11 @@ function onMessage(state: ArbitratorState, event: Extract<CommonEvent, { kind: '
       // A report that changed nothing but its time waits for the evaluate timer (reports.ts).
       return r.material ? reevaluate(r.state, r.effects, now, false) : { state: r.state, effects: r.effects };
     }
-    case 'client_status_report':
-      return { state: applyClientReport(state, m.from, m.body as BodyOf<'client_status_report'>, now), effects: [] };
+    case 'client_status_report': {
+      const r = applyClientReport(state, m.from, m.body as BodyOf<'client_status_report'>, now);
+      // Adopted directives (a pause) change what may be promoted: evaluate again.
+      return r.effects.length ? reevaluate(r.state, r.effects, now, false) : r;
+    }
     default:
       if (isOperatorVerb(m.verb)) {
         const refused = m.verb === 'status_summary' ? null : refuseOnStandby(state, m);

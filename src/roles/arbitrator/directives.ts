@@ -1,5 +1,5 @@
 import type { PartyId } from '../../protocol/party.js';
-import type { Directives } from '../../protocol/verbs.js';
+import type { Directives, HeldDirectivesReport } from '../../protocol/verbs.js';
 import { type CommonEffect, publish } from '../core.js';
 import { isFresh, isServing, servingNodes } from './observations.js';
 import { type DirectivesRecord, RECORD_KEYS } from './records.js';
@@ -127,4 +127,34 @@ export function refreshWriter(state: ArbitratorState, now: number): Step {
   const why = cur ? `${cur} cannot serve (${whyNotServing(s, cur, now)})` : 'no writer was chosen';
   const r = changeDirectives({ ...s, writerDownSince: null }, now, { writer: next }, 'writer_changed', `writer ${next ?? 'none'}: ${why}`, { previous: cur });
   return { state: r.state, effects: [...effects, ...r.effects] };
+}
+
+/**
+ * Path 1 for the operator's word: a receiver follows directives of a newer epoch than these
+ * records hold, so the records are a lost or old copy and the pause, drains and writer set since
+ * are missing here. They are adopted as the site follows them (loudly): a restored arbitrator
+ * never promotes through a pause the operator set after its backup was taken.
+ */
+export function adoptHeldDirectives(state: ArbitratorState, from: PartyId, held: HeldDirectivesReport | undefined, now: number): Step {
+  const mine = state.records.directives;
+  if (!held || held.epoch <= mine.epoch) return { state, effects: [] };
+  const known = new Set(state.settings.dbservers.map((d) => d.id as string));
+  const directives: DirectivesRecord = {
+    epoch: held.epoch,
+    drained: held.drained.filter((d) => known.has(d)).sort() as DirectivesRecord['drained'],
+    paused: held.paused,
+    pausedBy: held.paused ? (mine.paused ? mine.pausedBy : `adopted from ${from}`) : null,
+    pausedReason: held.paused ? (mine.paused ? mine.pausedReason : 'the pause the site follows; these records were behind it') : null,
+    pausedAt: held.paused ? (mine.paused ? mine.pausedAt : now) : null,
+    writer: held.writer !== null && known.has(held.writer) ? (held.writer as DirectivesRecord['writer']) : null,
+  };
+  const text = `${from} follows directives epoch ${held.epoch}, newer than these records' ${mine.epoch} (a lost or restored state file): adopted — drained [${directives.drained.join(', ')}]${directives.paused ? ', PAUSED' : ''}, writer ${directives.writer ?? 'none'}`;
+  const s = journal({ ...state, records: { ...state.records, directives } }, now, 'directives_adopted', text);
+  return {
+    state: s,
+    effects: [
+      { kind: 'persist', key: RECORD_KEYS.directives, value: directives },
+      { kind: 'log', level: 'error', event: 'directives_adopted', msg: text, data: { from, epoch: held.epoch, mine: mine.epoch, paused: directives.paused, drained: directives.drained } },
+    ],
+  };
 }

@@ -74,7 +74,10 @@ export interface Weighed {
 export function weighNode(state: ArbitratorState, info: DbserverInfo, uuid: string, fresh: readonly FreshNode[]): Weighed {
   const own = fresh.find((n) => n.wsrep.nodeUuid === uuid);
   const reported = own ? own.wsrep.pcWeight : state.records.nodes[uuid]?.weight;
-  if (reported === undefined) return { weight: info.weight, problem: null };
+  // Not reported (a dbserver older than pcWeight, or a node known only from another's view):
+  // Galera's real weight is not known, and rule 3 needs it (issue 11 path 2).
+  if (reported === undefined)
+    return { weight: null, problem: { code: 'unknown_weight', text: `${info.id} has not reported its pc.weight${own ? ' (a dbserver older than the pcWeight field?)' : ''}` } };
   if (reported === null) return { weight: null, problem: { code: 'unknown_weight', text: `${info.id}'s pc.weight could not be read${own ? '' : ' (when it last reported)'}` } };
   if (reported !== info.weight) {
     return { weight: reported, problem: { code: 'weight_mismatch', text: `${info.id} runs with pc.weight=${reported}, the site config says weight ${info.weight}` } };

@@ -84,7 +84,6 @@ export function operatorPromote(state: ArbitratorState, req: PromoteRequest, now
   const targets = new Set<string>(c.nodes.map((n) => n.info.id));
   let effects: CommonEffect[] = [];
   let next = state;
-  let superseded = '';
   if (req.force) {
     // Path 5: the nodes that are, or may be, a primary component outside the target.
     const risk = atRisk(state, targets, key, now, c);
@@ -96,21 +95,32 @@ export function operatorPromote(state: ArbitratorState, req: PromoteRequest, now
         `${missing.map((r) => `${r.party} (${r.why})`).join('; ')}: they may be a live primary component that this arbitrator cannot hear, and a forced promote beside it makes two. Check them by hand (wsrep_cluster_status on each); only if they are really down, fenced or cut off for good, repeat with --confirm-lost ${names}`,
       );
     }
-    // "promote --force supersedes whatever is pending": pending decisions are withdrawn first.
-    const pend = state.records.decisions.filter((d) => d.outcome === 'pending' && d.withdrawn === null && (d.key === key || d === inFlight));
-    // One its target has taken up cannot be withdrawn any more: pc.bootstrap may run any moment.
-    const busy = pend.find((d) => state.reports[d.target]?.body.decision?.id === d.id && state.reports[d.target]?.body.decision?.outcome === 'pending');
+    // "promote --force supersedes whatever is pending", in two steps: a withdrawal cannot overtake
+    // a make_primary its target may be carrying out this very moment (a report saying so may be
+    // on its way), so the pending decisions are withdrawn now and the forced promote is carried
+    // out only once each has concluded at its target (refused: the withdrawal arrived) or can act
+    // no longer (its validity plus the skew bound). The operator repeats the command then.
+    const pend = state.records.decisions.filter((d) => d.outcome === 'pending' && (d.key === key || d === inFlight || d.withdrawn !== null) && now < liveUntil(state, d));
+    const busy = pend.find((d) => d.withdrawn === null && state.reports[d.target]?.body.decision?.id === d.id && state.reports[d.target]?.body.decision?.outcome === 'pending');
     if (busy)
       return refuse(
         `${busy.id} is being carried out by ${busy.target} right now (${state.reports[busy.target]?.body.decision?.reason ?? 'pending'}): wait for its outcome (at the latest ${new Date(liveUntil(state, busy)).toISOString()})`,
       );
-    for (const d of pend) {
+    for (const d of pend.filter((x) => x.withdrawn === null)) {
       const w = withdrawDecision(next, d, now, req.operator, `superseded by a forced promote of ${what}`);
       next = w.state;
       effects = [...effects, ...w.effects];
     }
-    if (pend.length)
-      superseded = `; superseded ${pend.map((d) => `${d.id} (to ${d.target})`).join(', ')}: withdrawn, valid at most until ${new Date(Math.max(...pend.map((d) => liveUntil(state, d)))).toISOString()} if the withdrawal does not arrive`;
+    if (pend.length) {
+      const until = new Date(Math.max(...pend.map((d) => liveUntil(state, d)))).toISOString();
+      const list = pend.map((d) => `${d.id} (to ${d.target})`).join(', ');
+      return {
+        state: next,
+        effects,
+        ok: false,
+        message: `${list} withdrawn, not yet concluded: its target may be carrying it out right now. Repeat this promote once \`status\` shows it refused (the withdrawal arrived), or after ${until} when it can act no longer`,
+      };
+    }
   }
 
   const unheard = c.unheard.length ? `; members not heard: ${c.unheard.map(shortUuid).join(', ')}` : '';
@@ -122,7 +132,7 @@ export function operatorPromote(state: ArbitratorState, req: PromoteRequest, now
     state: r.state,
     effects: [...effects, ...r.effects],
     ok: true,
-    message: `${r.decision.id}: make_primary to ${r.decision.target} for view ${c.label} (${describeWeights(c)}${unheard}${lost})${superseded}; watch \`status\` for the outcome`,
+    message: `${r.decision.id}: make_primary to ${r.decision.target} for view ${c.label} (${describeWeights(c)}${unheard}${lost}); watch \`status\` for the outcome`,
   };
 }
 

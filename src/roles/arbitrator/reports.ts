@@ -7,6 +7,7 @@ import { decisionKeyOf } from './candidates.js';
 import { type DecisionRecord, INCARNATION_FLOOR_KEY, type LastPrimaryRecord, MAX_UUIDS_PER_PARTY, type NodeSighting, type NodesRecord, RECORD_KEYS } from './records.js';
 import { dbserverByNodeName, dbserverInfo } from './settings.js';
 import { type ArbitratorState, journal } from './state.js';
+import { adoptHeldDirectives } from './directives.js';
 
 type Step = { state: ArbitratorState; effects: CommonEffect[] };
 
@@ -56,7 +57,14 @@ export function applyDbReport(state: ArbitratorState, from: PartyId, body: DbSta
   }
   let s: ArbitratorState = state;
   const effects: CommonEffect[] = [];
-  for (const step of [learnUuids, trackLastPrimary, recordOutcome, adoptCarried, noteArbiters]) {
+  for (const step of [
+    learnUuids,
+    trackLastPrimary,
+    recordOutcome,
+    adoptCarried,
+    noteArbiters,
+    (x: ArbitratorState, f: PartyId, b: DbStatusReport, t: number) => adoptHeldDirectives(x, f, b.held, t),
+  ]) {
     const r = step(s, from, body, now);
     s = r.state;
     effects.push(...r.effects);
@@ -64,11 +72,11 @@ export function applyDbReport(state: ArbitratorState, from: PartyId, body: DbSta
   return { state: s, effects, material: true };
 }
 
-export function applyClientReport(state: ArbitratorState, from: PartyId, body: ClientStatusReport, now: number): ArbitratorState {
-  if (!state.settings.dbclients.includes(from)) return state;
+export function applyClientReport(state: ArbitratorState, from: PartyId, body: ClientStatusReport, now: number): Step {
+  if (!state.settings.dbclients.includes(from)) return { state, effects: [] };
   state.clients[from] = { body, receivedAt: now };
   heard(state, from);
-  return state;
+  return adoptHeldDirectives(state, from, body.held, now);
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
@@ -156,7 +164,12 @@ function sameEvidence(a: DbStatusReport, b: DbStatusReport): boolean {
   const y = b.arbiters ?? [];
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i]?.instance !== y[i]?.instance || x[i]?.incarnation !== y[i]?.incarnation) return false;
-  return a.newestArbiter?.instance === b.newestArbiter?.instance && a.newestArbiter?.incarnation === b.newestArbiter?.incarnation && a.newestArbiter?.generation === b.newestArbiter?.generation;
+  return (
+    a.newestArbiter?.instance === b.newestArbiter?.instance &&
+    a.newestArbiter?.incarnation === b.newestArbiter?.incarnation &&
+    a.newestArbiter?.generation === b.newestArbiter?.generation &&
+    a.held?.epoch === b.held?.epoch
+  );
 }
 
 /**

@@ -52,6 +52,11 @@ export type DbclientEffect =
   /** Make the load balancer match `desired` (idempotent), then read it back. */
   { kind: 'apply_lb'; desired: DesiredLb; reason: string } | { kind: 'observe_lb' };
 
+/** The directives as reported back to the arbitrator (verbs.ts heldDirectives). */
+function heldOf(d: Directives): NonNullable<ClientStatusReport['held']> {
+  return { epoch: d.epoch, drained: [...d.drained], paused: d.paused, writer: d.writer };
+}
+
 export interface HeldDirectives {
   body: Directives;
   receivedAt: number;
@@ -365,6 +370,7 @@ export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState,
     return {
       observedAt: now,
       epochApplied: s.epochApplied,
+      ...(s.directives ? { held: heldOf(s.directives.body) } : {}),
       lb: { kind: cfg.lbKind, reachable: s.lb.reachable ?? false, error: s.lb.error === null ? null : s.lb.error.slice(0, 200) },
       writer: s.writer,
       servers,

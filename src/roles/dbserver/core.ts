@@ -252,6 +252,8 @@ export class Step {
     const rep = { ...reportOf(r, this.s.push, this.cfg.dc, this.latestDecision()), hook: hookReport(this.s.hook) };
     rep.carried = this.s.carried.slice(-CARRIED_REPORTED);
     rep.arbiters = this.recentArbiters();
+    const d = this.s.directives;
+    if (d) rep.held = { epoch: d.epoch, drained: [...d.drained], paused: d.paused, writer: d.writer };
     if (this.s.newestArbiter) rep.newestArbiter = this.s.newestArbiter;
     const key = reportKey(rep);
     const changed = key !== this.s.lastReportKey;
@@ -777,7 +779,9 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
       if (fenced(st, m.from, 'directives', (m.body as Directives).fence, `directives epoch ${(m.body as Directives).epoch}`)) return;
       // Kept for later work (start/bootstrap after a whole-cluster stop); nothing acts on it yet.
       st.heardArbiter((m.body as Directives).arbiter, m.from);
-      st.s = { ...st.s, directives: m.body as Directives };
+      // An older epoch (an arbitrator restarted on an old copy of its state) does not replace a
+      // newer one: reported back, it is what that arbitrator adopts (docs/safety.md, path 1).
+      if (!st.s.directives || (m.body as Directives).epoch >= st.s.directives.epoch) st.s = { ...st.s, directives: m.body as Directives };
       st.log('debug', 'directives_received', `directives epoch ${(m.body as Directives).epoch} from ${m.from}`);
       return;
     case 'wsrep_notify':
