@@ -150,6 +150,33 @@ describe('path 1: the arbitrator loses its memory', () => {
     expect(dbs.last.some((f) => f.kind === 'log' && f.event === 'make_primary_received')).toBe(true);
   });
 
+  it('schedule pause_lost_with_old_copy (all-faults seed 17650): an arbitrator behind the directives the site follows adopts them, pause included, and promotes nothing', () => {
+    // A copy from before the operator's pause (epoch 3 on the site; these records hold epoch 0).
+    const d = started();
+    const held = { epoch: 3, drained: ['dbserver:4'], paused: true, writer: 'dbserver:1' } as const;
+    const e = d.report('n1', nonPrimary('n1', ['n1', 'n2']), { held: { ...held, drained: [...held.drained] } });
+    expect(d.state.records.directives).toMatchObject({ epoch: 3, paused: true, drained: ['dbserver:4'], writer: 'dbserver:1' });
+    expect(e.some((x) => x.kind === 'persist' && x.key === 'arbitrator.directives')).toBe(true);
+    expect(e.some((x) => x.kind === 'log' && x.event === 'directives_adopted' && x.level === 'error')).toBe(true);
+    const after = keepReporting(d, 60_000, [
+      ['n1', nonPrimary('n1', ['n1', 'n2'])],
+      ['n2', nonPrimary('n2', ['n1', 'n2'])],
+      ['n3', nonPrimary('n3', ['n3', 'n4'])],
+      ['n4', nonPrimary('n4', ['n3', 'n4'])],
+    ]);
+    expect(publishes(after, 'make_primary')).toHaveLength(0);
+    expect(codes(d)).toContain('paused');
+  });
+
+  it('the dbserver keeps the newer directives when an older epoch arrives, and reports them', () => {
+    const dbs = new Driver();
+    dbs.step({ kind: 'start' });
+    dbs.step(message('arbitrator:1', 'directives', { epoch: 5, drained: [], paused: true, writer: null }));
+    dbs.step(message('arbitrator:1', 'directives', { epoch: 2, drained: [], paused: false, writer: null }));
+    const rep = dbs.observe(nonPrimary('n1', ['n1', 'n2'])).find((f) => f.kind === 'publish' && f.verb === 'db_status_report') as { body: { held?: { epoch: number; paused: boolean } } };
+    expect(rep.body.held).toMatchObject({ epoch: 5, paused: true });
+  });
+
   it('the dbserver persists a decision before its first pc.bootstrap and reports it in every report', () => {
     const dbs = new Driver();
     dbs.step({ kind: 'start' });
