@@ -36,7 +36,7 @@ import type { Bindings } from './world.js';
 const BUDGET = DEFAULT_SEEDS;
 const SEARCH_MS = 1_800_000;
 
-function firstFailure(bindings: Bindings, kind: EpisodeKind, opts: RunOptions = {}): RunResult | null {
+function firstFailure(bindings: Bindings, kind: EpisodeKind | undefined, opts: RunOptions = {}): RunResult | null {
   for (let seed = 0; seed < BUDGET; seed++) {
     const r = runSeed(seed, { ...opts, kind, bindings });
     if (!r.ok) return r;
@@ -80,7 +80,9 @@ describe('simulator checks catch broken cores', { timeout: SEARCH_MS }, () => {
 
   it('an arbitrator that never waits out the failover period promotes a half that is not a settled split at once', () => {
     // Rule 2: before this check, nothing failed when the settled split was forced on (dc2 won 472 of 1,203 ties).
-    expect(kinds(firstFailure(impatientArbitrator, 'precut_liveness'))).toContain('failover_period_skipped');
+    // The CI mix (since every member must have reported its real weight, precut_liveness is all
+    // settled splits, where promoting at once is right): caught at seed 92.
+    expect(kinds(firstFailure(impatientArbitrator, undefined))).toContain('failover_period_skipped');
   });
 
   it('an arbitrator that prefers the wrong DC promotes the other half of a tie it saw whole', () => {
