@@ -1,6 +1,6 @@
 import { type PartyId, partyType } from '../../src/protocol/party.js';
 import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from '../../src/roles/arbitrator/core.js';
-import { loadArbitratorRecords, } from '../../src/roles/arbitrator/records.js';
+import { loadArbitratorRecords } from '../../src/roles/arbitrator/records.js';
 import { arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
 import { type ArbitratorState, initialArbitratorState } from '../../src/roles/arbitrator/state.js';
 import {
