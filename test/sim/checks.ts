@@ -381,8 +381,8 @@ export class Checker {
       this.violation('automatic_unknown_lastpc', `automatic ${mp.decisionId} to ${to} names last primary ${lpId ?? 'none'}, which Galera never installed`);
       return;
     }
-    const uuidToNode = new Map(this.site.nodes.map((n) => [n.uuid, n.name]));
-    const inView = new Set(mp.view.members.map((u) => uuidToNode.get(u) ?? u));
+    // By node, whatever the uuid's incarnation (a node restarted with pc.recovery has a new one).
+    const inView = new Set(mp.view.members.map((u) => this.nodeOfUuid(u) ?? u));
     const inside = pc.members.filter((m) => inView.has(m));
     const w = this.model.weight(inside);
     const total = this.model.weight(pc.members);
