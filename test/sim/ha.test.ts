@@ -231,7 +231,9 @@ describe('the HA model: several arbitrators on a modelled leader store', () => {
     // Scanned from 0 the first catch is seed 195 (docs/simulator.md); from 180 here, to keep the suite fast.
     for (let s = 180; s < 400 && !caught; s++) {
       const r = await runHaSeed(s, false, true);
-      if (!r.ok) caught = r;
+      // Two leaders at once also break the tie rule (each judges what it heard); the teeth asked
+      // for here are the safety checks, so the scan goes on to the first of those.
+      if (!r.ok && /two_primaries|second_promotion_same_lastpc|slot .* moved from/.test(r.problems.join('\n'))) caught = r;
     }
     console.log(`HA model, unguarded store: caught at seed ${caught?.seed}: ${caught?.problems[0]}`);
     expect(caught?.problems.join('\n')).toMatch(/two_primaries|second_promotion_same_lastpc|slot .* moved from/);
