@@ -1,7 +1,8 @@
 // `minder command` driven through a real pseudo-terminal (tmux): the interactive prompt with
 // status, drain, undrain, pause, resume, tab completion and history, and the one-shot form with
 // its exit codes — against a real `minder run` arbitrator process. The dbservers are test
-// correspondents (real PostOffices on loopback UDP) that report a healthy 4-node cluster, so
+// correspondents (real PostOffices on loopback UDP) that report a healthy 4-node cluster as a
+// current dbserver does (real pc.weight, the decisions carried out: none; a new arbitrator relearns from them), so
 // this file needs no mariadbd. Run: npm run build && npx vitest run --project lab test/e2e/command-pty.test.ts
 
 import { execFileSync } from 'node:child_process';
@@ -110,8 +111,9 @@ describe('minder command through a pseudo-terminal', () => {
           nodeUuid: UUIDS[i] as string,
           members: NODES.map((n, j) => ({ uuid: UUIDS[j] as string, name: n.name, address: `${n.address}:3306` })),
           lastPrimary: { viewId: 'pc-4', members: [...UUIDS].sort() },
+          pcWeight: 1,
         };
-        po.publish('arbitrator:1', 'db_status_report', { observedAt: Date.now(), dc: NODES[i]?.dc ?? 'dc1', mariadb: 'up', wsrep, recovered: null, decision: null, error: null });
+        po.publish('arbitrator:1', 'db_status_report', { observedAt: Date.now(), dc: NODES[i]?.dc ?? 'dc1', mariadb: 'up', wsrep, recovered: null, decision: null, error: null, carried: [] });
       });
     report();
     timer = setInterval(report, 700);
