@@ -45,6 +45,10 @@ describe.skipIf(!avail.ok)(`real pc.weight unlike the config, on a real 2+2 Gale
           const st = await lab.galera.status(n, { timeoutMs: 1000 });
           if (st['wsrep_cluster_status'] !== 'Primary') return;
           const rows = await lab.galera.query(n, 'SELECT `NAME` FROM information_schema.WSREP_MEMBERSHIP', undefined, { timeoutMs: 1000 });
+          // Status and membership are two queries: a view change between them (a heal) pairs the
+          // new status with the old members. Such a reading is mid-change, not a sample.
+          const again = await lab.galera.status(n, { timeoutMs: 1000 });
+          if (again['wsrep_cluster_status'] !== 'Primary' || again['wsrep_cluster_conf_id'] !== st['wsrep_cluster_conf_id']) return;
           primary.push({ node: n, members: rows.map((r) => String(r['NAME'])) });
         } catch {
           // unreachable or mid-change: not Primary for this sample
