@@ -108,3 +108,22 @@ export async function clusterStatus(lab: GaleraLab, node: NodeName): Promise<str
     return 'unreachable';
   }
 }
+
+/**
+ * The member names of `node`'s view when it is Primary, else null. Status and membership are two
+ * queries: a view change between them (a heal) pairs the new status with the old members, so a
+ * node whose status or conf id differs after the membership read is mid-change, not a sample.
+ * Unreachable: null (not Primary for anyone writing to it right now).
+ */
+export async function primaryMembers(lab: GaleraLab, node: string): Promise<string[] | null> {
+  try {
+    const st = await lab.status(node, { timeoutMs: 1000 });
+    if (st['wsrep_cluster_status'] !== 'Primary') return null;
+    const rows = await lab.query(node, 'SELECT `NAME` FROM information_schema.WSREP_MEMBERSHIP', undefined, { timeoutMs: 1000 });
+    const again = await lab.status(node, { timeoutMs: 1000 });
+    if (again['wsrep_cluster_status'] !== 'Primary' || again['wsrep_cluster_conf_id'] !== st['wsrep_cluster_conf_id']) return null;
+    return rows.map((r) => String(r['NAME']));
+  } catch {
+    return null;
+  }
+}

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { labAvailable } from '../lab/galera-lab.js';
 import { MINDER } from '../support/cli.js';
-import { NODES, type NodeName, type SplitLab, startSplitLab, statusOf, waitUntil } from './arbitrator-lab.js';
+import { NODES, type NodeName, primaryMembers, type SplitLab, startSplitLab, statusOf, waitUntil } from './arbitrator-lab.js';
 
 const avail = labAvailable();
 const ARB_ADDRESS = '127.0.0.30';
@@ -41,18 +41,8 @@ describe.skipIf(!avail.ok)(`real pc.weight unlike the config, on a real 2+2 Gale
     const primary: Sample['primary'] = [];
     await Promise.all(
       NODES.map(async (n) => {
-        try {
-          const st = await lab.galera.status(n, { timeoutMs: 1000 });
-          if (st['wsrep_cluster_status'] !== 'Primary') return;
-          const rows = await lab.galera.query(n, 'SELECT `NAME` FROM information_schema.WSREP_MEMBERSHIP', undefined, { timeoutMs: 1000 });
-          // Status and membership are two queries: a view change between them (a heal) pairs the
-          // new status with the old members. Such a reading is mid-change, not a sample.
-          const again = await lab.galera.status(n, { timeoutMs: 1000 });
-          if (again['wsrep_cluster_status'] !== 'Primary' || again['wsrep_cluster_conf_id'] !== st['wsrep_cluster_conf_id']) return;
-          primary.push({ node: n, members: rows.map((r) => String(r['NAME'])) });
-        } catch {
-          // unreachable or mid-change: not Primary for this sample
-        }
+        const members = await primaryMembers(lab.galera, n);
+        if (members) primary.push({ node: n, members });
       }),
     );
     return { at: Date.now(), primary };

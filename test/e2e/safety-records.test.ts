@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { isNonPrimary, isSyncedPrimary, labAvailable } from '../lab/galera-lab.js';
 import { checkHost, ensureChain, LAB_CHAIN } from '../lab/lab-host.js';
 import { MINDER } from '../support/cli.js';
-import { type NodeName, NODES, type SplitLab, startSplitLab, statusOf, waitUntil } from './arbitrator-lab.js';
+import { type NodeName, NODES, primaryMembers, type SplitLab, startSplitLab, statusOf, waitUntil } from './arbitrator-lab.js';
 
 const run = promisify(execFile);
 const avail = labAvailable();
@@ -43,14 +43,8 @@ describe.skipIf(!avail.ok)(`decision records on a real 2+2 Galera lab${avail.ok 
       const primaries: Array<{ node: string; members: string[] }> = [];
       await Promise.all(
         NODES.map(async (n) => {
-          try {
-            const s = await lab.galera.status(n, { timeoutMs: 1000 });
-            if (s['wsrep_cluster_status'] !== 'Primary') return;
-            const rows = await lab.galera.query(n, 'SELECT NODE_NAME AS name FROM information_schema.WSREP_MEMBERSHIP', [], { timeoutMs: 1000 });
-            primaries.push({ node: n, members: rows.map((r) => String(r['name'])) });
-          } catch {
-            // A node that cannot answer is not Primary for anyone writing to it right now.
-          }
+          const members = await primaryMembers(lab.galera, n);
+          if (members) primaries.push({ node: n, members });
         }),
       );
       samples++;
