@@ -12,7 +12,8 @@ import { startArbitrator } from '../../src/roles/arbitrator/daemon.js';
 import { RECORD_KEYS, TRUSTED_MEMORY } from '../../src/roles/arbitrator/records.js';
 import type { RoleContext } from '../../src/roles/context.js';
 import { directoryOf } from '../../src/site/load-config.js';
-import type { ArbitratorParty } from '../../src/site/schema.js';
+import type { ConfigChange } from '../../src/site/config-source.js';
+import type { ArbitratorParty, SiteConfig } from '../../src/site/schema.js';
 import { LocalState } from '../../src/state/local-state.js';
 import { seededRng } from '../../src/util/rng.js';
 import { nonPrimary, primary, report, siteConfig } from './arbitrator-fixtures.js';
@@ -118,6 +119,44 @@ describe('arbitrator daemon', () => {
     expect((err as CliError).exitCode).toBe(EXIT.STATE);
     expect((err as CliError).message).toMatch(/arbitrator\.decisions is damaged/);
     await ctx.post.close();
+    ctx.state.close();
+  });
+
+  it('takes a changed site config while running: a dbserver added is asked for its status and counted', async () => {
+    const h = harness();
+    const ctx = h.context(1);
+    ctx.state.put(RECORD_KEYS.memory, TRUSTED_MEMORY);
+    let listener: ((next: SiteConfig, change: ConfigChange) => void) | null = null;
+    const three = siteConfig({ nodes: ['n1', 'n2', 'n3'] });
+    const live: RoleContext = {
+      ...ctx,
+      config: three,
+      liveConfig: {
+        current: () => three,
+        info: () => ({ kind: 'file', version: null, since: 0, origin: 'test' }),
+        onConfigChange: (l) => {
+          listener = l;
+          return () => void (listener = null);
+        },
+        directory: () => undefined,
+      },
+    };
+    const role = await startArbitrator(live);
+    expect(role.describe()).toMatch(/3 dbservers/);
+    const n4 = h.office('dbserver:4', '10.0.1.4', 4801, 1);
+    const asked: string[] = [];
+    n4.onMessage((m) => asked.push(m.verb));
+    h.clock.advance(100);
+    expect(asked).toEqual([]);
+    expect(listener).not.toBeNull();
+    (listener as unknown as (next: SiteConfig, change: ConfigChange) => void)(h.cfg, { from: 1, to: 2, changes: ['parties: added dbserver:4'], fields: ['parties'] });
+    h.clock.advance(100);
+    expect(role.describe()).toMatch(/4 dbservers/);
+    expect(asked).toContain('request_status');
+    await role.stop();
+    expect(listener).toBeNull();
+    await ctx.post.close();
+    await n4.close();
     ctx.state.close();
   });
 });

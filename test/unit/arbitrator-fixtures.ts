@@ -1,7 +1,7 @@
 import type { Inbound } from '../../src/correspondents/post-office.js';
 import type { PartyId } from '../../src/protocol/party.js';
 import type { BodyOf, DbStatusReport, Member, PrimaryView, Verb, WsrepStatus } from '../../src/protocol/verbs.js';
-import { arbitratorCore } from '../../src/roles/arbitrator/core.js';
+import { type ArbitratorEvent, arbitratorCore } from '../../src/roles/arbitrator/core.js';
 import { loadArbitratorRecords, RECORD_KEYS, TRUSTED_MEMORY } from '../../src/roles/arbitrator/records.js';
 import { type ArbitratorSettings, arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
 import { type ArbitratorState, initialArbitratorState, type ReasonCode } from '../../src/roles/arbitrator/state.js';
@@ -148,7 +148,7 @@ export class ArbDriver {
     );
   }
 
-  step(event: CommonEvent): CommonEffect[] {
+  step(event: CommonEvent | ArbitratorEvent): CommonEffect[] {
     const prev = this.state;
     const r = arbitratorCore.step(this.state, event, this.now);
     this.state = r.state;

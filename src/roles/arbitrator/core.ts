@@ -10,7 +10,7 @@ import { isFresh } from './observations.js';
 import { handleOperator, isOperatorVerb } from './operator.js';
 import { RECORD_KEYS } from './records.js';
 import { applyClientReport, applyDbReport } from './reports.js';
-import { dbserverInfo, EVALUATE_EVERY_MS } from './settings.js';
+import { type ArbitratorSettings, dbserverInfo, EVALUATE_EVERY_MS } from './settings.js';
 import { acting, applyStore, refuseOnStandby, type StoreEvent } from './standby.js';
 import { type ArbitratorState, type DatagramCounts, journal, stampOf } from './state.js';
 import { watchClock } from './tilt.js';
@@ -25,7 +25,11 @@ import { watchClock } from './tilt.js';
  * The daemon's post office counters, handed in now and then so that `status` can show them (the
  * core never reads them itself: they are an input like any other).
  */
-export type ArbitratorEvent = { kind: 'datagram_stats'; stats: DatagramCounts } | StoreEvent;
+export type ArbitratorEvent =
+  | { kind: 'datagram_stats'; stats: DatagramCounts }
+  /** The site config changed while running (a party added or removed, a timing): the daemon's live config. */
+  | { kind: 'reconfigured'; settings: ArbitratorSettings; changes: string[] }
+  | StoreEvent;
 export type ArbitratorEffect = never;
 type Result = StepResult<ArbitratorState, ArbitratorEffect>;
 
@@ -53,6 +57,8 @@ function stepOn(state: ArbitratorState, event: Parameters<typeof arbitratorCore.
       return { state: { ...state, datagrams: event.stats }, effects: [] };
     case 'store':
       return onStore(state, event, now);
+    case 'reconfigured':
+      return onReconfigured(state, event.settings, event.changes, now);
     case 'timer':
       if (event.name === TIMER_EVALUATE) return reevaluate(state, [], now, true);
       if (event.name === TIMER_POLL) return onPoll(state, now);
@@ -101,6 +107,27 @@ function onStart(state: ArbitratorState, now: number): Result {
     { kind: 'timer', name: TIMER_POLL, afterMs: s.settings.timings.reportIntervalMs },
   ];
   return reevaluate(journal(s, now, 'started', text), effects, now, true);
+}
+
+/**
+ * New settings from a changed site config. Reports already held stay (a dbserver removed from the
+ * config simply stops counting: every rule reads `settings.dbservers`); a dbserver added is asked
+ * for its status at once, so that its first report does not wait for its interval. The promotion
+ * rule is evaluated again on the new settings (a new weight or a new member changes the halves),
+ * and every failover period starts again: a wait judged on the old config must not count for
+ * the new one (a delay is always safe; a promotion early on a half that changed is not).
+ */
+function onReconfigured(state: ArbitratorState, settings: ArbitratorSettings, changes: string[], now: number): Result {
+  const known = new Set(state.settings.dbservers.map((d) => d.id));
+  const added = settings.dbservers.filter((d) => !known.has(d.id));
+  const heard = Object.keys(state.heardSinceStart).filter((id) => settings.dbservers.some((d) => d.id === id)).length;
+  const s: ArbitratorState = { ...state, settings, dbserversHeard: heard, watched: {} };
+  const text = `site config changed (${changes.join('; ') || 'no details'}): ${settings.dbservers.length} dbservers, ${settings.dbclients.length} dbclients, failover period ${settings.timings.failoverPeriodMs} ms`;
+  const effects: CommonEffect[] = [
+    { kind: 'log', level: 'info', event: 'reconfigured', msg: text, data: { changes, dbservers: settings.dbservers.map((d) => d.id), dbclients: settings.dbclients } },
+    ...added.map((d) => requestStatus(s, d.id)),
+  ];
+  return reevaluate(journal(s, now, 'reconfigured', text), effects, now, true);
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { TimerHandle } from '../../correspondents/clock.js';
 import { randomBytes } from 'node:crypto';
 import type { Durable } from '../host.js';
 import { RoleHost } from '../host.js';
@@ -6,6 +5,7 @@ import type { RoleContext, RunningRole } from '../context.js';
 import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from './core.js';
 import { CliError, EXIT } from '../../cli/exit-codes.js';
 import { ArbitratorRecordError, type ArbitratorRecords, type DecisionRecord, loadArbitratorRecords, RECORD_KEYS } from './records.js';
+import { followSiteConfig, handDatagramStats } from './daemon-glue.js';
 import { arbitratorSettings } from './settings.js';
 import { type ArbitratorState, initialArbitratorState } from './state.js';
 
@@ -14,9 +14,6 @@ import { type ArbitratorState, initialArbitratorState } from './state.js';
  * after a new decision is durably written and before its make_primary is sent — the crash the
  * safety rule must survive (test/e2e/arbitrator-split.test.ts). Never set it in production.
  */
-/** How often the post office's counters are handed to the core for `status`. */
-export const STATS_EVERY_MS = 1000;
-
 export const CRASH_AFTER_PERSIST_ENV = 'MINDER_TEST_CRASH_AFTER_PERSIST';
 
 function crashingDurable(inner: Durable, known: Set<string>, log: (ids: string[]) => void): Durable {
@@ -33,7 +30,7 @@ function crashingDurable(inner: Durable, known: Set<string>, log: (ids: string[]
 }
 
 export async function startArbitrator(ctx: RoleContext): Promise<RunningRole> {
-  const settings = arbitratorSettings(ctx.config, ctx.self, ctx.configSource ?? 'site config');
+  let settings = arbitratorSettings(ctx.config, ctx.self, ctx.configSource ?? 'site config');
   let records: ArbitratorRecords;
   try {
     records = loadArbitratorRecords((k) => ctx.state.get(k), ctx.clock.now());
@@ -72,23 +69,14 @@ export async function startArbitrator(ctx: RoleContext): Promise<RunningRole> {
   });
   ctx.post.watch([...settings.dbservers.map((d) => d.id), ...settings.dbclients]);
   host.start();
-  // `status` shows the post office's counters: handed to the core once a second when they moved.
-  let lastStats = '';
-  let statsTimer: TimerHandle | null = null;
-  const handStats = (): void => {
-    const st = ctx.post.stats();
-    const counts = { accepted: st.accepted, sent: st.sent, resent: st.resent, drops: { ...st.drops } };
-    const key = JSON.stringify(counts);
-    if (key !== lastStats) {
-      lastStats = key;
-      host.dispatch({ kind: 'datagram_stats', stats: counts });
-    }
-    statsTimer = ctx.clock.setTimer(STATS_EVERY_MS, handStats);
-  };
-  handStats();
+  const stopStats = handDatagramStats(ctx, host);
+  const unfollow = followSiteConfig(ctx, host, (next) => {
+    settings = next;
+  });
   return {
     stop: async () => {
-      statsTimer?.cancel();
+      unfollow();
+      stopStats();
       host.stop();
     },
     describe: () => {

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { TimerHandle } from '../../correspondents/clock.js';
 import type { ArbitratorParty } from '../../site/schema.js';
 import type { RoleContext, RunningRole } from '../context.js';
-import { STATS_EVERY_MS } from './daemon.js';
+import { followSiteConfig, handDatagramStats } from './daemon-glue.js';
 import { bindHaArbitrator, hasRecords } from './ha-binding.js';
 import { type ArbitratorRecords, type DecisionRecord, RECORD_KEYS } from './records.js';
 import type { ArbitratorSettings } from './settings.js';
@@ -20,7 +19,8 @@ import { EtcdArbitratorStore } from './store/etcd-store.js';
 /** Test-only, as in daemon.ts: SIGKILL right after etcd committed a new decision, before its send. */
 const CRASH_AFTER_PERSIST_ENV = 'MINDER_TEST_CRASH_AFTER_PERSIST';
 
-export async function startHaArbitrator(ctx: RoleContext, settings: ArbitratorSettings, localRecords: ArbitratorRecords): Promise<RunningRole> {
+export async function startHaArbitrator(ctx: RoleContext, settings0: ArbitratorSettings, localRecords: ArbitratorRecords): Promise<RunningRole> {
+  let settings = settings0;
   const store = ctx.config.arbitrator;
   if (store.store !== 'etcd') throw new Error('startHaArbitrator needs arbitrator.store etcd');
   const cfg = store.etcd;
@@ -67,23 +67,14 @@ export async function startHaArbitrator(ctx: RoleContext, settings: ArbitratorSe
     `arbitrator store: etcd at ${cfg.endpoints.join(', ')}, prefix ${prefix}; standing by until this arbitrator holds the leader lease`,
   );
   ha.start();
-  // `status` shows the post office's counters, as with the local store (daemon.ts).
-  let lastStats = '';
-  let statsTimer: TimerHandle | null = null;
-  const handStats = (): void => {
-    const st = ctx.post.stats();
-    const counts = { accepted: st.accepted, sent: st.sent, resent: st.resent, drops: { ...st.drops } };
-    const key = JSON.stringify(counts);
-    if (key !== lastStats) {
-      lastStats = key;
-      host.dispatch({ kind: 'datagram_stats', stats: counts });
-    }
-    statsTimer = ctx.clock.setTimer(STATS_EVERY_MS, handStats);
-  };
-  handStats();
+  const stopStats = handDatagramStats(ctx, host);
+  const unfollow = followSiteConfig(ctx, host, (next) => {
+    settings = next;
+  });
   return {
     stop: async () => {
-      statsTimer?.cancel();
+      unfollow();
+      stopStats();
       await ha.stop();
     },
     describe: () => {
