@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import type { Argv } from 'yargs';
-import { CliError, EXIT } from './cli/exit-codes.js';
+import { EXIT, MinderError } from './errors.js';
 import { fastCommandArgs, fastRunArgs } from './cli/fast-args.js';
 import { registerRun, runMain } from './cli/run-command.js';
 
@@ -81,7 +81,8 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof CliError) {
+  // Any MinderError ends the process with the exit code its code maps to (src/errors.ts).
+  if (err instanceof MinderError) {
     process.stderr.write(`minder: ${err.message}\n`);
     process.exit(err.exitCode);
   }

@@ -2,14 +2,12 @@ import { createSocket, type Socket } from 'node:dgram';
 import { type LookupOneOptions, lookup as dnsLookup } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
 import type { Address, Transport } from './transport.js';
+import { MinderError } from '../errors.js';
 
-export class UdpTransportError extends Error {
-  constructor(
-    readonly code: 'UDP_BIND' | 'UDP_SEND',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'UdpTransportError';
+export class UdpTransportError extends MinderError {
+  declare readonly code: 'UDP_BIND' | 'UDP_SEND';
+  constructor(code: 'UDP_BIND' | 'UDP_SEND', message: string) {
+    super(code, message);
   }
 }
 

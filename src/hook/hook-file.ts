@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { SiteKey } from '../protocol/keys.js';
+import { MinderError } from '../errors.js';
 
 /**
  * The hook's settings: a small JSON file, written once by `minder notify-setup` (or by hand).
@@ -35,10 +36,10 @@ export interface HookSettings {
   dbservers: HookTarget[];
 }
 
-export class HookFileError extends Error {
+export class HookFileError extends MinderError {
+  declare readonly code: 'HOOK_FILE';
   constructor(message: string) {
-    super(message);
-    this.name = 'HookFileError';
+    super('HOOK_FILE', message);
   }
 }
 

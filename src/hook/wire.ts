@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { HEADER_BYTES, MAGIC0, MAGIC1, MAX_DATAGRAM_BYTES, TAG_BYTES, WIRE_VERSION } from '../protocol/wire-constants.js';
+import { MinderError } from '../errors.js';
 
 /**
  * The datagram format of src/protocol/datagram.ts, for the wsrep_notify_cmd hook only, with
@@ -32,10 +33,10 @@ export interface WireEnvelope {
   body: unknown;
 }
 
-export class WireError extends Error {
+export class WireError extends MinderError {
+  declare readonly code: 'HOOK_WIRE';
   constructor(message: string) {
-    super(message);
-    this.name = 'WireError';
+    super('HOOK_WIRE', message);
   }
 }
 

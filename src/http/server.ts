@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { MinderError } from '../errors.js';
 
 /**
  * The read-only HTTP door every long-lived party may open (site config `http`; docs/observability.md).
@@ -97,11 +98,10 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
 }
 
-export class HttpServerError extends Error {
-  readonly code = 'HTTP_LISTEN';
+export class HttpServerError extends MinderError {
+  declare readonly code: 'HTTP_LISTEN';
   constructor(message: string) {
-    super(message);
-    this.name = 'HttpServerError';
+    super('HTTP_LISTEN', message);
   }
 }
 

@@ -1,3 +1,4 @@
+import { MinderError } from '../errors.js';
 /**
  * Every datagram the receive path refuses is dropped for exactly one of these reasons and
  * counted under it. The names are stable: they appear in logs, metrics and `status`.
@@ -21,12 +22,13 @@ export const DROP_REASONS = [
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
-export class ProtocolError extends Error {
+/** A datagram not taken: `reason` is the drop counter it is counted under. */
+export class ProtocolError extends MinderError {
+  declare readonly code: 'DATAGRAM_DROPPED';
   constructor(
     readonly reason: DropReason,
     message: string,
   ) {
-    super(message);
-    this.name = 'ProtocolError';
+    super('DATAGRAM_DROPPED', message);
   }
 }

@@ -1,3 +1,5 @@
+import { MinderError } from '../errors.js';
+
 /**
  * Site keys in memory. Reading and writing key files (with their permission checks) is the
  * site's business: src/site/key-files.ts.
@@ -41,12 +43,9 @@ export class Keyring {
   }
 }
 
-export class KeyError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KeyError';
+export class KeyError extends MinderError {
+  declare readonly code: 'KEY_FILE_MISSING' | 'KEY_FILE_PERMS' | 'KEY_FORMAT' | 'KEY_SHORT' | 'KEY_ID' | 'KEY_SEND';
+  constructor(code: 'KEY_FILE_MISSING' | 'KEY_FILE_PERMS' | 'KEY_FORMAT' | 'KEY_SHORT' | 'KEY_ID' | 'KEY_SEND', message: string) {
+    super(code, message);
   }
 }

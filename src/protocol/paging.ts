@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { MinderError } from '../errors.js';
 
 /**
  * A status summary travels as msgpack bytes cut into pages of at most PAGE_CHUNK_BYTES, so that
@@ -11,13 +12,10 @@ export const MAX_PAGES = 256;
 // Each summary stands alone: no shared record structures between encodings.
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: 'number' });
 
-export class PagingError extends Error {
-  constructor(
-    readonly code: 'TOO_LARGE' | 'BAD_PAGE' | 'UNDECODABLE',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'PagingError';
+export class PagingError extends MinderError {
+  declare readonly code: 'PAGE_TOO_LARGE' | 'PAGE_BAD' | 'PAGE_UNDECODABLE';
+  constructor(code: 'PAGE_TOO_LARGE' | 'PAGE_BAD' | 'PAGE_UNDECODABLE', message: string) {
+    super(code, message);
   }
 }
 
@@ -26,7 +24,7 @@ export function encodePages(doc: unknown, chunkBytes = PAGE_CHUNK_BYTES): Array<
   const pages: Array<Uint8Array<ArrayBuffer>> = [];
   for (let at = 0; at < bytes.length; at += chunkBytes) pages.push(new Uint8Array(bytes.subarray(at, Math.min(at + chunkBytes, bytes.length))));
   if (pages.length === 0) pages.push(new Uint8Array(0));
-  if (pages.length > MAX_PAGES) throw new PagingError('TOO_LARGE', `the summary needs ${pages.length} pages, more than ${MAX_PAGES}`);
+  if (pages.length > MAX_PAGES) throw new PagingError('PAGE_TOO_LARGE', `the summary needs ${pages.length} pages, more than ${MAX_PAGES}`);
   return pages;
 }
 
@@ -66,12 +64,12 @@ export class PageAssembler {
   }
 
   decode(): unknown {
-    if (!this.complete()) throw new PagingError('BAD_PAGE', `pages missing: ${this.missing().join(', ')}`);
+    if (!this.complete()) throw new PagingError('PAGE_BAD', `pages missing: ${this.missing().join(', ')}`);
     const whole = Buffer.concat(this.pages as Uint8Array[]);
     try {
       return packr.unpack(whole);
     } catch (err) {
-      throw new PagingError('UNDECODABLE', `the summary does not decode: ${(err as Error).message}`);
+      throw new PagingError('PAGE_UNDECODABLE', `the summary does not decode: ${(err as Error).message}`);
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { type Clock, monotonicOf, type TimerHandle } from '../correspondents/clock.js';
 import type { PostOffice } from '../correspondents/post-office.js';
-import { EXIT } from '../cli/exit-codes.js';
+import { EXIT } from '../errors.js';
 import type { CommonEffect, CommonEvent, RoleCore } from './core.js';
 
 /** Where `persist` effects go: the party's SQLite file in the daemon, a map in the simulator. */

@@ -11,6 +11,7 @@ import { materialise, type StoredVersion } from './config-document.js';
 import type { FetchResult } from './config-store.js';
 import { ConfigError } from './load-config.js';
 import type { Party, SiteConfig } from './schema.js';
+import { MinderError } from '../errors.js';
 
 /**
  * Where a party's site config comes from, and what keeps it current.
@@ -95,13 +96,10 @@ export type ConfigSourceErrorCode =
   /** Several parties of this host have local copies: which one to be is not clear. */
   | 'AMBIGUOUS_PARTY';
 
-export class ConfigSourceError extends Error {
-  constructor(
-    readonly code: ConfigSourceErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConfigSourceError';
+export class ConfigSourceError extends MinderError {
+  declare readonly code: ConfigSourceErrorCode;
+  constructor(code: ConfigSourceErrorCode, message: string) {
+    super(code, message);
   }
 }
 

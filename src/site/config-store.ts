@@ -1,3 +1,4 @@
+import { MinderError } from '../errors.js';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import type { BootstrapDatabase, DbEndpoint } from './bootstrap.js';
 import { readDbPassword } from './bootstrap.js';
@@ -25,14 +26,14 @@ export type FetchResult =
 
 export type ConfigStoreErrorCode = 'DB_UNREACHABLE' | 'DB_FAILED' | 'NO_SUCH_VERSION';
 
-export class ConfigStoreError extends Error {
+export class ConfigStoreError extends MinderError {
+  declare readonly code: ConfigStoreErrorCode;
   constructor(
-    readonly code: ConfigStoreErrorCode,
+    code: ConfigStoreErrorCode,
     message: string,
     readonly attempts: NodeAttempt[] = [],
   ) {
-    super(message);
-    this.name = 'ConfigStoreError';
+    super(code, message);
   }
 }
 

@@ -11,11 +11,11 @@ export function assertPrivateFile(path: string, what: string): void {
   try {
     mode = statSync(path).mode;
   } catch (err) {
-    throw new KeyError('FILE_MISSING', `${what} ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new KeyError('KEY_FILE_MISSING', `${what} ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   if ((mode & 0o077) !== 0) {
     const octal = (mode & 0o777).toString(8).padStart(4, '0');
-    throw new KeyError('FILE_PERMS', `${what} ${path} is readable by group or others (mode ${octal}); run: chmod 600 ${path}`);
+    throw new KeyError('KEY_FILE_PERMS', `${what} ${path} is readable by group or others (mode ${octal}); run: chmod 600 ${path}`);
   }
 }
 

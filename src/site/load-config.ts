@@ -1,3 +1,4 @@
+import { MinderError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ZodError } from 'zod';
@@ -8,14 +9,13 @@ import type { PartyId } from '../protocol/party.js';
 import type { Address } from '../correspondents/transport.js';
 import { type DbclientParty, type DbserverParty, type Party, type SiteConfig, siteConfigSchema } from './schema.js';
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
+export class ConfigError extends MinderError {
+  declare readonly code: 'CONFIG_INVALID';
   constructor(
     readonly source: string,
     readonly problems: string[],
   ) {
-    super(`${source}: ${problems.join('; ')}`);
-    this.name = 'ConfigError';
+    super('CONFIG_INVALID', `${source}: ${problems.join('; ')}`);
   }
 }
 

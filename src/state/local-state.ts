@@ -1,14 +1,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { MinderError } from '../errors.js';
 
-export class LocalStateError extends Error {
-  constructor(
-    readonly code: 'STATE_OPEN' | 'STATE_CORRUPT' | 'STATE_WRITE' | 'STATE_NEWER',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LocalStateError';
+export class LocalStateError extends MinderError {
+  declare readonly code: 'STATE_OPEN' | 'STATE_CORRUPT' | 'STATE_WRITE' | 'STATE_NEWER';
+  constructor(code: 'STATE_OPEN' | 'STATE_CORRUPT' | 'STATE_WRITE' | 'STATE_NEWER', message: string) {
+    super(code, message);
   }
 }
 

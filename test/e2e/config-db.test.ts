@@ -291,6 +291,9 @@ describe.skipIf(!availability.ok)(`site config in the database, on a real Galera
     ]);
     const changed = await party.waitFor(event('config_changed'), m);
     expect(changed).toMatchObject({ from: 17, to: 18, changed: ['parties: added dbclient:1'] });
+    // The arbitrator's core takes it too (not only the post office): the new party is one of its dbclients.
+    const taken = await party.waitFor(event('reconfigured'), m);
+    expect(taken).toMatchObject({ changes: ['parties: added dbclient:1'], dbclients: ['dbclient:1'], dbservers: ['dbserver:1', 'dbserver:2', 'dbserver:3'] });
 
     m = party.mark();
     minder([
@@ -322,6 +325,9 @@ describe.skipIf(!availability.ok)(`site config in the database, on a real Galera
     ]);
     const next = await party.waitFor(event('config_changed'), m);
     expect(next).toMatchObject({ from: 18, to: 20, changed: ['timings.failoverPeriod: 5s → 6s'] });
+    const retimed = await party.waitFor(event('reconfigured'), m);
+    expect(retimed).toMatchObject({ changes: ['timings.failoverPeriod: 5s → 6s'] });
+    expect(String(retimed['msg'])).toMatch(/failover period 6000 ms/);
   });
 
   it('skips a non-Primary node (ERROR 1047) for the next one; with only that node, nothing is read or pushed', async () => {

@@ -12,6 +12,7 @@ import { directoryOf } from '../../site/load-config.js';
 import type { SiteConfig } from '../../site/schema.js';
 import type { Rng } from '../../util/rng.js';
 import { DEFAULT_TRIES } from './defaults.js';
+import { MinderError } from '../../errors.js';
 
 export { DEFAULT_TRIES };
 
@@ -23,20 +24,18 @@ export interface Reply {
 }
 
 /** The arbitrator did not answer: exit 5 (docs/operations.md). */
-export class NoAnswerError extends Error {
-  readonly code = 'NO_ANSWER';
+export class NoAnswerError extends MinderError {
+  declare readonly code: 'NO_ANSWER';
   constructor(message: string) {
-    super(message);
-    this.name = 'NoAnswerError';
+    super('NO_ANSWER', message);
   }
 }
 
 /** The arbitrator answered no: exit 6. */
-export class RefusedError extends Error {
-  readonly code = 'REFUSED';
+export class RefusedError extends MinderError {
+  declare readonly code: 'REFUSED';
   constructor(message: string) {
-    super(message);
-    this.name = 'RefusedError';
+    super('REFUSED', message);
   }
 }
 
@@ -151,7 +150,7 @@ export class ArbitratorClient {
       return await this.summaryOnce(this.newRequestId());
     } catch (err) {
       // Pages from two different documents (the arbitrator restarted mid-way): start over once.
-      if (err instanceof PagingError && err.code === 'UNDECODABLE') return this.summaryOnce(this.newRequestId());
+      if (err instanceof PagingError && err.code === 'PAGE_UNDECODABLE') return this.summaryOnce(this.newRequestId());
       throw err;
     }
   }
@@ -178,7 +177,7 @@ export class ArbitratorClient {
         finish();
         try {
           const doc = pages.decode();
-          if (!isStatusSummary(doc)) throw new PagingError('UNDECODABLE', 'the summary is not a format-1 status document');
+          if (!isStatusSummary(doc)) throw new PagingError('PAGE_UNDECODABLE', 'the summary is not a format-1 status document');
           resolve(doc);
         } catch (err) {
           reject(err);

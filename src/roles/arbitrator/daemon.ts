@@ -3,7 +3,7 @@ import type { Durable } from '../host.js';
 import { RoleHost } from '../host.js';
 import type { RoleContext, RunningRole } from '../context.js';
 import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from './core.js';
-import { CliError, EXIT } from '../../cli/exit-codes.js';
+import { CliError, EXIT } from '../../errors.js';
 import { ArbitratorRecordError, type ArbitratorRecords, type DecisionRecord, loadArbitratorRecords, RECORD_KEYS } from './records.js';
 import { followSiteConfig, handDatagramStats } from './daemon-glue.js';
 import { arbitratorSettings } from './settings.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { PartyId } from '../../protocol/party.js';
 import { primaryView, viewRef } from '../../protocol/verbs.js';
+import { MinderError } from '../../errors.js';
 
 /**
  * What the arbitrator keeps durably, one SQLite key per record. Every record is the whole
@@ -156,11 +157,10 @@ export const MAX_DECISIONS = 1000;
 /** uuids per dbserver kept (a restarted mariadbd gets a new one). */
 export const MAX_UUIDS_PER_PARTY = 16;
 
-export class ArbitratorRecordError extends Error {
-  readonly code = 'STATE_CORRUPT';
+export class ArbitratorRecordError extends MinderError {
+  declare readonly code: 'RECORD_CORRUPT';
   constructor(message: string) {
-    super(message);
-    this.name = 'ArbitratorRecordError';
+    super('RECORD_CORRUPT', message);
   }
 }
 

@@ -2,12 +2,12 @@ import type { PartyId } from '../../protocol/party.js';
 import { partiesOfType } from '../../site/load-config.js';
 import type { DbclientParty, DbserverParty, SiteConfig } from '../../site/schema.js';
 import { createLbAdapter, type LbLogger, type LoadBalancerAdapter } from './lb/index.js';
+import { MinderError } from '../../errors.js';
 
-export class AdapterConfigError extends Error {
-  readonly code = 'LB_CONFIG';
+export class AdapterConfigError extends MinderError {
+  declare readonly code: 'LB_CONFIG';
   constructor(message: string) {
-    super(message);
-    this.name = 'AdapterConfigError';
+    super('LB_CONFIG', message);
   }
 }
 

@@ -12,12 +12,12 @@ import { MariadbControl } from './mariadb-control.js';
 import { MariadbReader } from './mariadb-reader.js';
 import type { Reading } from './reading.js';
 import { StatusFileWatch } from './status-file-watch.js';
+import { MinderError } from '../../errors.js';
 
-export class DbserverStartError extends Error {
-  readonly code = 'DBSERVER_START';
+export class DbserverStartError extends MinderError {
+  declare readonly code: 'DBSERVER_START';
   constructor(message: string) {
-    super(message);
-    this.name = 'DbserverStartError';
+    super('DBSERVER_START', message);
   }
 }
 

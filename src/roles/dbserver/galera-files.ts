@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PrimaryView, RecoveredPosition } from '../../protocol/verbs.js';
+import { MinderError } from '../../errors.js';
 
 /**
  * Galera's own small state files in the datadir, the only source of truth while mariadbd is
@@ -16,13 +17,10 @@ import type { PrimaryView, RecoveredPosition } from '../../protocol/verbs.js';
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_FILE_BYTES = 64 * 1024;
 
-export class GaleraFileError extends Error {
-  constructor(
-    readonly code: 'GALERA_FILE_MISSING' | 'GALERA_FILE_UNREADABLE' | 'GALERA_FILE_MALFORMED',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GaleraFileError';
+export class GaleraFileError extends MinderError {
+  declare readonly code: 'GALERA_FILE_MISSING' | 'GALERA_FILE_UNREADABLE' | 'GALERA_FILE_MALFORMED';
+  constructor(code: 'GALERA_FILE_MISSING' | 'GALERA_FILE_UNREADABLE' | 'GALERA_FILE_MALFORMED', message: string) {
+    super(code, message);
   }
 }
 

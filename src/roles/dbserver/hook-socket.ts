@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { type HookLineDrop, MAX_HOOK_LINE_BYTES, parseHookLine } from '../../hook/line.js';
 import { checkBody, type WsrepNotify } from '../../protocol/verbs.js';
+import { MinderError } from '../../errors.js';
 
 /**
  * The dbserver's end of the shell hook (systemd/wsrep-notify.sh): a unix stream socket, mode
@@ -34,10 +35,10 @@ const DROPS: readonly HookLineDrop[] = ['too_long', 'no_newline', 'not_a_hook_li
 /** One warning per reason at most this often; the count says how many in between. */
 const DROP_LOG_EVERY_MS = 10_000;
 
-export class HookSocketError extends Error {
+export class HookSocketError extends MinderError {
+  declare readonly code: 'HOOK_SOCKET';
   constructor(message: string) {
-    super(message);
-    this.name = 'HookSocketError';
+    super('HOOK_SOCKET', message);
   }
 }
 

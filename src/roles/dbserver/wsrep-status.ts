@@ -1,4 +1,5 @@
 import type { Member, PrimaryView, WsrepStatus } from '../../protocol/verbs.js';
+import { MinderError } from '../../errors.js';
 
 /**
  * Pure translation of what mariadbd answers (SHOW GLOBAL STATUS LIKE 'wsrep%' and
@@ -8,10 +9,10 @@ import type { Member, PrimaryView, WsrepStatus } from '../../protocol/verbs.js';
 
 export type StatusVars = ReadonlyMap<string, string>;
 
-export class WsrepParseError extends Error {
+export class WsrepParseError extends MinderError {
+  declare readonly code: 'WSREP_PARSE';
   constructor(message: string) {
-    super(message);
-    this.name = 'WsrepParseError';
+    super('WSREP_PARSE', message);
   }
 }
 

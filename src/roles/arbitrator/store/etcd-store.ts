@@ -9,6 +9,7 @@ import { type ArbitratorRecords, type DecisionRecord, loadArbitratorRecords, REC
 import type { JournalEntry } from '../state.js';
 import { planDecisionWrite, slotHolders } from './decision-guards.js';
 import { EtcdKeys } from './etcd-keys.js';
+import { MinderError } from '../../../errors.js';
 
 /**
  * The arbitrator's records in etcd, and the leader election that decides which arbitrator may
@@ -39,11 +40,10 @@ export type StoreStatus =
   | { kind: 'following'; leader: LeaderName | null; records: ArbitratorRecords | null }
   | { kind: 'unavailable'; problem: string };
 
-export class StoreWriteError extends Error {
-  readonly code = 'STORE_WRITE';
+export class StoreWriteError extends MinderError {
+  declare readonly code: 'STORE_WRITE';
   constructor(message: string) {
-    super(message);
-    this.name = 'StoreWriteError';
+    super('STORE_WRITE', message);
   }
 }
 

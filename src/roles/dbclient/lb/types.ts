@@ -1,3 +1,4 @@
+import { MinderError } from '../../../errors.js';
 // The contract between the dbclient's decision core and the load balancer it drives.
 // The core computes a whole DESIRED state (design §2: whole state, never a change); an adapter
 // makes one load balancer match it and reports what that load balancer does now.
@@ -55,13 +56,11 @@ export type LbErrorCode = 'LB_UNREACHABLE' | 'LB_PROTOCOL' | 'LB_UNKNOWN_SERVER'
  * it); `message` always names the load balancer, the endpoint and the operation, so a log line
  * never carries a bare "ECONNREFUSED" without saying what was being attempted.
  */
-export class LbError extends Error {
-  readonly code: LbErrorCode;
+export class LbError extends MinderError {
+  declare readonly code: LbErrorCode;
 
   constructor(code: LbErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LbError';
-    this.code = code;
+    super(code, message, options);
   }
 
   /** The form used in ApplyOutcome.errors. */
