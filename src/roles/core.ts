@@ -1,3 +1,4 @@
+import type { LogEvent } from '../log-events.js';
 import type { Inbound } from '../correspondents/post-office.js';
 import type { PartyId } from '../protocol/party.js';
 import type { BodyOf, Verb } from '../protocol/verbs.js';
@@ -21,7 +22,7 @@ export type CommonEffect =
   | { kind: 'timer'; name: string; afterMs: number }
   | { kind: 'cancel_timer'; name: string }
   /** A decision or a refusal, with its reason, for the structured log. */
-  | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; event: string; msg: string; data?: Record<string, unknown> };
+  | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; event: LogEvent; msg: string; data?: Record<string, unknown> };
 
 export interface StepResult<S, F> {
   state: S;

@@ -1,3 +1,4 @@
+import type { LogEvent } from '../../log-events.js';
 import type { PartyId } from '../../protocol/party.js';
 import type { Directives, HeldDirectivesReport } from '../../protocol/verbs.js';
 import { type CommonEffect, publish } from '../core.js';
@@ -27,7 +28,7 @@ export function publishDirectives(state: ArbitratorState): CommonEffect[] {
 }
 
 /** Grows the epoch, persists, publishes, logs: the one way the directives change. */
-export function changeDirectives(state: ArbitratorState, now: number, patch: Partial<Omit<DirectivesRecord, 'epoch'>>, event: string, text: string, data: Record<string, unknown> = {}): Step {
+export function changeDirectives(state: ArbitratorState, now: number, patch: Partial<Omit<DirectivesRecord, 'epoch'>>, event: LogEvent, text: string, data: Record<string, unknown> = {}): Step {
   const directives: DirectivesRecord = { ...state.records.directives, ...patch, epoch: state.records.directives.epoch + 1 };
   if (patch.drained) directives.drained = [...patch.drained].sort();
   let s: ArbitratorState = { ...state, records: { ...state.records, directives } };

@@ -1,3 +1,4 @@
+import type { LogEvent } from '../../log-events.js';
 import { checkFence } from '../fence.js';
 import { isPartyId, type PartyId } from '../../protocol/party.js';
 import type { BodyOf, ClientStatusReport, Directives, LbServer } from '../../protocol/verbs.js';
@@ -149,7 +150,7 @@ export function writerGraceMs(cfg: DbclientConfig): number {
   return 2 * cfg.reportIntervalMs;
 }
 
-function log(level: 'debug' | 'info' | 'warn' | 'error', event: string, msg: string, data?: Record<string, unknown>): CommonEffect {
+function log(level: 'debug' | 'info' | 'warn' | 'error', event: LogEvent, msg: string, data?: Record<string, unknown>): CommonEffect {
   return data ? { kind: 'log', level, event, msg, data } : { kind: 'log', level, event, msg };
 }
 

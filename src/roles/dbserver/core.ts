@@ -1,3 +1,4 @@
+import type { LogEvent } from '../../log-events.js';
 import { checkFence, LEADER_FENCE_KEY } from '../fence.js';
 import type { PartyId } from '../../protocol/party.js';
 import { sameView, viewKey, viewOf } from '../../protocol/view.js';
@@ -219,7 +220,7 @@ export class Step {
     readonly wall: number = now,
   ) {}
 
-  log(level: 'debug' | 'info' | 'warn' | 'error', event: string, msg: string, data?: Record<string, unknown>): void {
+  log(level: 'debug' | 'info' | 'warn' | 'error', event: LogEvent, msg: string, data?: Record<string, unknown>): void {
     this.effects.push({ kind: 'log', level, event, msg, ...(data ? { data } : {}) });
   }
 
@@ -354,7 +355,7 @@ export class Step {
   }
 
   /** Records the outcome durably (before the report that carries it), then reports it. */
-  conclude(outcome: 'carried_out' | 'refused' | 'failed', reason: string, decisionId: string, data: Record<string, unknown> = {}, verb = 'make_primary'): void {
+  conclude(outcome: 'carried_out' | 'refused' | 'failed', reason: string, decisionId: string, data: Record<string, unknown> = {}, verb: 'make_primary' | 'start_mariadb' = 'make_primary'): void {
     const entry: DecisionOutcome = { id: decisionId, outcome, reason: reason.slice(0, 200), at: this.now };
     const kept = [...this.s.decisions.filter((d) => d.id !== decisionId), entry].slice(-this.cfg.decisionsKept);
     const wasPending = this.s.pending?.decision.decisionId === decisionId;
