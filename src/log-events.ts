@@ -94,6 +94,8 @@ export const LOG_EVENTS = [
   'operator_withdraw',
   'party_failed',
   'party_stale',
+  'pause_confirmed',
+  'pause_unconfirmed',
   'paused',
   'paused_by_cap',
   'pc_bootstrap',

@@ -40,7 +40,7 @@ export interface Violation {
 /** What the arbitrator last received from one dbserver, with the simulated times. */
 interface Heard {
   at: number;
-  /** When the reading was taken, in simulated time (observedAt less the sender's clock offset). */
+  /** When the reading was taken, in elapsed ms like `at` (observedAt less the sender's clock offset and the origin). */
   observedAt: number;
   body: DbStatusReport;
   key: string | null;
@@ -51,6 +51,8 @@ export interface CheckOptions {
   offset(party: PartyId): number;
   /** Turn on the checks whose guards may not have landed (see schedule.ts CI_FAULTS). */
   absoluteValidity: boolean;
+  /** The simulated clock's reading at elapsed 0 (world.ts T0): readings' times are on that clock. */
+  origin?: number;
 }
 export class Checker {
   readonly violations: Violation[] = [];
@@ -70,6 +72,8 @@ export class Checker {
    * episode (the safety checks stay on; the twin's own refusals are what it tests).
    */
   private twinSeen = false;
+  /** Automatic decisions sent while paused once a twin arbitrator ran: a violation if carried out. */
+  private readonly sentWhilePaused = new Set<string>();
   /** Every pc.bootstrap that took effect: when, and the members it made Primary. */
   readonly promoted: Array<{ at: number; members: readonly string[] }> = [];
   readonly counts = { bootstraps: 0, decisions: 0, forcedDecisions: 0, lbApplies: 0, drainChecks: 0 };
@@ -172,6 +176,8 @@ export class Checker {
   afterBootstrap(self: PartyId, r: BootstrapResult, decisionId: string): void {
     if (r.kind !== 'bootstrapped') return;
     this.counts.bootstraps++;
+    if (this.sentWhilePaused.has(decisionId))
+      this.violation('promoted_while_paused', `${self} ran pc.bootstrap for automatic ${decisionId}, sent by one of two arbitrator processes while the operator's pause stood`);
     this.promoted.push({ at: this.elapsed(), members: r.view.members });
     const key = r.lastPc ? this.model.pcViewId(r.lastPc) : `none:${r.from.id}`;
     const what = `${decisionId} by ${self}: view #${r.from.id}{${r.from.members.join(',')}} → Primary #${r.view.id}`;
@@ -232,7 +238,14 @@ export class Checker {
       this.counts.forcedDecisions++;
       return;
     }
-    if (this.paused && !this.operatorPromoting) this.violation('promoted_while_paused', `automatic ${mp.decisionId} to ${to} while the operator's pause stands`);
+    if (this.paused && !this.operatorPromoting) {
+      // With two arbitrator processes the pause is held by the one the operator reached; the
+      // other may never hear of it (cut off, deaf) and its make_primary is then stopped by the
+      // dbservers' fence (docs/safety.md, path 4). What must not happen is a promotion: judged
+      // when a pc.bootstrap runs for it (all-faults seed 127252).
+      if (this.twinSeen) this.sentWhilePaused.add(mp.decisionId);
+      else this.violation('promoted_while_paused', `automatic ${mp.decisionId} to ${to} while the operator's pause stands`);
+    }
     this.checkHalf(to, mp);
     if (!this.operatorPromoting && !this.twinSeen) {
       this.checkFailoverWait(to, mp);
@@ -254,7 +267,10 @@ export class Checker {
     const w = body.wsrep;
     const key = w && w.clusterStatus !== 'Primary' ? viewKey(viewOf(w)) : null;
     const prev = this.heard.get(from);
-    const observedAt = body.observedAt - this.opts.offset(from);
+    // On the elapsed clock: compared with it below. On the simulated clock (T0-based) every
+    // reading looked fresh, and a half heard 25 s before counted as complete and eligible
+    // (all-faults seed 569430: tie_not_preferred for a promotion the rules require).
+    const observedAt = body.observedAt - this.opts.offset(from) - (this.opts.origin ?? 0);
     this.heard.set(from, { at: this.elapsed(), observedAt, body, key });
     if (prev?.key === key && prev?.body.wsrep?.nodeUuid === w?.nodeUuid) return;
     // Which views are complete now: every member uuid has a latest report showing that view.

@@ -199,6 +199,7 @@ export class World implements SimServices {
     this.checker = new Checker(o.site, this.model, this.trace, () => this.elapsed(), {
       offset: (id) => this.clockOffset.get(id) ?? 0,
       absoluteValidity: o.absoluteValidity ?? false,
+      origin: T0,
     });
     const secret = Buffer.alloc(32);
     for (let i = 0; i < 32; i++) secret[i] = Math.floor(this.rng.next() * 256);

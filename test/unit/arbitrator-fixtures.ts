@@ -260,6 +260,16 @@ export function started(d = new ArbDriver()): ArbDriver {
   return d;
 }
 
+/**
+ * `n` reports again what it last reported, now holding the arbitrator's current directives (as a
+ * dbserver does once they reach it): the step that confirms a pause to the operator.
+ */
+export function holdsDirectives(d: ArbDriver, n: Node = 'n1'): CommonEffect[] {
+  const r = d.state.reports[PARTY[n]];
+  const x = d.state.records.directives;
+  return d.report(n, r?.body.wsrep ?? null, { held: { epoch: x.epoch, drained: [...x.drained], paused: x.paused, writer: x.writer } });
+}
+
 /** The reason codes of the last evaluation. */
 export function codes(d: ArbDriver): ReasonCode[] {
   return d.state.evaluation?.reasons.map((r) => r.code) ?? [];

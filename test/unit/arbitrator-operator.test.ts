@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
-import { ArbDriver, cutInHalves, cutUnsettled, hold, nonPrimary, op, primary, publishes, replies } from './arbitrator-fixtures.js';
+import { ArbDriver, cutInHalves, cutUnsettled, hold, holdsDirectives, nonPrimary, op, primary, publishes, replies } from './arbitrator-fixtures.js';
 
 const ALL = ['n1', 'n2', 'n3', 'n4'] as const;
 
@@ -147,16 +147,69 @@ describe('arbitrator: pause and resume', () => {
   it('are directives (epoch grows, published) and are idempotent', () => {
     const d = serving();
     const a = d.command('pause', op('p1', { reason: 'DC maintenance' }));
-    expect(replies(a)[0]).toMatchObject({ ok: true, message: expect.stringMatching(/^paused/) });
+    // In force at once; confirmed to the operator once a receiver holds it (pause-confirm.ts).
+    expect(replies(a)).toEqual([]);
     expect(publishes(a, 'directives')[0]?.body.paused).toBe(true);
     expect(d.state.records.directives).toMatchObject({ paused: true, pausedBy: 'alice', pausedReason: 'DC maintenance' });
+    const held = holdsDirectives(d, 'n3');
+    expect(replies(held)).toEqual([{ requestId: 'p1', ok: true, message: expect.stringMatching(/^paused: .*\(epoch 2\); dbserver:3 holds it$/) }]);
+    expect(held.some((e) => e.kind === 'log' && e.event === 'pause_confirmed')).toBe(true);
+    // A resend gets the same answer; a second pause is already held.
+    expect(replies(d.command('pause', op('p1')))[0]?.message).toMatch(/dbserver:3 holds it$/);
     const b = d.command('pause', op('p2'));
-    expect(replies(b)[0]?.message).toMatch(/already paused by alice/);
+    expect(replies(b)[0]?.message).toMatch(/already paused by alice.*dbserver:3 holds it/);
     expect(publishes(b, 'directives')).toHaveLength(0);
     const c = d.command('resume', op('r1'));
     expect(publishes(c, 'directives')[0]?.body.paused).toBe(false);
     expect(d.state.records.directives).toMatchObject({ paused: false, pausedBy: null });
     expect(replies(d.command('resume', op('r2')))[0]?.message).toMatch(/not paused/);
+  });
+});
+
+describe('arbitrator: a pause is confirmed once the site holds it', () => {
+  it('asked again before two ack timeouts: no answer yet; after: not confirmed, and why', () => {
+    const d = serving();
+    expect(replies(d.command('pause', op('p1')))).toEqual([]);
+    d.advance(3000);
+    expect(replies(d.command('pause', op('p1')))).toEqual([]);
+    d.advance(3000);
+    const e = d.command('pause', op('p1'));
+    expect(replies(e)).toEqual([
+      { requestId: 'p1', ok: false, message: expect.stringMatching(/^PAUSED in this arbitrator \(epoch 2\), but no dbserver or dbclient has confirmed holding it after 6\.0 s/) },
+    ]);
+    expect(e.some((x) => x.kind === 'log' && x.event === 'pause_unconfirmed' && x.level === 'warn')).toBe(true);
+    // The pause acts all the same, and a receiver holding it later changes no answer given.
+    expect(d.state.records.directives.paused).toBe(true);
+    expect(replies(holdsDirectives(d))).toEqual([]);
+    expect(replies(d.command('pause', op('p1')))[0]?.ok).toBe(false);
+    // A new pause request, now that the site holds it, is confirmed at once.
+    expect(replies(d.command('pause', op('p2')))[0]).toMatchObject({ ok: true, message: expect.stringMatching(/already paused.*dbserver:1 holds it/) });
+  });
+
+  it('a pause the site next holds as resumed is answered as such, not as a pause', () => {
+    const d = serving();
+    d.command('pause', op('p1'));
+    expect(replies(d.command('resume', op('r1')))[0]?.ok).toBe(true);
+    expect(replies(holdsDirectives(d, 'n2'))).toEqual([{ requestId: 'p1', ok: false, message: expect.stringMatching(/resumed since \(dbserver:2 holds epoch 3, not paused\)/) }]);
+  });
+
+  it('a dbclient that holds it confirms it too', () => {
+    const d = serving();
+    d.command('pause', op('p1'));
+    const x = d.state.records.directives;
+    const e = d.command(
+      'client_status_report',
+      {
+        observedAt: d.now,
+        epochApplied: x.epoch,
+        held: { epoch: x.epoch, drained: [], paused: true, writer: x.writer },
+        lb: { kind: 'haproxy', reachable: true, error: null },
+        writer: x.writer,
+        servers: [],
+      },
+      'dbclient:1',
+    );
+    expect(replies(e)[0]).toMatchObject({ ok: true, message: expect.stringMatching(/dbclient:1 holds it$/) });
   });
 });
 

@@ -14,14 +14,50 @@ import { arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
 import { type ArbitratorState, initialArbitratorState } from '../../src/roles/arbitrator/state.js';
 import { RoleHost } from '../../src/roles/host.js';
 import { directoryOf } from '../../src/site/load-config.js';
-import { seededRng } from '../../src/util/rng.js';
+import { type Rng, seededRng } from '../../src/util/rng.js';
+import type { BodyOf } from '../../src/protocol/verbs.js';
+import type { SiteConfig } from '../../src/site/schema.js';
 import { siteConfig } from './arbitrator-fixtures.js';
+
+/**
+ * dbclient:1 reduced to what the arbitrator needs of it here: it reports the directives it holds,
+ * so a pause is confirmed to the operator (src/roles/arbitrator/pause-confirm.ts).
+ */
+function echoReceiver(cfg: SiteConfig, clock: SimClock, net: MemoryNetwork, keyring: Keyring, rng: Rng): void {
+  const post = new PostOffice({
+    self: 'dbclient:1',
+    site: cfg.site,
+    keyring,
+    transport: net.endpoint('10.0.2.1', 4802),
+    clock,
+    rng,
+    incarnation: 1,
+    directory: directoryOf(cfg),
+    ackTimeoutMs: cfg.timings.ackTimeout,
+    staleAfterMs: cfg.timings.staleAfter,
+    maxClockSkewMs: cfg.timings.maxClockSkew,
+    logger: silentLogger(),
+  });
+  post.onMessage((m) => {
+    if (m.verb !== 'directives') return;
+    const d = m.body as BodyOf<'directives'>;
+    const held = { epoch: d.epoch, drained: [...d.drained], paused: d.paused, writer: d.writer };
+    post.publish('arbitrator:1', 'client_status_report', {
+      observedAt: clock.now(),
+      epochApplied: d.epoch,
+      held,
+      lb: { kind: 'haproxy', reachable: true, error: null },
+      writer: d.writer,
+      servers: [],
+    });
+  });
+}
 
 /**
  * The command client against the real arbitrator core in a RoleHost, over the in-memory
  * network (with loss, duplication and reordering where asked), under a simulated clock.
  */
-function site(seed: number, faults: NetworkFaults = NO_FAULTS, withArbitrator = true) {
+function site(seed: number, faults: NetworkFaults = NO_FAULTS, withArbitrator = true, withReceiver = true) {
   const cfg = siteConfig();
   const clock = new SimClock();
   const rng = seededRng(seed);
@@ -54,6 +90,7 @@ function site(seed: number, faults: NetworkFaults = NO_FAULTS, withArbitrator = 
       execute: () => {},
     });
     host.start();
+    if (withReceiver) echoReceiver(cfg, clock, net, keyring, rng);
   }
   // Under heavy loss, more patience: each try loses the request or the reply with p ≈ 1 - (1 - loss)².
   const tries = faults.loss > 0 ? 12 : 3;
@@ -93,9 +130,12 @@ describe('command client ↔ arbitrator', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/dbserver:3 drained/);
     expect(s.host?.current.records.directives).toMatchObject({ epoch: 1, drained: ['dbserver:3'] });
-    // Pause → the prompt learns it; a refusal is exit 6 with the reason on stderr.
+    // Pause → the prompt learns it; a refusal is exit 6 with the reason on stderr. A pause is
+    // confirmed once dbclient:1 reports holding it, within two ack timeouts: at 40 % loss each
+    // way that often takes longer (and is then said: the test below), so the loss is lighter here.
+    s.net.faults = { loss: 0.1, duplicate: 0.3, meanExtraDelayMs: 10, minDelayMs: 1 };
     const p = await drive(s.clock, execute(c, { verb: 'pause', reason: '' }, 'alice'));
-    expect(p).toMatchObject({ code: 0, paused: true });
+    expect(p, p.err).toMatchObject({ code: 0, paused: true });
     const f = await drive(s.clock, execute(c, { verb: 'promote', target: 'dc2', force: true, reason: 'test' }, 'alice'));
     expect(f.code).toBe(6);
     expect(f.err).toMatch(/^refused: no fresh report from data centre dc2/);
@@ -112,6 +152,17 @@ describe('command client ↔ arbitrator', () => {
     expect(s.host?.current.records.directives).toMatchObject({ paused: true, pausedBy: 'alice', drained: ['dbserver:4'] });
     await a.close();
     await b.close();
+  });
+
+  it('a pause that no dbserver or dbclient comes to hold is not confirmed: the operator is told it lives only in the state file', async () => {
+    const s = site(21, NO_FAULTS, true, false);
+    const c = s.client();
+    const p = await drive(s.clock, execute(c, { verb: 'pause', reason: 'maintenance' }, 'alice'));
+    expect(p.code).toBe(6);
+    expect(p.err).toMatch(/PAUSED in this arbitrator \(epoch 1\), but no dbserver or dbclient has confirmed holding it.*lost or restored copy/);
+    // The pause acts here all the same.
+    expect(s.host?.current.records.directives).toMatchObject({ paused: true, pausedBy: 'alice' });
+    await c.close();
   });
 
   it('a prompt left open is still answered after a one-shot command spoke as the same command party', async () => {

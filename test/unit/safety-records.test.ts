@@ -168,6 +168,37 @@ describe('path 1: the arbitrator loses its memory', () => {
     expect(codes(d)).toContain('paused');
   });
 
+  it('schedule pause_only_in_the_old_copy (all-faults seed 111659): a pause nothing but the state file holds is never confirmed to the operator', () => {
+    // The arbitrator hears nobody (cut off from the site), a backup of its state file is taken,
+    // the operator pauses: the pause acts, but only this file holds it.
+    const d = new ArbDriver();
+    d.start();
+    const backup = new Map([...d.durable].map(([k, v]) => [k, structuredClone(v)] as const));
+    const answers: ReturnType<typeof replies> = [];
+    for (let t = 0; t <= 8000; t += 1000) {
+      answers.push(...replies(d.command('pause', op('p1'))));
+      d.advance(1000);
+    }
+    expect(d.state.records.directives.paused).toBe(true);
+    // Before the fix the first send was answered "paused": the operator was told of a pause that
+    // the restore below undoes.
+    expect(answers.filter((a) => a.ok)).toEqual([]);
+    expect(answers[0]?.message).toMatch(/^PAUSED in this arbitrator .*lost or restored copy of that file forgets it/);
+    // Restored from the backup, it has no pause and nobody to relearn one from: the operator knew.
+    const b = new ArbDriver(d.settings, backup, d.now, 2);
+    b.start();
+    expect(b.state.records.directives.paused).toBe(false);
+  });
+
+  it('the dbserver reports at once when new directives reach it (the pause is confirmed on that report)', () => {
+    const dbs = new Driver();
+    dbs.step({ kind: 'start' });
+    dbs.observe(nonPrimary('n1', ['n1', 'n2']));
+    const e = dbs.step(message('arbitrator:1', 'directives', { epoch: 4, drained: [], paused: true, writer: null }));
+    const rep = e.find((f) => f.kind === 'publish' && f.verb === 'db_status_report' && f.to === 'arbitrator:1') as { body: { held?: { epoch: number; paused: boolean } } } | undefined;
+    expect(rep?.body.held).toMatchObject({ epoch: 4, paused: true });
+  });
+
   it('the dbserver keeps the newer directives when an older epoch arrives, and reports them', () => {
     const dbs = new Driver();
     dbs.step({ kind: 'start' });

@@ -8,6 +8,7 @@ import { republishPending } from './decisions.js';
 import { publishDirectives, refreshWriter } from './directives.js';
 import { isFresh } from './observations.js';
 import { handleOperator, isOperatorVerb } from './operator.js';
+import { confirmPauses } from './pause-confirm.js';
 import { RECORD_KEYS } from './records.js';
 import { applyClientReport, applyDbReport } from './reports.js';
 import { type ArbitratorSettings, dbserverInfo, EVALUATE_EVERY_MS } from './settings.js';
@@ -147,13 +148,16 @@ function onMessage(state: ArbitratorState, event: Extract<CommonEvent, { kind: '
   switch (m.verb) {
     case 'db_status_report': {
       const r = applyDbReport(state, m.from, m.body as BodyOf<'db_status_report'>, now, m.envelope.at);
+      const c = confirmPauses(r.state, now);
+      const effects = [...r.effects, ...c.effects];
       // A report that changed nothing but its time waits for the evaluate timer (reports.ts).
-      return r.material ? reevaluate(r.state, r.effects, now, false) : { state: r.state, effects: r.effects };
+      return r.material ? reevaluate(c.state, effects, now, false) : { state: c.state, effects };
     }
     case 'client_status_report': {
       const r = applyClientReport(state, m.from, m.body as BodyOf<'client_status_report'>, now);
+      const c = confirmPauses(r.state, now);
       // Adopted directives (a pause) change what may be promoted: evaluate again.
-      return r.effects.length ? reevaluate(r.state, r.effects, now, false) : r;
+      return r.effects.length ? reevaluate(c.state, [...r.effects, ...c.effects], now, false) : { state: c.state, effects: c.effects };
     }
     default:
       if (isOperatorVerb(m.verb)) {

@@ -8,9 +8,10 @@ import { isServing, servingNodes } from './observations.js';
 import { encodePages, PagingError } from '../../protocol/paging.js';
 import { liveUntil, withdrawDecision } from './decisions.js';
 import { endRelearning } from './memory.js';
+import { answer, awaitPause, pauseAskedAgain } from './pause-confirm.js';
 import { operatorPromote, type OperatorOutcome } from './promote.js';
 import { resolveDbserver } from './settings.js';
-import { type ArbitratorState, MAX_CACHED_REPLIES, MAX_CACHED_SUMMARIES, REPLY_CACHE_MS, SUMMARY_CACHE_MS } from './state.js';
+import { type ArbitratorState, MAX_CACHED_SUMMARIES, REPLY_CACHE_MS, SUMMARY_CACHE_MS } from './state.js';
 import { buildSummary } from './summary.js';
 
 /**
@@ -36,6 +37,8 @@ export function handleOperator(state: ArbitratorState, msg: Inbound, now: number
   const s0 = { ...state, replies: state.replies.filter((r) => now - r.at < REPLY_CACHE_MS) };
   const cached = s0.replies.find((r) => r.for === from && r.requestId === body.requestId);
   if (cached) return { state: s0, effects: [reply(from, body.requestId, cached.ok, cached.message)] };
+  const waiting = s0.pendingPauses.find((p) => p.for === from && p.requestId === body.requestId);
+  if (waiting) return pauseAskedAgain(s0, waiting, now);
 
   let out: OperatorOutcome;
   switch (msg.verb) {
@@ -71,7 +74,6 @@ export function handleOperator(state: ArbitratorState, msg: Inbound, now: number
       return { state, effects: [] };
   }
   const message = clip(out.message);
-  const replies = [...out.state.replies, { for: from, requestId: body.requestId, at: now, ok: out.ok, message }].slice(-MAX_CACHED_REPLIES);
   const log: CommonEffect = out.ok
     ? {
         kind: 'log',
@@ -88,7 +90,11 @@ export function handleOperator(state: ArbitratorState, msg: Inbound, now: number
         data: { verb: msg.verb, operator: body.operator, from, reason: body.reason, requestId: body.requestId },
       };
   const state2 = out.ok ? out.state : { ...out.state, journal: [...out.state.journal, { at: now, event: 'operator_refused', text: `${msg.verb} by ${body.operator}: ${message}` }].slice(-50) };
-  return { state: { ...state2, replies }, effects: [...out.effects, log, reply(from, body.requestId, out.ok, message)] };
+  const answered =
+    msg.verb === 'pause' && out.ok
+      ? awaitPause(state2, { for: from, requestId: body.requestId, epoch: state2.records.directives.epoch, operator: body.operator, message }, now)
+      : answer(state2, from, body.requestId, out.ok, message, now);
+  return { state: answered.state, effects: [...out.effects, log, ...answered.effects] };
 }
 
 function reply(to: PartyId, requestId: string, ok: boolean, message: string): CommonEffect {

@@ -94,6 +94,20 @@ export interface CachedReply {
 }
 
 /**
+ * A pause the operator was not yet told about: its reply waits until a dbserver or dbclient holds
+ * the directives that carry it (docs/safety.md, "A pause is confirmed once the site holds it").
+ */
+export interface PendingPause {
+  for: PartyId;
+  requestId: string;
+  at: number;
+  /** The directives epoch that carries the pause. */
+  epoch: number;
+  operator: string;
+  message: string;
+}
+
+/**
  * The arbitrator's whole state: plain data (JSON-able), so the simulator can copy, compare and
  * replay it. `records` is the durable part; everything else is rebuilt from reports after a
  * restart.
@@ -149,6 +163,7 @@ export interface ArbitratorState {
   rejoin?: RejoinTrack[];
   summaries: CachedSummary[];
   replies: CachedReply[];
+  pendingPauses: PendingPause[];
   /** The wall clock against the monotonic one, and a TILT after a jump (tilt.ts). */
   clock: ClockWatch;
   /** null until the daemon hands them in (the simulator never does). */
@@ -160,6 +175,7 @@ export const MAX_CACHED_SUMMARIES = 8;
 export const SUMMARY_CACHE_MS = 60_000;
 export const MAX_CACHED_REPLIES = 64;
 export const REPLY_CACHE_MS = 10 * 60_000;
+export const MAX_PENDING_PAUSES = 16;
 
 export interface InitialOptions {
   incarnation: number;
@@ -192,6 +208,7 @@ export function initialArbitratorState(settings: ArbitratorSettings, records: Ar
     journal: [],
     summaries: [],
     replies: [],
+    pendingPauses: [],
     clock: { ...CALM_CLOCK },
     datagrams: null,
   };

@@ -784,6 +784,8 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
       // newer one: reported back, it is what that arbitrator adopts (docs/safety.md, path 1).
       if (!st.s.directives || (m.body as Directives).epoch >= st.s.directives.epoch) st.s = { ...st.s, directives: m.body as Directives };
       st.log('debug', 'directives_received', `directives epoch ${(m.body as Directives).epoch} from ${m.from}`);
+      // Reported at once: the arbitrator confirms a pause to the operator only once a receiver holds it.
+      st.report(false);
       return;
     case 'wsrep_notify':
       onHookPush(st, m.body as WsrepNotify, 'udp');
