@@ -11,7 +11,7 @@ mkdir -p sim-million
 for start in $(seq "$from" 25000 $((to - 1))); do
   [ -f "sim-million/done.$start" ] && continue
   nice -n 19 node dist/test/sim/run.js --seeds 25000 --from "$start" > "sim-million/chunk.$start.log" 2>&1 || true
-  { grep -E "episodes from|^seed [0-9]+ FAILED|^replay:" "sim-million/chunk.$start.log" || true
+  { grep -E "episodes from|^seed [0-9]+(:| FAILED)|^replay:" "sim-million/chunk.$start.log" || true
     echo "commit $(git rev-parse HEAD) finished $(date -u +%FT%TZ)"; } > "sim-million/done.$start"
 done
 cat sim-million/done.* | grep -E "episodes from" | awk '{n+=$1; f+=$6} END {print n " seeds, " f " failed"}'

@@ -45,9 +45,35 @@ export type WsrepStatus = z.infer<typeof wsrepStatus>;
 export const recoveredPosition = z.object({ uuid: z.string().max(64), seqno, safeToBootstrap: z.boolean() });
 export type RecoveredPosition = z.infer<typeof recoveredPosition>;
 
+/**
+ * Why a dbserver concluded a decision as it did: a closed list, so the arbitrator, `status` and
+ * alerts match on a code while `reason` explains it to a person (docs/operations.md).
+ */
+export const OUTCOME_CODES = [
+  'bootstrapped',
+  'started',
+  'fenced',
+  'busy',
+  'expired',
+  'withdrawn',
+  'unreadable',
+  'already_primary',
+  'members_unread',
+  'view_differs',
+  'view_changed',
+  'still_non_primary',
+  'restarted',
+  'mariadbd_running',
+  'start_refused',
+  'start_failed',
+] as const;
+export type OutcomeCode = (typeof OUTCOME_CODES)[number];
+
 export const decisionOutcome = z.object({
   id: name,
   outcome: z.enum(['pending', 'carried_out', 'refused', 'failed']),
+  /** Absent while pending, and from a dbserver older than the field. */
+  code: z.enum(OUTCOME_CODES).optional(),
   reason: shortText,
   at: ms,
 });

@@ -15,7 +15,7 @@ import { PostOffice } from '../../src/correspondents/post-office.js';
 import { UdpTransport } from '../../src/correspondents/udp-transport.js';
 import { silentLogger } from '../../src/log.js';
 import type { PartyId } from '../../src/protocol/party.js';
-import type { WsrepStatus } from '../../src/protocol/verbs.js';
+import type { BodyOf, WsrepStatus } from '../../src/protocol/verbs.js';
 import { directoryOf, loadKeyring, loadSiteConfigFile } from '../../src/site/load-config.js';
 import { mathRng } from '../../src/util/rng.js';
 import { MINDER } from '../support/cli.js';
@@ -97,8 +97,17 @@ describe('minder command through a pseudo-terminal', () => {
         });
       }),
     );
+    // Each keeps the directives it is sent and reports them (`held`), as a dbserver does: the
+    // arbitrator confirms a pause to the operator once a receiver holds it.
+    const held: Array<BodyOf<'directives'> | undefined> = offices.map(() => undefined);
+    offices.forEach((po, i) =>
+      po.onMessage((m) => {
+        if (m.verb === 'directives') held[i] = m.body as BodyOf<'directives'>;
+      }),
+    );
     const report = () =>
       offices.forEach((po, i) => {
+        const h = held[i];
         const wsrep: WsrepStatus = {
           clusterStatus: 'Primary',
           localState: 'Synced',
@@ -113,7 +122,17 @@ describe('minder command through a pseudo-terminal', () => {
           lastPrimary: { viewId: 'pc-4', members: [...UUIDS].sort() },
           pcWeight: 1,
         };
-        po.publish('arbitrator:1', 'db_status_report', { observedAt: Date.now(), dc: NODES[i]?.dc ?? 'dc1', mariadb: 'up', wsrep, recovered: null, decision: null, error: null, carried: [] });
+        po.publish('arbitrator:1', 'db_status_report', {
+          observedAt: Date.now(),
+          dc: NODES[i]?.dc ?? 'dc1',
+          mariadb: 'up',
+          wsrep,
+          recovered: null,
+          decision: null,
+          error: null,
+          carried: [],
+          ...(h ? { held: { epoch: h.epoch, drained: [...h.drained], paused: h.paused, writer: h.writer } } : {}),
+        });
       });
     report();
     timer = setInterval(report, 700);

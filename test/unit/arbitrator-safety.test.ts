@@ -330,8 +330,12 @@ describe('arbitrator: every rejection, with its reason', () => {
     const d = started();
     const first = publishes([...cutInHalves(d), ...hold(d, 12_000)], 'make_primary')[0];
     // dbserver:1 refuses (its view changed before it checked); the halves are then as before.
-    const onRefusal = d.report('n1', nonPrimary('n1', ['n1', 'n2']), { decision: { id: first?.body.decisionId ?? '', outcome: 'refused', reason: 'my view differs', at: 0 } });
-    expect(d.state.records.decisions[0]?.outcome).toBe('refused');
+    const onRefusal = d.report('n1', nonPrimary('n1', ['n1', 'n2']), { decision: { id: first?.body.decisionId ?? '', outcome: 'refused', code: 'view_differs', reason: 'my view differs', at: 0 } });
+    expect(d.state.records.decisions[0]).toMatchObject({ outcome: 'refused', outcomeCode: 'view_differs', outcomeReason: 'my view differs' });
+    expect(onRefusal.find((e) => e.kind === 'log' && e.event === 'decision_refused')).toMatchObject({
+      msg: expect.stringMatching(/refused by dbserver:1 \(view_differs\): my view differs/),
+      data: { code: 'view_differs' },
+    });
     // Not at once: a refusal has a reason that takes time to settle; no decide-refuse loop.
     expect(publishes(onRefusal, 'make_primary')).toHaveLength(0);
     expect(codes(d)).toContain('waiting');

@@ -224,7 +224,7 @@ describe('dbserver core: make_primary', () => {
     expect(kinds(eff)).not.toContain('bootstrap');
     const log = eff.find((f) => f.kind === 'log' && f.event === 'make_primary_refused');
     expect(log && log.kind === 'log' && log.msg).toMatch(/view differs/);
-    expect(reports(eff)[0]?.decision).toMatchObject({ id: 'd-stale', outcome: 'refused' });
+    expect(reports(eff)[0]?.decision).toMatchObject({ id: 'd-stale', outcome: 'refused', code: 'view_differs' });
   });
 
   it('refuses when already Primary, and when the members were not read from the server', () => {
@@ -232,12 +232,12 @@ describe('dbserver core: make_primary', () => {
     d.observe(primaryOf(['n1', 'n2'], 6));
     d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf(), 'd-a')));
     d.observe(primaryOf(['n1', 'n2'], 6));
-    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-a', outcome: 'refused', reason: 'already Primary' });
+    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-a', outcome: 'refused', code: 'already_primary', reason: 'already Primary' });
     d.step(message('wsrep_notify_cmd:1', 'wsrep_notify', push({})));
     d.observe(nonPrimaryHalf(), 'none');
     d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf(), 'd-b')));
     d.observe(nonPrimaryHalf(), 'none');
-    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-b', outcome: 'refused' });
+    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-b', outcome: 'refused', code: 'members_unread' });
     expect(d.state.decisions.at(-1)?.reason).toMatch(/not read from the server/);
     expect(kinds(d.all)).not.toContain('bootstrap');
   });
@@ -372,7 +372,7 @@ describe('dbserver core: make_primary', () => {
   it('refuses a second decision while one is being carried out', () => {
     const { d } = toNonPrimaryWithDecision();
     d.step(message('arbitrator:1', 'make_primary', decisionFor(nonPrimaryHalf(), 'd-2')));
-    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-2', outcome: 'refused', reason: 'busy with decision d-1' });
+    expect(d.state.decisions.at(-1)).toMatchObject({ id: 'd-2', outcome: 'refused', code: 'busy', reason: 'busy with decision d-1' });
     expect(d.state.pending?.decision.decisionId).toBe('d-1');
   });
 });

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LOG_EVENTS } from '../../src/log-events.js';
+import { OUTCOME_CODES } from '../../src/protocol/verbs.js';
 import { REPO } from '../support/repo.js';
 
 /**
@@ -36,6 +37,12 @@ describe('one list of log event names', () => {
   it('the list has no duplicates and is sorted (one place to look a name up)', () => {
     expect([...LOG_EVENTS].sort()).toEqual([...LOG_EVENTS]);
     expect(known.size).toBe(LOG_EVENTS.length);
+  });
+
+  it('docs/operations.md explains every decision outcome code', () => {
+    const doc = readFileSync(join(REPO, 'docs/operations.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('### Decision outcome codes'), doc.indexOf('## Logs'));
+    expect(OUTCOME_CODES.filter((c) => !table.includes(`| \`${c}\` |`))).toEqual([]);
   });
 
   it('docs/operations.md explains every name', () => {

@@ -120,7 +120,8 @@ export function renderStatus(doc: StatusSummary): string {
   }
   out.push(a.decisions.length ? 'last decisions:' : 'no promotion decided yet');
   for (const d of a.decisions.slice(0, 5)) {
-    const outcome = d.outcome === 'pending' ? 'pending' : `${d.outcome.replace('_', ' ')}${d.outcomeReason ? ` (${d.outcomeReason})` : ''}`;
+    const why = [d.outcomeCode, d.outcomeReason].filter(Boolean).join(': ');
+    const outcome = d.outcome === 'pending' ? 'pending' : `${d.outcome.replace('_', ' ')}${why ? ` (${why})` : ''}`;
     const what = d.kind ?? 'make_primary';
     out.push(`  ${when(d.decidedAt)}  ${d.id}  ${what} → ${d.target}${what === 'make_primary' ? ` for ${d.members.join('+')}` : ''}${d.forced ? ' FORCED' : ''}: ${outcome}`);
     out.push(`      reason: ${d.reason}`);

@@ -315,6 +315,7 @@ function order(state: ArbitratorState, now: number, orders: OrderOptions[]): Ste
     outcome: 'pending',
     outcomeReason: null,
     outcomeAt: null,
+    outcomeCode: null,
     withdrawn: null,
     decidedAtWall: state.clock.offset === null ? now : now + state.clock.offset,
     expiredAt: null,

@@ -106,6 +106,7 @@ export function decide(state: ArbitratorState, c: Candidate, now: number, o: Dec
     outcome: 'pending',
     outcomeReason: null,
     outcomeAt: null,
+    outcomeCode: null,
     withdrawn: null,
     decidedAtWall: state.clock.offset === null ? now : now + state.clock.offset,
     expiredAt: null,

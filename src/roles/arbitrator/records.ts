@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PartyId } from '../../protocol/party.js';
-import { primaryView, viewRef } from '../../protocol/verbs.js';
+import { OUTCOME_CODES, primaryView, viewRef } from '../../protocol/verbs.js';
 import { MinderError } from '../../errors.js';
 
 /**
@@ -58,6 +58,8 @@ export const decisionRecord = z.object({
     .object({ at: ms, by: z.string().max(64), why: z.string().max(200) })
     .nullable()
     .default(null),
+  /** The target's code for the outcome (verbs.ts OUTCOME_CODES); null while pending or when it gave none. */
+  outcomeCode: z.enum(OUTCOME_CODES).nullable().default(null),
   /**
    * decidedAt is the arbitrator's monotonic clock (durations); this is its wall clock at the same
    * moment, sent in make_primary: the dbserver's own wall clock expires it (null: decidedAt).

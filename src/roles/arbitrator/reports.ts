@@ -204,6 +204,7 @@ function adoptCarried(state: ArbitratorState, from: PartyId, body: DbStatusRepor
       outcome: c.outcome,
       outcomeReason: c.outcome === 'pending' ? null : `as ${from} reports it`,
       outcomeAt: c.outcome === 'pending' ? null : now,
+      outcomeCode: null,
       withdrawn: null,
       decidedAtWall: c.decidedAt,
       expiredAt: null,
@@ -401,16 +402,22 @@ function recordOutcome(state: ArbitratorState, from: PartyId, body: DbStatusRepo
   const i = state.records.decisions.findIndex((d) => d.id === o.id && d.target === from);
   const d = state.records.decisions[i];
   if (!d || d.outcome !== 'pending') return { state, effects: [] };
-  const settled = { ...d, outcome: o.outcome, outcomeReason: o.reason.slice(0, 200), outcomeAt: now };
+  const settled = { ...d, outcome: o.outcome, outcomeReason: o.reason.slice(0, 200), outcomeAt: now, outcomeCode: o.code ?? null };
   const decisions = state.records.decisions.map((x, j) => (j === i ? settled : x));
   const words = { carried_out: 'carried out', refused: 'refused', failed: 'failed' }[o.outcome];
-  const text = `${d.id} ${words} by ${from}${o.reason ? `: ${o.reason}` : ''}`;
+  const text = `${d.id} ${words} by ${from}${o.code ? ` (${o.code})` : ''}${o.reason ? `: ${o.reason}` : ''}`;
   const s = journal({ ...state, records: { ...state.records, decisions } }, now, `decision_${o.outcome}`, text);
   return {
     state: s,
     effects: [
       { kind: 'persist', key: RECORD_KEYS.decisions, value: decisions },
-      { kind: 'log', level: o.outcome === 'carried_out' ? 'info' : 'warn', event: `decision_${o.outcome}`, msg: text, data: { decisionId: d.id, target: from, reason: o.reason } },
+      {
+        kind: 'log',
+        level: o.outcome === 'carried_out' ? 'info' : 'warn',
+        event: `decision_${o.outcome}`,
+        msg: text,
+        data: { decisionId: d.id, target: from, code: o.code ?? null, reason: o.reason },
+      },
     ],
   };
 }

@@ -86,6 +86,8 @@ export interface DecisionSummary {
   decidedAt: number;
   outcome: 'pending' | 'carried_out' | 'refused' | 'failed';
   outcomeReason: string | null;
+  /** verbs.ts OUTCOME_CODES; null while pending (added in format 1 without a bump: a new field only). */
+  outcomeCode: string | null;
   outcomeAt: number | null;
 }
 

@@ -86,6 +86,7 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
       decidedAt: x.decidedAt,
       outcome: x.outcome,
       outcomeReason: x.outcomeReason,
+      outcomeCode: x.outcomeCode,
       outcomeAt: x.outcomeAt,
     }));
   const ev = state.evaluation;

@@ -2,7 +2,7 @@ import type { LogEvent } from '../../log-events.js';
 import { checkFence, LEADER_FENCE_KEY } from '../fence.js';
 import type { PartyId } from '../../protocol/party.js';
 import { sameView, viewKey, viewOf } from '../../protocol/view.js';
-import type { ArbiterStamp, CarriedDecision, DecisionOutcome, Directives, MakePrimary, StartMariadb, WsrepNotify } from '../../protocol/verbs.js';
+import type { ArbiterStamp, CarriedDecision, DecisionOutcome, Directives, MakePrimary, OutcomeCode, StartMariadb, WsrepNotify } from '../../protocol/verbs.js';
 import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
 import { HOOK_GRACE_MS, type HookHealth, hookReport, initialHookHealth, onGraceOver, onPush, onReading } from './hook-health.js';
 import { type Push, type Reading, reportKey, reportOf } from './reading.js';
@@ -355,8 +355,15 @@ export class Step {
   }
 
   /** Records the outcome durably (before the report that carries it), then reports it. */
-  conclude(outcome: 'carried_out' | 'refused' | 'failed', reason: string, decisionId: string, data: Record<string, unknown> = {}, verb: 'make_primary' | 'start_mariadb' = 'make_primary'): void {
-    const entry: DecisionOutcome = { id: decisionId, outcome, reason: reason.slice(0, 200), at: this.now };
+  conclude(
+    outcome: 'carried_out' | 'refused' | 'failed',
+    code: OutcomeCode,
+    reason: string,
+    decisionId: string,
+    data: Record<string, unknown> = {},
+    verb: 'make_primary' | 'start_mariadb' = 'make_primary',
+  ): void {
+    const entry: DecisionOutcome = { id: decisionId, outcome, code, reason: reason.slice(0, 200), at: this.now };
     const kept = [...this.s.decisions.filter((d) => d.id !== decisionId), entry].slice(-this.cfg.decisionsKept);
     const wasPending = this.s.pending?.decision.decisionId === decisionId;
     const wasStart = this.s.pendingStart?.order.decisionId === decisionId;
@@ -370,7 +377,7 @@ export class Step {
     this.persistDecisions();
     if (wasStart) this.persistStart();
     const level = outcome === 'carried_out' ? 'info' : 'warn';
-    this.log(level, `${verb}_${outcome}`, `${verb} ${decisionId} ${outcome.replace('_', ' ')}: ${reason}`, { decisionId, outcome, reason, ...data });
+    this.log(level, `${verb}_${outcome}`, `${verb} ${decisionId} ${outcome.replace('_', ' ')} (${code}): ${reason}`, { decisionId, outcome, code, reason, ...data });
     this.report(false);
   }
 
@@ -389,7 +396,7 @@ function onStart(st: Step): void {
   if (p) {
     // The SET GLOBAL may or may not have run before the restart; a fresh decision from the
     // arbitrator is the only safe way on, never a resumed one.
-    st.conclude('failed', `the dbserver restarted while carrying it out (phase ${p.phase}, ${p.attempts} attempts); not resumed`, p.decision.decisionId);
+    st.conclude('failed', 'restarted', `the dbserver restarted while carrying it out (phase ${p.phase}, ${p.attempts} attempts); not resumed`, p.decision.decisionId);
   }
   startOrderAtStart(st);
   st.read('start');
@@ -427,7 +434,7 @@ function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
     return;
   }
   if (fence && seen === undefined) {
-    st.conclude('refused', fence, d.decisionId, { from, arbiter: d.arbiter });
+    st.conclude('refused', 'fenced', fence, d.decisionId, { from, arbiter: d.arbiter });
     return;
   }
   if (seen !== undefined) {
@@ -437,12 +444,12 @@ function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
   }
   const busy = st.s.pending?.decision.decisionId ?? st.s.pendingStart?.order.decisionId;
   if (busy !== undefined) {
-    st.conclude('refused', `busy with decision ${busy}`, d.decisionId, { from });
+    st.conclude('refused', 'busy', `busy with decision ${busy}`, d.decisionId, { from });
     return;
   }
   const out = outOfTime(st, d);
   if (out) {
-    st.conclude('refused', out, d.decisionId, { from, decidedAt: d.decidedAt });
+    st.conclude('refused', 'expired', out, d.decisionId, { from, decidedAt: d.decidedAt });
     return;
   }
   st.setPending({
@@ -500,7 +507,7 @@ function onWithdrawn(st: Step, d: MakePrimary, seen: DecisionOutcome | 'pending'
   const p = st.s.pending;
   if (seen === 'pending' && p) {
     if (p.attempts === 0 && p.phase === 'checking') {
-      st.conclude('refused', 'withdrawn by the arbitrator before pc.bootstrap', d.decisionId);
+      st.conclude('refused', 'withdrawn', 'withdrawn by the arbitrator before pc.bootstrap', d.decisionId);
       return;
     }
     st.log('warn', 'make_primary_withdrawal_late', `make_primary ${d.decisionId} withdrawn after pc.bootstrap attempt ${p.attempts}: it cannot be undone; the outcome follows`, {
@@ -513,7 +520,7 @@ function onWithdrawn(st: Step, d: MakePrimary, seen: DecisionOutcome | 'pending'
     st.log('info', 'make_primary_withdrawal_ignored', `withdrawal of ${d.decisionId} ignored: already ${seen === 'pending' ? 'pending' : seen.outcome}`, { decisionId: d.decisionId });
     return;
   }
-  st.conclude('refused', 'withdrawn by the arbitrator before it arrived', d.decisionId);
+  st.conclude('refused', 'withdrawn', 'withdrawn by the arbitrator before it arrived', d.decisionId);
 }
 
 /** Judges the pending decision against a reading begun after its current phase began. */
@@ -524,12 +531,12 @@ function judgeDecision(st: Step, r: Reading): void {
   const tried = p.attempts > 0;
   const w = r.wsrep;
   if (r.mariadb === 'down' || !w) {
-    st.conclude(tried ? 'failed' : 'refused', `cannot read wsrep status (${r.mariadb === 'down' ? 'mariadbd is down' : (r.error ?? 'no wsrep status')})`, id);
+    st.conclude(tried ? 'failed' : 'refused', 'unreadable', `cannot read wsrep status (${r.mariadb === 'down' ? 'mariadbd is down' : (r.error ?? 'no wsrep status')})`, id);
     return;
   }
   if (w.clusterStatus === 'Primary') {
-    if (tried) st.conclude('carried_out', `Primary after ${p.attempts} pc.bootstrap attempt(s)`, id, { size: w.clusterSize, confId: w.confId });
-    else st.conclude('refused', 'already Primary', id);
+    if (tried) st.conclude('carried_out', 'bootstrapped', `Primary after ${p.attempts} pc.bootstrap attempt(s)`, id, { size: w.clusterSize, confId: w.confId });
+    else st.conclude('refused', 'already_primary', 'already Primary', id);
     return;
   }
   // A hook push may lag the view by the hook's start-up time, so only the server's own list of
@@ -544,7 +551,7 @@ function judgeDecision(st: Step, r: Reading): void {
       st.effects.push({ kind: 'timer', name: T_RECHECK, afterMs: st.cfg.followUpMs });
       return;
     }
-    st.conclude(tried ? 'failed' : 'refused', `the members of my view were not read from the server: ${membersProblem(missing)}`, id, { membersMissing: missing?.kind ?? 'unknown' });
+    st.conclude(tried ? 'failed' : 'refused', 'members_unread', `the members of my view were not read from the server: ${membersProblem(missing)}`, id, { membersMissing: missing?.kind ?? 'unknown' });
     return;
   }
   const mine = viewOf(w);
@@ -559,13 +566,18 @@ function judgeDecision(st: Step, r: Reading): void {
     }
     if (p.phase === 'backoff') return;
     const why = tried ? 'my view changed after pc.bootstrap' : "my view differs from the decision's";
-    st.conclude(tried ? 'failed' : 'refused', `${why}: mine ${viewKey(mine)}`, id, { mine: viewKey(mine), decision: viewKey(p.decision.view) });
+    st.conclude(tried ? 'failed' : 'refused', tried ? 'view_changed' : 'view_differs', `${why}: mine ${viewKey(mine)}`, id, { mine: viewKey(mine), decision: viewKey(p.decision.view) });
     return;
   }
   const expired = st.now >= p.deadline;
   if (p.phase === 'checking') {
     if (expired) {
-      st.conclude(tried ? 'failed' : 'refused', tried ? `still non-Primary when its validity ended, after ${p.attempts} attempt(s)` : 'its validity ended before a fresh reading', id);
+      st.conclude(
+        tried ? 'failed' : 'refused',
+        tried ? 'still_non_primary' : 'expired',
+        tried ? `still non-Primary when its validity ended, after ${p.attempts} attempt(s)` : 'its validity ended before a fresh reading',
+        id,
+      );
       return;
     }
     const attempt = p.attempts + 1;
@@ -582,7 +594,7 @@ function judgeDecision(st: Step, r: Reading): void {
   }
   if (p.phase === 'verifying') {
     if (expired) {
-      st.conclude('failed', `still non-Primary when its validity ended, after ${p.attempts} attempt(s)${p.lastError ? ` (last: ${p.lastError})` : ''}`, id);
+      st.conclude('failed', 'still_non_primary', `still non-Primary when its validity ended, after ${p.attempts} attempt(s)${p.lastError ? ` (last: ${p.lastError})` : ''}`, id);
       return;
     }
     st.setPending({ ...p, phase: 'backoff' });
@@ -713,8 +725,8 @@ function onTimer(st: Step, name: string): void {
       if (!p) return;
       // A SET GLOBAL or its verifying reading is still under way: that reading concludes it.
       if (p.phase === 'backoff')
-        st.conclude('failed', `still non-Primary when its validity ended, after ${p.attempts} attempt(s)${p.lastError ? ` (last: ${p.lastError})` : ''}`, p.decision.decisionId);
-      else if (p.phase === 'checking' && p.attempts === 0) st.conclude('refused', 'its validity ended before a fresh reading', p.decision.decisionId);
+        st.conclude('failed', 'still_non_primary', `still non-Primary when its validity ended, after ${p.attempts} attempt(s)${p.lastError ? ` (last: ${p.lastError})` : ''}`, p.decision.decisionId);
+      else if (p.phase === 'checking' && p.attempts === 0) st.conclude('refused', 'expired', 'its validity ended before a fresh reading', p.decision.decisionId);
       return;
     }
     default:

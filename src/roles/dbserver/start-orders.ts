@@ -50,11 +50,18 @@ export function onStartMariadb(st: Step, from: PartyId, o: StartMariadb): void {
   }
   const busy = st.s.pending?.decision.decisionId ?? st.s.pendingStart?.order.decisionId;
   if (busy !== undefined) {
-    st.conclude('refused', `busy with decision ${busy}`, o.decisionId, { from }, 'start_mariadb');
+    st.conclude('refused', 'busy', `busy with decision ${busy}`, o.decisionId, { from }, 'start_mariadb');
     return;
   }
   if (st.now > expiresAt(st, o)) {
-    st.conclude('refused', `expired: decided ${new Date(o.decidedAt).toISOString()}, valid ${o.validForMs} ms (+ ${st.cfg.maxClockSkewMs} ms clock skew)`, o.decisionId, { from }, 'start_mariadb');
+    st.conclude(
+      'refused',
+      'expired',
+      `expired: decided ${new Date(o.decidedAt).toISOString()}, valid ${o.validForMs} ms (+ ${st.cfg.maxClockSkewMs} ms clock skew)`,
+      o.decisionId,
+      { from },
+      'start_mariadb',
+    );
     return;
   }
   st.s = { ...st.s, pendingStart: { order: o, from, receivedAt: st.now, phase: 'checking', minSeq: st.s.nextSeq } };
@@ -89,21 +96,21 @@ export function judgeStartOrder(st: Step, r: Reading): void {
   if (!p || p.phase !== 'checking' || r.seq < p.minSeq) return;
   const o = p.order;
   if (st.now > expiresAt(st, o)) {
-    st.conclude('refused', 'expired before a fresh reading', o.decisionId, {}, 'start_mariadb');
+    st.conclude('refused', 'expired', 'expired before a fresh reading', o.decisionId, {}, 'start_mariadb');
     return;
   }
   if (r.mariadb === 'down' && r.datadir?.process) {
-    st.conclude('refused', `a mariadbd process runs (${r.datadir.process})`, o.decisionId, {}, 'start_mariadb');
+    st.conclude('refused', 'mariadbd_running', `a mariadbd process runs (${r.datadir.process})`, o.decisionId, {}, 'start_mariadb');
     return;
   }
   if (r.mariadb === 'up') {
-    st.conclude('refused', `mariadbd is running${r.wsrep ? ` (${r.wsrep.clusterStatus}/${r.wsrep.localState})` : ''}`, o.decisionId, {}, 'start_mariadb');
+    st.conclude('refused', 'mariadbd_running', `mariadbd is running${r.wsrep ? ` (${r.wsrep.clusterStatus}/${r.wsrep.localState})` : ''}`, o.decisionId, {}, 'start_mariadb');
     return;
   }
   if (o.mode === 'bootstrap') {
     const problem = bootstrapProblem(st, o, r);
     if (problem) {
-      st.conclude('refused', problem, o.decisionId, { mode: o.mode }, 'start_mariadb');
+      st.conclude('refused', 'start_refused', problem, o.decisionId, { mode: o.mode }, 'start_mariadb');
       return;
     }
     st.s = { ...st.s, bootstraps: [...st.s.bootstraps, { decisionId: o.decisionId, stateUuid: o.stateUuid, seqno: o.seqno, at: st.now }].slice(-64) };
@@ -132,8 +139,8 @@ export function onStartDone(st: Step, e: { decisionId: string; ok: boolean; erro
     st.log('debug', 'start_result_ignored', `start result for ${e.decisionId} no longer awaited`);
     return;
   }
-  if (e.ok) st.conclude('carried_out', `${p.order.mode} command succeeded`, e.decisionId, { mode: p.order.mode }, 'start_mariadb');
-  else st.conclude('failed', `${p.order.mode} command failed: ${e.error ?? 'unknown error'}`, e.decisionId, { mode: p.order.mode }, 'start_mariadb');
+  if (e.ok) st.conclude('carried_out', 'started', `${p.order.mode} command succeeded`, e.decisionId, { mode: p.order.mode }, 'start_mariadb');
+  else st.conclude('failed', 'start_failed', `${p.order.mode} command failed: ${e.error ?? 'unknown error'}`, e.decisionId, { mode: p.order.mode }, 'start_mariadb');
   st.read('start_done');
 }
 
@@ -141,6 +148,6 @@ export function onStartDone(st: Step, e: { decisionId: string; ok: boolean; erro
 export function startOrderAtStart(st: Step): void {
   const p = st.s.pendingStart;
   if (!p) return;
-  if (p.phase === 'checking') st.conclude('refused', 'the dbserver restarted before it was checked; not resumed', p.order.decisionId, {}, 'start_mariadb');
-  else st.conclude('failed', `the dbserver restarted while its ${p.order.mode} command ran; not resumed`, p.order.decisionId, {}, 'start_mariadb');
+  if (p.phase === 'checking') st.conclude('refused', 'restarted', 'the dbserver restarted before it was checked; not resumed', p.order.decisionId, {}, 'start_mariadb');
+  else st.conclude('failed', 'restarted', `the dbserver restarted while its ${p.order.mode} command ran; not resumed`, p.order.decisionId, {}, 'start_mariadb');
 }
