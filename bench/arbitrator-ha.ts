@@ -32,6 +32,8 @@ export interface HaRound {
   takeoverMs: number | null;
   /** 2|2 cut + kill -9 of the leader at once → n1 commits. */
   cutKillWritableMs: number | null;
+  /** The same cut with the leader alive → n1 commits: what the kill costs, in the same run. */
+  cutWritableMs: number | null;
   loadavg1: number;
 }
 
@@ -84,6 +86,14 @@ export async function measureHaFailover(lab: SplitLab, rounds: number, log: (s: 
     const first = await waitUntil('a leader', 30_000, () => leaderOf(lab));
     const other = ARBS.find((a) => a !== first) as string;
     await settled(lab, other);
+    // cut only: the leader alive decides (the baseline beside cut+kill, same lab, same round)
+    const tc = Date.now();
+    await lab.galera.cutDcs('dc1', 'dc2');
+    const wc = await waitUntil('dc1 to accept writes', 60_000, async () => (await writes(lab.galera, 'n1', `ha-bench-cut-${round}`)) && Date.now(), 50).catch(() => null);
+    const cutWritableMs = wc === null ? null : wc - tc;
+    await lab.galera.heal();
+    for (const n of NODES) await lab.galera.waitFor(n, isSyncedPrimary(4), 90_000);
+    await settled(lab, other);
     // takeover
     const t0 = Date.now();
     await lab.site.kill9(first);
@@ -100,8 +110,8 @@ export async function measureHaFailover(lab: SplitLab, rounds: number, log: (s: 
     await lab.galera.heal();
     for (const n of NODES) await lab.galera.waitFor(n, isSyncedPrimary(4), 90_000);
     await restartAsStandby(lab, other, first);
-    const r: HaRound = { round, killed: `${first}, then ${other}`, takeoverMs, cutKillWritableMs, loadavg1: load1() };
-    log(`[arbitrator-ha] round ${round}: takeover ${takeoverMs} ms; cut+kill → dc1 writable ${cutKillWritableMs} ms (load ${r.loadavg1})`);
+    const r: HaRound = { round, killed: `${first}, then ${other}`, takeoverMs, cutKillWritableMs, cutWritableMs, loadavg1: load1() };
+    log(`[arbitrator-ha] round ${round}: cut (leader alive) → dc1 writable ${cutWritableMs} ms; takeover ${takeoverMs} ms; cut+kill → dc1 writable ${cutKillWritableMs} ms (load ${r.loadavg1})`);
     out.push(r);
   }
   return out;
@@ -184,12 +194,14 @@ export async function measureEtcdTraffic(lab: SplitLab, etcd: EtcdCluster, o: { 
 export interface HaSummary {
   takeoverMs: Spread;
   cutKillWritableMs: Spread;
+  cutWritableMs: Spread;
 }
 
 export function summarizeHa(rounds: HaRound[]): HaSummary {
   return {
     takeoverMs: spread(rounds.flatMap((r) => (r.takeoverMs === null ? [] : [r.takeoverMs]))),
     cutKillWritableMs: spread(rounds.flatMap((r) => (r.cutKillWritableMs === null ? [] : [r.cutKillWritableMs]))),
+    cutWritableMs: spread(rounds.flatMap((r) => (r.cutWritableMs === null ? [] : [r.cutWritableMs]))),
   };
 }
 

@@ -45,7 +45,19 @@ export interface RoleHostOptions<S, E, F> {
   onFatal?: (failure: RoleFailure) => void;
   /** Called after every step with what it returned (src/metrics/); must not throw. */
   tap?: StepTap;
+  /**
+   * Checks a record before it is persisted (the schema it is read back with): a problem fails
+   * the persist like a disk error, so no record is written that the next start would refuse.
+   */
+  check?: (key: string, value: unknown) => string | null;
 }
+
+/**
+ * Events waiting while one is handled (an effect's executor may dispatch synchronously). The
+ * queue drains between datagrams, so it holds a handful; a core or executor that loops through
+ * dispatch would grow it without end: past this many, new events are dropped, counted and logged.
+ */
+export const MAX_QUEUED_EVENTS = 10_000;
 
 /** An effect that could not be carried out: the party stops rather than run on a state it did not keep. */
 export interface RoleFailure {
@@ -61,6 +73,8 @@ export interface RoleErrors {
   coreThrew: number;
   /** The effect failure that stopped the host, if one did. */
   fatal: RoleFailure | null;
+  /** Events dropped because MAX_QUEUED_EVENTS were waiting (a loop through dispatch: a bug). */
+  queueDropped: number;
 }
 
 /**
@@ -80,7 +94,7 @@ export class RoleHost<S, E, F extends { kind: string }> {
   private running = false;
   private readonly timers = new Map<string, TimerHandle>();
   private stopped = false;
-  private readonly errs: RoleErrors = { coreThrew: 0, fatal: null };
+  private readonly errs: RoleErrors = { coreThrew: 0, fatal: null, queueDropped: 0 };
 
   constructor(private readonly o: RoleHostOptions<S, E, F>) {
     this.state = o.initial;
@@ -98,6 +112,17 @@ export class RoleHost<S, E, F extends { kind: string }> {
 
   dispatch(event: CommonEvent | E): void {
     if (this.stopped) return;
+    if (this.queue.length >= MAX_QUEUED_EVENTS) {
+      this.errs.queueDropped++;
+      const kind = (event as { kind?: string }).kind ?? '?';
+      // Once per power of two: loud without flooding the log from inside the loop that fills it.
+      if ((this.errs.queueDropped & (this.errs.queueDropped - 1)) === 0)
+        this.o.logger.error(
+          { event: 'role_error', dropped: this.errs.queueDropped, on: kind },
+          `${MAX_QUEUED_EVENTS} events wait to be handled (a loop through dispatch: a bug): this ${kind} event is dropped (${this.errs.queueDropped} so far)`,
+        );
+      return;
+    }
     this.queue.push(event);
     if (this.running) return;
     this.running = true;
@@ -180,9 +205,12 @@ export class RoleHost<S, E, F extends { kind: string }> {
       case 'publish':
         this.o.post.publish(e.to, e.verb, e.body as never);
         return;
-      case 'persist':
+      case 'persist': {
+        const problem = this.o.check?.(e.key, e.value);
+        if (problem) throw new Error(`the record would not load again (${problem}); not written`);
         this.o.durable.put(e.key, e.value, this.o.clock.now());
         return;
+      }
       case 'timer': {
         this.timers.get(e.name)?.cancel();
         const name = e.name;

@@ -100,11 +100,11 @@ describe('minder command through a pseudo-terminal', () => {
     // Each keeps the directives it is sent and reports them (`held`), as a dbserver does: the
     // arbitrator confirms a pause to the operator once a receiver holds it.
     const held: Array<BodyOf<'directives'> | undefined> = offices.map(() => undefined);
-    offices.forEach((po, i) =>
+    for (const [i, po] of offices.entries()) {
       po.onMessage((m) => {
         if (m.verb === 'directives') held[i] = m.body as BodyOf<'directives'>;
-      }),
-    );
+      });
+    }
     const report = () =>
       offices.forEach((po, i) => {
         const h = held[i];

@@ -1,10 +1,10 @@
 import { type PartyId, partyType } from '../../src/protocol/party.js';
 import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from '../../src/roles/arbitrator/core.js';
-import { loadArbitratorRecords } from '../../src/roles/arbitrator/records.js';
+import { loadArbitratorRecords, recordProblem } from '../../src/roles/arbitrator/records.js';
 import { arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
 import { type ArbitratorState, initialArbitratorState } from '../../src/roles/arbitrator/state.js';
 import {
-  createDbclientCore,
+  dbclientCore,
   type DbclientEffect,
   type DbclientEvent,
   type DbclientPersisted,
@@ -17,7 +17,7 @@ import { dbclientConfigOf } from '../../src/roles/dbclient/daemon.js';
 import { DEFAULT_TUNING, type DbserverEffect, type DbserverEvent, type DbserverSettings, type DbserverState, dbserverCore, initialState as dbserverInitial } from '../../src/roles/dbserver/core.js';
 import type { CommonEffect, CommonEvent } from '../../src/roles/core.js';
 import { type EffectExecutor, RoleHost } from '../../src/roles/host.js';
-import { loadDurable } from '../../src/roles/dbserver/durable.js';
+import { dbserverRecordProblem, loadDurable } from '../../src/roles/dbserver/durable.js';
 import type { DbclientParty, DbserverParty } from '../../src/site/schema.js';
 import type { BindingContext, RoleBinding, StartedRole } from './party.js';
 import type { Bindings } from './world.js';
@@ -80,6 +80,12 @@ export const arbitratorBindingWith =
       clock: ctx.clock,
       durable: ctx.durable,
       logger: ctx.logger,
+      // As the daemon: a record is checked before it is written; one that would not load again is a bug.
+      check: (key, value) => {
+        const problem = recordProblem(key, value);
+        if (problem) ctx.sim.violation('record_invalid', `${ctx.self} wrote ${key}, which would not load again: ${problem}`);
+        return problem;
+      },
       execute: () => {},
     });
     ctx.post.watch([...settings.dbservers.map((d) => d.id), ...settings.dbclients]);
@@ -131,6 +137,11 @@ export const dbserverBindingWith =
       clock: ctx.clock,
       durable: ctx.durable,
       logger: ctx.logger,
+      check: (key, value) => {
+        const problem = dbserverRecordProblem(key, value);
+        if (problem) ctx.sim.violation('record_invalid', `${ctx.self} wrote ${key}, which would not load again: ${problem}`);
+        return problem;
+      },
       execute,
     });
     host.start();
@@ -175,7 +186,7 @@ export const dbclientBindingWith =
       });
     };
     const host = new RoleHost<DbclientState, DbclientEvent, DbclientEffect>({
-      core: guarded(ctx, wrap(createDbclientCore(cfg))),
+      core: guarded(ctx, wrap(dbclientCore(cfg))),
       initial: dbclientInitial(persisted),
       post: ctx.post,
       clock: ctx.clock,

@@ -10,7 +10,7 @@ import { OrderedOutbox } from '../../src/roles/arbitrator/store/outbox.js';
 import { checkFence } from '../../src/roles/fence.js';
 import type { PartyId } from '../../src/protocol/party.js';
 import type { BodyOf } from '../../src/protocol/verbs.js';
-import { createDbclientCore, initialState as dbclientInitial } from '../../src/roles/dbclient/core.js';
+import { dbclientCore, initialState as dbclientInitial } from '../../src/roles/dbclient/core.js';
 import { dbserverCore, PENDING_KEY } from '../../src/roles/dbserver/core.js';
 import { LEADER_FENCE_KEY as FENCE_KEY } from '../../src/roles/fence.js';
 import { CFG, msg as dbclientMsg } from './dbclient-fixtures.js';
@@ -182,7 +182,7 @@ describe('fencing tokens at the dbserver and the dbclient', () => {
 
   it("a dbclient follows any of the site's arbitrators, refuses directives older than the newest token", () => {
     const cfg = { ...CFG, arbitrators: ['arbitrator:1', 'arbitrator:2'] as PartyId[], fenced: true };
-    const core = createDbclientCore(cfg);
+    const core = dbclientCore(cfg);
     let s = dbclientInitial();
     const at = 1_700_000_000_000;
     const step = (from: PartyId, body: BodyOf<'directives'>) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { viewOf } from '../../src/protocol/view.js';
 import { pruned, spendingDecision } from '../../src/roles/arbitrator/decisions.js';
-import { MAX_DECISIONS, RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
+import { DECISIONS_PRUNED_ABOVE, RECORD_KEYS } from '../../src/roles/arbitrator/records.js';
 import {
   ArbDriver,
   codes,
@@ -371,7 +371,7 @@ describe('arbitrator: every rejection, with its reason', () => {
     const spent = d.state.records.decisions[0] as (typeof d.state.records.decisions)[number];
     const refusals = Array.from({ length: 1200 }, (_, i) => ({ ...spent, id: `dec-x-${i}`, key: `pc-other-${i}`, outcome: 'refused' as const, decidedAt: d.now + i }));
     const kept = pruned([spent, ...refusals]);
-    expect(kept.length).toBeLessThanOrEqual(MAX_DECISIONS);
+    expect(kept.length).toBeLessThanOrEqual(DECISIONS_PRUNED_ABOVE);
     expect(kept[0]).toEqual(spent);
     const next = { ...d.state, records: { ...d.state.records, decisions: kept } };
     expect(spendingDecision(next, spent.key)?.id).toBe(first?.body.decisionId);

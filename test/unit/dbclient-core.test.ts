@@ -4,7 +4,7 @@ import { Keyring } from '../../src/protocol/keys.js';
 import type { PartyId } from '../../src/protocol/party.js';
 import type { ClientStatusReport } from '../../src/protocol/verbs.js';
 import type { CommonEffect, CommonEvent } from '../../src/roles/core.js';
-import { createDbclientCore, type DbclientEffect, type DbclientEvent, type DbclientState, initialState, MAX_REPORTED_ENTRIES, PERSIST_WRITER } from '../../src/roles/dbclient/core.js';
+import { dbclientCore, type DbclientEffect, type DbclientEvent, type DbclientState, initialState, MAX_REPORTED_ENTRIES, PERSIST_WRITER } from '../../src/roles/dbclient/core.js';
 import type { DesiredLb, ObservedServer } from '../../src/roles/dbclient/lb/types.js';
 import { ARB, CFG, directives, msg, NON_PRIMARY, observedFrom, report } from './dbclient-fixtures.js';
 
@@ -14,7 +14,7 @@ const ALL: PartyId[] = ['dbserver:1', 'dbserver:2', 'dbserver:3', 'dbserver:4'];
 
 /** Drives the core like the RoleHost does, and plays a load balancer that does as it is told. */
 class Driver {
-  readonly core = createDbclientCore(CFG);
+  readonly core = dbclientCore(CFG);
   state: DbclientState;
   now = T0;
   effects: Eff[] = [];
@@ -394,7 +394,7 @@ describe('dbclient core: the load balancer as it is', () => {
 describe('dbclient core: the client_status_report fits a datagram', () => {
   it('a site of 40 dbservers reports the first 64 backend entries, and the datagram encodes', () => {
     const servers = Array.from({ length: 40 }, (_, i) => ({ id: `dbserver:${i + 1}` as PartyId, serial: i + 1, dc: 'east', dcPriority: 1, allowDonorReads: false }));
-    const core = createDbclientCore({ ...CFG, servers });
+    const core = dbclientCore({ ...CFG, servers });
     let s = core.step(initialState(), { kind: 'start' }, T0).state;
     const observed: ObservedServer[] = servers.flatMap((x) =>
       (['write', 'read'] as const).map((backend) => ({ backend, server: x.id, state: 'maint' as const, operational: true, weight: 1, sessions: 99_999 })),
@@ -447,7 +447,7 @@ describe('dbclient core: a site config change while running', () => {
     d.settle();
     const next = { ...CFG, servers: [...CFG.servers.filter((x) => x.id !== 'dbserver:4'), { id: 'dbserver:5' as PartyId, serial: 5, dc: 'west', dcPriority: 2, allowDonorReads: false }] };
     // The daemon carries the state into a core built from the new config.
-    const core = createDbclientCore({ ...next, servers: next.servers.map((x) => ({ ...x, dcPriority: x.dc === 'west' ? 1 : 2 })) });
+    const core = dbclientCore({ ...next, servers: next.servers.map((x) => ({ ...x, dcPriority: x.dc === 'west' ? 1 : 2 })) });
     const r = core.step(d.state, { kind: 'reconfigured', changes: ['parties: added dbserver:5', 'parties: removed dbserver:4', 'dataCentres.west.priority: 2 → 1'] }, d.now);
     const apply = r.effects.find((e) => e.kind === 'apply_lb') as Extract<DbclientEffect, { kind: 'apply_lb' }>;
     expect(apply.desired.read.map((x) => `${x.server}:${x.state}${x.shutdownSessions ? '+shut' : ''}`)).toEqual(['dbserver:3:ready', 'dbserver:1:ready', 'dbserver:2:ready', 'dbserver:5:maint+shut']);

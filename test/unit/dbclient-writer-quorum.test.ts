@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PartyId } from '../../src/protocol/party.js';
 import type { Member, WsrepStatus } from '../../src/protocol/verbs.js';
 import type { CommonEvent } from '../../src/roles/core.js';
-import { createDbclientCore, type DbclientEvent, type DbclientState, initialState } from '../../src/roles/dbclient/core.js';
+import { dbclientCore, type DbclientEvent, type DbclientState, initialState } from '../../src/roles/dbclient/core.js';
 import { CFG, msg, report } from './dbclient-fixtures.js';
 
 /**
@@ -23,7 +23,7 @@ function nonPrimaryIn(i: number, members: Member[]): Partial<WsrepStatus> {
 }
 
 class D {
-  core = createDbclientCore(CFG);
+  core = dbclientCore(CFG);
   state: DbclientState = initialState();
   now = T0;
   writers: Array<PartyId | null> = [];

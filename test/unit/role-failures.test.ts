@@ -5,10 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { silentLogger } from '../../src/log.js';
 import { startArbitrator } from '../../src/roles/arbitrator/daemon.js';
-import { RECORD_KEYS, TRUSTED_MEMORY } from '../../src/roles/arbitrator/records.js';
+import { RECORD_KEYS, recordProblem, TRUSTED_MEMORY } from '../../src/roles/arbitrator/records.js';
 import type { RoleContext } from '../../src/roles/context.js';
 import type { ArbitratorParty } from '../../src/site/schema.js';
-import { RoleHost } from '../../src/roles/host.js';
+import { MAX_QUEUED_EVENTS, RoleHost } from '../../src/roles/host.js';
 import { LocalState } from '../../src/state/local-state.js';
 import { nonPrimary, primary } from './arbitrator-fixtures.js';
 import { netSite } from './arbitrator-net.js';
@@ -125,6 +125,77 @@ describe('a core that throws (a bug)', () => {
     expect(host.current).toBe(1);
     expect(host.errors().coreThrew).toBe(1);
     expect(h.post.stats().drops.malformed).toBe(0);
+    await h.close();
+  });
+
+  it('a record that would not load again is never written: the persist fails, exit 3, and the publish after it never leaves', async () => {
+    const h = harness();
+    const written: string[] = [];
+    const fatal: number[] = [];
+    const host = new RoleHost<number, never, never>({
+      core: {
+        step(s, e) {
+          if (e.kind !== 'message') return { state: s, effects: [] };
+          // A broken record (a decision without its view), then the send that depends on it.
+          return {
+            state: s + 1,
+            effects: [
+              { kind: 'persist', key: RECORD_KEYS.decisions, value: [{ id: 'd-1' }] },
+              { kind: 'publish', to: 'dbserver:1', verb: 'request_status', body: {} },
+            ],
+          };
+        },
+      },
+      initial: 0,
+      post: h.post,
+      clock: h.clock,
+      durable: { put: (k) => void written.push(k) },
+      logger: silentLogger(),
+      check: recordProblem,
+      onFatal: (f) => fatal.push(f.exitCode),
+      execute: () => {},
+    });
+    host.start();
+    h.say(0, primary('n1'));
+    h.clock.advance(100);
+    expect(written).toEqual([]);
+    expect(fatal).toEqual([EXIT.STATE]);
+    expect(host.errors().fatal?.message).toMatch(/persist of arbitrator\.decisions failed: the record would not load again \(0\.\w+ /);
+    await h.close();
+  });
+
+  it('the event queue is bounded: a loop through dispatch is cut off, counted and logged, and the party goes on', async () => {
+    const h = harness();
+    let handled = 0;
+    let host: RoleHost<number, { kind: 'again' }, never> | null = null;
+    host = new RoleHost<number, { kind: 'again' }, never>({
+      core: {
+        step(s, e) {
+          handled++;
+          // A buggy executor or core feeding itself: each event queues two more (for a while:
+          // the bound caps the memory such a loop takes, not the loop).
+          if ((e.kind === 'again' || e.kind === 'start') && handled < 4 * MAX_QUEUED_EVENTS) {
+            host?.dispatch({ kind: 'again' });
+            host?.dispatch({ kind: 'again' });
+          }
+          return { state: s + 1, effects: [] };
+        },
+      },
+      initial: 0,
+      post: h.post,
+      clock: h.clock,
+      durable: { put() {} },
+      logger: silentLogger(),
+      execute: () => {},
+    });
+    host.start();
+    // Without the bound every event handled would have been queued: 2 per feeding step.
+    expect(host.errors().queueDropped).toBeGreaterThan(2 * MAX_QUEUED_EVENTS);
+    expect(handled).toBeLessThanOrEqual(5 * MAX_QUEUED_EVENTS + 1);
+    // The party goes on: the next event is handled.
+    const before = handled;
+    host.dispatch({ kind: 'again' });
+    expect(handled).toBe(before + 1);
     await h.close();
   });
 });

@@ -6,7 +6,7 @@ import type { ArbitratorState, Reason } from './state.js';
 
 /**
  * A candidate component: the fresh non-Primary reports that share one exact view, with what
- * rules 1 and 3 of docs/safety.md need to judge it. Pure bookkeeping; decide.ts judges.
+ * rules 1 and 3 of docs/safety.md need to judge it. Pure bookkeeping; evaluate.ts judges.
  */
 export interface Candidate {
   key: string;

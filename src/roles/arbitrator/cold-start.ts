@@ -5,7 +5,7 @@ import { changeDirectives } from './directives.js';
 import { isFresh, labelOf } from './observations.js';
 import { type DecisionRecord, RECORD_KEYS } from './records.js';
 import type { DbserverInfo } from './settings.js';
-import { type ArbitratorState, journal } from './state.js';
+import { type ArbitratorState, journal, type ArbitratorStep } from './state.js';
 import { pruned } from './decisions.js';
 import { nextGeneration } from './memory.js';
 
@@ -293,10 +293,8 @@ interface OrderOptions {
   reason: string;
 }
 
-type Step = { state: ArbitratorState; effects: CommonEffect[] };
-
 /** Records the orders (one persist, before any is sent), then sends them. */
-function order(state: ArbitratorState, now: number, orders: OrderOptions[]): Step & { records: DecisionRecord[] } {
+function order(state: ArbitratorState, now: number, orders: OrderOptions[]): ArbitratorStep & { records: DecisionRecord[] } {
   const records: DecisionRecord[] = orders.map((o, i) => ({
     id: `cs-${now.toString(36)}-${state.records.decisions.length + i + 1}`,
     kind: o.kind,
@@ -357,7 +355,7 @@ export function automaticInWindow(state: ArbitratorState, now: number): number {
 }
 
 /** Past the cap the arbitrator pauses itself, loudly: something keeps failing and a human must look. */
-export function capReached(state: ArbitratorState, now: number, what: string): Step | null {
+export function capReached(state: ArbitratorState, now: number, what: string): ArbitratorStep | null {
   const cs = coldStartSettings(state);
   const n = automaticInWindow(state, now);
   if (n < cs.maxAutomatic || state.records.directives.paused) return null;
@@ -376,7 +374,7 @@ export function capReached(state: ArbitratorState, now: number, what: string): S
  * Runs after the promotion rule, when it decided nothing: acts on the plan per the policy
  * (auto: at once; confirm: waits for the operator; off: reports only).
  */
-export function coldStartStep(state: ArbitratorState, now: number): Step & { view: ColdStartView } {
+export function coldStartStep(state: ArbitratorState, now: number): ArbitratorStep & { view: ColdStartView } {
   const v = coldStartView(state, now);
   let s: ArbitratorState = state;
   const effects: CommonEffect[] = [];
@@ -412,7 +410,7 @@ export function coldStartStep(state: ArbitratorState, now: number): Step & { vie
   return { state: s, effects, view: v };
 }
 
-function carryOut(state: ArbitratorState, now: number, p: ColdStartPlan, o: { forced: boolean; operator: string | null; requestId: string | null; reason: string }): Step {
+function carryOut(state: ArbitratorState, now: number, p: ColdStartPlan, o: { forced: boolean; operator: string | null; requestId: string | null; reason: string }): ArbitratorStep {
   const stateUuid = p.stateUuid ?? '';
   const key = p.key ?? `coldstart:${stateUuid}`;
   const all = state.settings.dbservers.map((d) => d.id);

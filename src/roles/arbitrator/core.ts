@@ -3,7 +3,7 @@ import type { BodyOf } from '../../protocol/verbs.js';
 import { type CommonEffect, type CommonEvent, publish, type RoleCore, type StepResult } from '../core.js';
 import { coldStartStep } from './cold-start.js';
 import { rejoinStep } from './rejoin.js';
-import { evaluate } from './decide.js';
+import { evaluate } from './evaluate.js';
 import { republishPending } from './decisions.js';
 import { publishDirectives, refreshWriter } from './directives.js';
 import { isFresh } from './observations.js';

@@ -4,7 +4,7 @@ import { RoleHost } from '../host.js';
 import type { RoleContext, RunningRole } from '../context.js';
 import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from './core.js';
 import { CliError, EXIT } from '../../errors.js';
-import { ArbitratorRecordError, type ArbitratorRecords, type DecisionRecord, loadArbitratorRecords, RECORD_KEYS } from './records.js';
+import { ArbitratorRecordError, type ArbitratorRecords, type DecisionRecord, loadArbitratorRecords, RECORD_KEYS, recordProblem } from './records.js';
 import { followSiteConfig, handDatagramStats } from './daemon-glue.js';
 import { arbitratorSettings } from './settings.js';
 import { type ArbitratorState, initialArbitratorState } from './state.js';
@@ -64,6 +64,7 @@ export async function startArbitrator(ctx: RoleContext): Promise<RunningRole> {
     durable,
     logger: ctx.logger,
     onFatal: (f) => ctx.fatal?.(f.exitCode, f.message),
+    check: recordProblem,
     ...(ctx.tap ? { tap: ctx.tap } : {}),
     execute: () => {},
   });

@@ -2,7 +2,7 @@ import type { PartyId } from '../../protocol/party.js';
 import type { PrimaryView } from '../../protocol/verbs.js';
 import { type CommonEffect, publish } from '../core.js';
 import { type Candidate, decisionKeyOf } from './candidates.js';
-import { type DecisionRecord, MAX_DECISIONS, RECORD_KEYS } from './records.js';
+import { type DecisionRecord, DECISIONS_PRUNED_ABOVE, RECORD_KEYS } from './records.js';
 import { startOrderOf } from './cold-start.js';
 import { announceGeneration, nextGeneration } from './memory.js';
 import { type ArbitratorState, journal, stampOf } from './state.js';
@@ -87,7 +87,7 @@ export function describeWeights(c: Candidate): string {
 }
 
 /** Records the decision and returns, in order: persist, make_primary, log. */
-export function decide(state: ArbitratorState, c: Candidate, now: number, o: DecideOptions): { state: ArbitratorState; effects: CommonEffect[]; decision: DecisionRecord } {
+export function recordDecision(state: ArbitratorState, c: Candidate, now: number, o: DecideOptions): { state: ArbitratorState; effects: CommonEffect[]; decision: DecisionRecord } {
   const lastPrimary: PrimaryView | null = c.lastPrimary;
   const record: DecisionRecord = {
     id: nextDecisionId(state, now),
@@ -199,9 +199,9 @@ export function expireDecisions(state: ArbitratorState, now: number, _fresh?: un
  * be promoted later — a split brain. They are one per primary component, so they stay few.
  */
 export function pruned(ds: DecisionRecord[]): DecisionRecord[] {
-  if (ds.length <= MAX_DECISIONS) return ds;
+  if (ds.length <= DECISIONS_PRUNED_ABOVE) return ds;
   const out = [...ds];
-  while (out.length > MAX_DECISIONS) {
+  while (out.length > DECISIONS_PRUNED_ABOVE) {
     const i = out.findIndex((d) => !spends(d));
     if (i < 0) break;
     out.splice(i, 1);

@@ -6,14 +6,13 @@ import { isFresh, isServing, servingNodes } from './observations.js';
 import { type DirectivesRecord, RECORD_KEYS } from './records.js';
 import { type DbserverInfo, dbserverInfo } from './settings.js';
 import { acting } from './standby.js';
-import { type ArbitratorState, journal, stampOf } from './state.js';
+import { type ArbitratorState, journal, stampOf, type ArbitratorStep } from './state.js';
 
 /**
  * The operator's standing orders and the chosen writer, published as `directives` to every
  * dbclient and dbserver. Each change grows the epoch, is persisted, then published (acked and
  * resent by the post office until every receiver has the newest).
  */
-type Step = { state: ArbitratorState; effects: CommonEffect[] };
 
 export function directivesBody(d: DirectivesRecord): Directives {
   return { epoch: d.epoch, drained: [...d.drained], paused: d.paused, writer: d.writer };
@@ -28,7 +27,14 @@ export function publishDirectives(state: ArbitratorState): CommonEffect[] {
 }
 
 /** Grows the epoch, persists, publishes, logs: the one way the directives change. */
-export function changeDirectives(state: ArbitratorState, now: number, patch: Partial<Omit<DirectivesRecord, 'epoch'>>, event: LogEvent, text: string, data: Record<string, unknown> = {}): Step {
+export function changeDirectives(
+  state: ArbitratorState,
+  now: number,
+  patch: Partial<Omit<DirectivesRecord, 'epoch'>>,
+  event: LogEvent,
+  text: string,
+  data: Record<string, unknown> = {},
+): ArbitratorStep {
   const directives: DirectivesRecord = { ...state.records.directives, ...patch, epoch: state.records.directives.epoch + 1 };
   if (patch.drained) directives.drained = [...patch.drained].sort();
   let s: ArbitratorState = { ...state, records: { ...state.records, directives } };
@@ -105,7 +111,7 @@ export function warmedUp(state: ArbitratorState, now: number): boolean {
  * When the writer is first seen not serving, every dbserver is asked for a report at once, so
  * the replacement is chosen on news newer than the fall rather than on reports from before it.
  */
-export function refreshWriter(state: ArbitratorState, now: number): Step {
+export function refreshWriter(state: ArbitratorState, now: number): ArbitratorStep {
   // The writer is the leader's to move (etcd store): a standby only watches.
   if (!warmedUp(state, now) || !acting(state)) return { state, effects: [] };
   const cur = state.records.directives.writer;
@@ -136,7 +142,7 @@ export function refreshWriter(state: ArbitratorState, now: number): Step {
  * are missing here. They are adopted as the site follows them (loudly): a restored arbitrator
  * never promotes through a pause the operator set after its backup was taken.
  */
-export function adoptHeldDirectives(state: ArbitratorState, from: PartyId, held: HeldDirectivesReport | undefined, now: number): Step {
+export function adoptHeldDirectives(state: ArbitratorState, from: PartyId, held: HeldDirectivesReport | undefined, now: number): ArbitratorStep {
   const mine = state.records.directives;
   if (!held || held.epoch <= mine.epoch) return { state, effects: [] };
   const known = new Set(state.settings.dbservers.map((d) => d.id as string));

@@ -6,7 +6,7 @@ import type { Logger } from '../../log.js';
 import { type Durable, RoleHost, type RoleFailure, type StepTap } from '../host.js';
 import type { RoleCore } from '../core.js';
 import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from './core.js';
-import type { ArbitratorRecords } from './records.js';
+import { type ArbitratorRecords, recordProblem } from './records.js';
 import type { ArbitratorState, JournalEntry } from './state.js';
 import type { StoreStatus } from './store/etcd-store.js';
 import { OrderedOutbox } from './store/outbox.js';
@@ -168,6 +168,7 @@ export function bindHaArbitrator(o: HaBindingOptions): HaBinding {
     logger: log,
     ...(o.onFatal ? { onFatal: o.onFatal } : {}),
     observe,
+    check: recordProblem,
     ...(o.tap ? { tap: o.tap } : {}),
     execute: () => {},
   });

@@ -11,7 +11,7 @@ import { endRelearning } from './memory.js';
 import { answer, awaitPause, pauseAskedAgain } from './pause-confirm.js';
 import { operatorPromote, type OperatorOutcome } from './promote.js';
 import { resolveDbserver } from './settings.js';
-import { type ArbitratorState, MAX_CACHED_SUMMARIES, REPLY_CACHE_MS, SUMMARY_CACHE_MS } from './state.js';
+import { type ArbitratorState, MAX_CACHED_SUMMARIES, REPLY_CACHE_MS, SUMMARY_CACHE_MS, type ArbitratorStep } from './state.js';
 import { buildSummary } from './summary.js';
 
 /**
@@ -20,7 +20,6 @@ import { buildSummary } from './summary.js';
  * reply is remembered for a while and a resend gets the same answer instead of a second action.
  */
 export type OperatorVerb = 'drain' | 'undrain' | 'pause' | 'resume' | 'promote' | 'bootstrap' | 'withdraw' | 'relearned' | 'status_summary';
-type Step = { state: ArbitratorState; effects: CommonEffect[] };
 
 export function isOperatorVerb(v: string): v is OperatorVerb {
   return v === 'drain' || v === 'undrain' || v === 'pause' || v === 'resume' || v === 'promote' || v === 'bootstrap' || v === 'withdraw' || v === 'relearned' || v === 'status_summary';
@@ -30,7 +29,7 @@ function clip(s: string, n = 800): string {
   return s.length > n ? `${s.slice(0, n - 3)}...` : s;
 }
 
-export function handleOperator(state: ArbitratorState, msg: Inbound, now: number): Step {
+export function handleOperator(state: ArbitratorState, msg: Inbound, now: number): ArbitratorStep {
   const from = msg.from;
   if (msg.verb === 'status_summary') return sendSummary(state, from, msg.body as BodyOf<'status_summary'>, now);
   const body = msg.body as { requestId: string; operator: string; reason: string };
@@ -195,7 +194,7 @@ function resume(state: ArbitratorState, b: BodyOf<'resume'>, now: number): Opera
  * Pages of one summary must come from one document: the document is kept per (command,
  * requestId) for a while, so pages asked for again fit the ones already received.
  */
-function sendSummary(state: ArbitratorState, from: PartyId, b: BodyOf<'status_summary'>, now: number): Step {
+function sendSummary(state: ArbitratorState, from: PartyId, b: BodyOf<'status_summary'>, now: number): ArbitratorStep {
   const summaries = state.summaries.filter((x) => now - x.at < SUMMARY_CACHE_MS);
   let entry = summaries.find((x) => x.for === from && x.requestId === b.requestId);
   let s: ArbitratorState = { ...state, summaries };

@@ -1,6 +1,6 @@
 import type { PartyId } from '../../protocol/party.js';
 import { type CommonEffect, publish } from '../core.js';
-import { type ArbitratorState, MAX_CACHED_REPLIES, MAX_PENDING_PAUSES, type PendingPause, REPLY_CACHE_MS } from './state.js';
+import { type ArbitratorState, MAX_CACHED_REPLIES, MAX_PENDING_PAUSES, type PendingPause, REPLY_CACHE_MS, type ArbitratorStep } from './state.js';
 
 /**
  * The operator is told "paused" only once the pause lives somewhere besides this arbitrator's
@@ -9,7 +9,6 @@ import { type ArbitratorState, MAX_CACHED_REPLIES, MAX_PENDING_PAUSES, type Pend
  * (all-faults seed 111659: paused while cut off from the site, restored from a backup taken
  * before, it promoted on the operator's "ok"). The pause acts here at once; only the answer waits.
  */
-type Step = { state: ArbitratorState; effects: CommonEffect[] };
 type Holder = { id: PartyId; paused: boolean; epoch: number };
 
 /** A receiver whose newest report holds directives of `epoch` or newer, and what they say of the pause. */
@@ -20,13 +19,13 @@ export function pauseHolder(state: ArbitratorState, epoch: number): Holder | nul
 }
 
 /** Answers the operator and remembers the answer (a resend of the request gets the same). */
-export function answer(state: ArbitratorState, to: PartyId, requestId: string, ok: boolean, message: string, now: number): Step {
+export function answer(state: ArbitratorState, to: PartyId, requestId: string, ok: boolean, message: string, now: number): ArbitratorStep {
   const replies = [...state.replies.filter((r) => now - r.at < REPLY_CACHE_MS), { for: to, requestId, at: now, ok, message }].slice(-MAX_CACHED_REPLIES);
   return { state: { ...state, replies }, effects: [publish(to, 'command_reply', { requestId, ok, message })] };
 }
 
 /** An accepted pause: answered now if the site already holds its epoch, else when it does. */
-export function awaitPause(state: ArbitratorState, p: Omit<PendingPause, 'at'>, now: number): Step {
+export function awaitPause(state: ArbitratorState, p: Omit<PendingPause, 'at'>, now: number): ArbitratorStep {
   const holder = pauseHolder(state, p.epoch);
   if (holder) return settle(state, { ...p, at: now }, holder, now);
   const pendingPauses = [...state.pendingPauses, { ...p, at: now }].slice(-MAX_PENDING_PAUSES);
@@ -34,13 +33,13 @@ export function awaitPause(state: ArbitratorState, p: Omit<PendingPause, 'at'>, 
 }
 
 /** What the holder follows decides the answer: the pause, or a resume that came after it. */
-function settle(state: ArbitratorState, p: PendingPause, holder: Holder, now: number): Step {
+function settle(state: ArbitratorState, p: PendingPause, holder: Holder, now: number): ArbitratorStep {
   if (holder.paused) return answer(state, p.for, p.requestId, true, `${p.message}; ${holder.id} holds it`, now);
   return answer(state, p.for, p.requestId, false, `the pause of epoch ${p.epoch} was resumed since (${holder.id} holds epoch ${holder.epoch}, not paused)`, now);
 }
 
 /** After a report: the pauses now held by the site are confirmed to their operators. */
-export function confirmPauses(state: ArbitratorState, now: number): Step {
+export function confirmPauses(state: ArbitratorState, now: number): ArbitratorStep {
   if (!state.pendingPauses.length) return { state, effects: [] };
   let s = state;
   const effects: CommonEffect[] = [];
@@ -69,7 +68,7 @@ export function confirmPauses(state: ArbitratorState, now: number): Step {
  * pause: the answer is a refusal that says what stands — the pause acts here, but nothing else
  * holds it — so the operator neither waits forever nor believes in a pause that a restore undoes.
  */
-export function pauseAskedAgain(state: ArbitratorState, p: PendingPause, now: number): Step {
+export function pauseAskedAgain(state: ArbitratorState, p: PendingPause, now: number): ArbitratorStep {
   const holder = pauseHolder(state, p.epoch);
   const pendingPauses = state.pendingPauses.filter((x) => x !== p);
   if (holder) return settle({ ...state, pendingPauses }, p, holder, now);

@@ -1,9 +1,9 @@
 import { viewKey, viewOf } from '../../protocol/view.js';
 import type { CommonEffect } from '../core.js';
 import { type Candidate, candidateViews, decisionKeyOf, shortUuid, structuralProblem } from './candidates.js';
-import { decide, decisionInFlight, describeWeights, liveUntil, spendingDecision, spends, withdrawDecision } from './decisions.js';
+import { recordDecision, decisionInFlight, describeWeights, liveUntil, spendingDecision, spends, withdrawDecision } from './decisions.js';
 import { duplicateNote } from './memory.js';
-import { primaryNote } from './decide.js';
+import { primaryNote } from './evaluate.js';
 import { freshNodes, isFresh, labelOf } from './observations.js';
 import { resolveDbserver } from './settings.js';
 import type { ArbitratorState } from './state.js';
@@ -127,7 +127,7 @@ export function operatorPromote(state: ArbitratorState, req: PromoteRequest, now
   const lost = req.force && req.confirmLost?.length ? `; confirmed lost: ${req.confirmLost.join(', ')}` : '';
   const reason = `${req.force ? 'forced' : 'operator'} promote of ${what} by ${req.operator}: ${req.reason || '(no reason given)'}; ${describeWeights(c)}${unheard}${lost}`;
   const confirmedLost = (req.confirmLost ?? []).map((x) => resolveDbserver(state.settings, x)?.id).filter((x): x is NonNullable<typeof x> => x !== undefined);
-  const r = decide(next, c, now, { forced: req.force, operator: req.operator, requestId: req.requestId, reason, alsoSpends: req.force ? otherKeys(state, key) : [], confirmedLost });
+  const r = recordDecision(next, c, now, { forced: req.force, operator: req.operator, requestId: req.requestId, reason, alsoSpends: req.force ? otherKeys(state, key) : [], confirmedLost });
   return {
     state: r.state,
     effects: [...effects, ...r.effects],

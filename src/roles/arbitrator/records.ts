@@ -154,8 +154,8 @@ export function emptyRecords(): ArbitratorRecords {
   return { decisions: [], directives: { ...EMPTY_DIRECTIVES }, lastPrimary: null, nodes: {}, memory: { ...TRUSTED_MEMORY } };
 }
 
-/** Decisions are never pruned below this many; beyond it the oldest settled ones go. */
-export const MAX_DECISIONS = 1000;
+/** Past this many decisions the oldest refused ones are pruned; no other is ever dropped (decisions.ts `pruned`), so the list may stay longer. */
+export const DECISIONS_PRUNED_ABOVE = 1000;
 /** uuids per dbserver kept (a restarted mariadbd gets a new one). */
 export const MAX_UUIDS_PER_PARTY = 16;
 
@@ -171,6 +171,29 @@ export class ArbitratorRecordError extends MinderError {
  * record at all (a new or deleted file) is not trusted: it starts relearning. A file from before
  * the memory record, with records in it, is trusted as it was.
  */
+const RECORD_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+  [RECORD_KEYS.decisions]: z.array(decisionRecord),
+  [RECORD_KEYS.directives]: directivesRecord,
+  [RECORD_KEYS.lastPrimary]: lastPrimaryRecord.nullable(),
+  [RECORD_KEYS.nodes]: nodesRecord,
+  [RECORD_KEYS.memory]: memoryRecord,
+};
+
+/**
+ * Checks a record before it is written, with the schema it is read back with: a record that
+ * would not load again (the next start would refuse it) is never written. The RoleHost then
+ * fails the persist, as if the disk had refused it: the party stops before anything that depends
+ * on the record is sent. Keys that are not records pass (the incarnation counter).
+ */
+export function recordProblem(key: string, value: unknown): string | null {
+  const schema = RECORD_SCHEMAS[key];
+  if (!schema) return null;
+  const r = schema.safeParse(value);
+  if (r.success) return null;
+  const i = r.error.issues[0];
+  return i ? `${i.path.join('.') || '(the record)'} ${i.message}` : 'invalid';
+}
+
 export function loadArbitratorRecords(get: (key: string) => unknown, now = 0): ArbitratorRecords {
   const read = <T>(key: string, schema: z.ZodType<T>, dflt: T): T => {
     const raw = get(key);

@@ -6,13 +6,11 @@ import { isFresh } from './observations.js';
 import { decisionKeyOf } from './candidates.js';
 import { type DecisionRecord, INCARNATION_FLOOR_KEY, type LastPrimaryRecord, MAX_UUIDS_PER_PARTY, type NodeSighting, type NodesRecord, RECORD_KEYS } from './records.js';
 import { dbserverByNodeName, dbserverInfo } from './settings.js';
-import { type ArbitratorState, journal } from './state.js';
+import { type ArbitratorState, journal, type ArbitratorStep } from './state.js';
 import { adoptHeldDirectives } from './directives.js';
 
-type Step = { state: ArbitratorState; effects: CommonEffect[] };
-
 /** A stored report and whether it needs an evaluation now (see `applyDbReport`). */
-export type ReportStep = Step & { material: boolean };
+export type ReportStep = ArbitratorStep & { material: boolean };
 
 /**
  * Marks a party heard since this start, in place (the per-party maps belong to the state being
@@ -72,7 +70,7 @@ export function applyDbReport(state: ArbitratorState, from: PartyId, body: DbSta
   return { state: s, effects, material: true };
 }
 
-export function applyClientReport(state: ArbitratorState, from: PartyId, body: ClientStatusReport, now: number): Step {
+export function applyClientReport(state: ArbitratorState, from: PartyId, body: ClientStatusReport, now: number): ArbitratorStep {
   if (!state.settings.dbclients.includes(from)) return { state, effects: [] };
   state.clients[from] = { body, receivedAt: now };
   heard(state, from);
@@ -178,7 +176,7 @@ function sameEvidence(a: DbStatusReport, b: DbStatusReport): boolean {
  * its last primary component here as it does on the site (docs/safety.md, path 1). Only the
  * node that acted on it is believed, as for outcomes.
  */
-function adoptCarried(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
+function adoptCarried(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): ArbitratorStep {
   const carried = body.carried ?? [];
   const unknown = carried.filter((c) => !state.records.decisions.some((d) => d.id === c.id));
   const known = carried.filter((c) => c.outcome !== 'pending' && state.records.decisions.some((d) => d.id === c.id && d.target === from && d.outcome === 'pending'));
@@ -230,9 +228,9 @@ function adoptCarried(state: ArbitratorState, from: PartyId, body: DbStatusRepor
  * an incarnation newer than this one's means this state is older than what the site has seen (a
  * restored copy, or a second process): relearn, and outgrow it at the next start. A process of
  * the same or a newer incarnation heard lately is a second arbitrator alive: noted, and nothing
- * is promoted while one is (decide.ts).
+ * is promoted while one is (evaluate.ts).
  */
-function noteArbiters(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
+function noteArbiters(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): ArbitratorStep {
   const effects: CommonEffect[] = [];
   let s = state;
   // Only this party's processes: the other arbitrators of a leader-store site are no duplicates (docs/arbitrator-ha.md).
@@ -276,7 +274,7 @@ function noteArbiters(state: ArbitratorState, from: PartyId, body: DbStatusRepor
  * no longer reach, so a decision may be missing from them (its target may be out of reach, and
  * the half heard here may be the one it was not for). Relearn, as for a lost file.
  */
-function behindTheSite(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number, effects: CommonEffect[]): Step {
+function behindTheSite(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number, effects: CommonEffect[]): ArbitratorStep {
   const heard = [body.newestArbiter, ...(body.arbiters ?? [])].reduce<number>((m, a) => (a && (a.party === undefined || a.party === state.settings.self) ? Math.max(m, a.generation ?? 0) : m), 0);
   const m = state.records.memory;
   if (heard <= m.generation) return { state, effects };
@@ -311,7 +309,7 @@ export function startRelearning(state: ArbitratorState, now: number, why: string
  * the members of a last primary component that cannot report now (the far side of a cut) come
  * from what their reports said before, so that mapping is kept durably.
  */
-function learnUuids(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
+function learnUuids(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): ArbitratorStep {
   const w = body.wsrep;
   if (!w) return { state, effects: [] };
   const found = new Map<string, PartyId>();
@@ -351,7 +349,7 @@ function learnUuids(state: ArbitratorState, from: PartyId, body: DbStatusReport,
 }
 
 /** The newest primary component any report shows (docs/safety.md, rule 3's LastPC), kept for status and logs. */
-function trackLastPrimary(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
+function trackLastPrimary(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): ArbitratorStep {
   const w = body.wsrep;
   if (!w || w.clusterStatus !== 'Primary') return { state, effects: [] };
   // A reading taken in the middle of a view change (the dbserver reads on mariadbd's status-file
@@ -396,7 +394,7 @@ function trackLastPrimary(state: ArbitratorState, from: PartyId, body: DbStatusR
 }
 
 /** A target's report of what became of a decision settles it (once; a settled one never changes). */
-function recordOutcome(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): Step {
+function recordOutcome(state: ArbitratorState, from: PartyId, body: DbStatusReport, now: number): ArbitratorStep {
   const o = body.decision;
   if (!o || o.outcome === 'pending') return { state, effects: [] };
   const i = state.records.decisions.findIndex((d) => d.id === o.id && d.target === from);

@@ -1,4 +1,5 @@
 import type { PartyId } from '../../protocol/party.js';
+import type { CommonEffect } from '../core.js';
 import type { ClientStatusReport, DbStatusReport } from '../../protocol/verbs.js';
 import type { ColdStartView } from './cold-start.js';
 import type { ArbitratorRecords } from './records.js';
@@ -169,6 +170,9 @@ export interface ArbitratorState {
   /** null until the daemon hands them in (the simulator never does). */
   datagrams: DatagramCounts | null;
 }
+
+/** What most of the arbitrator's pure helpers return: the next state and the effects, in order. */
+export type ArbitratorStep = { state: ArbitratorState; effects: CommonEffect[] };
 
 export const MAX_JOURNAL = 50;
 export const MAX_CACHED_SUMMARIES = 8;

@@ -1,6 +1,5 @@
-import type { CommonEffect } from '../core.js';
 import { seconds } from './observations.js';
-import { type ArbitratorState, journal, type Reason } from './state.js';
+import { type ArbitratorState, journal, type Reason, type ArbitratorStep } from './state.js';
 
 /**
  * TILT (after Redis Sentinel's mode of that name): the arbitrator measures durations on its
@@ -22,10 +21,8 @@ export interface ClockWatch {
 
 export const CALM_CLOCK: ClockWatch = { offset: null, tiltUntil: null, lastJump: null };
 
-type Step = { state: ArbitratorState; effects: CommonEffect[] };
-
 /** Compares the two clocks at every step; a jump starts (or extends) a TILT. */
-export function watchClock(state: ArbitratorState, now: number, wall: number): Step {
+export function watchClock(state: ArbitratorState, now: number, wall: number): ArbitratorStep {
   const c = state.clock;
   const offset = wall - now;
   const t = state.settings.timings;

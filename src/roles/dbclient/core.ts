@@ -154,7 +154,7 @@ function log(level: 'debug' | 'info' | 'warn' | 'error', event: LogEvent, msg: s
   return data ? { kind: 'log', level, event, msg, data } : { kind: 'log', level, event, msg };
 }
 
-export function createDbclientCore(cfg: DbclientConfig): RoleCore<DbclientState, DbclientEvent, DbclientEffect> {
+export function dbclientCore(cfg: DbclientConfig): RoleCore<DbclientState, DbclientEvent, DbclientEffect> {
   const known = new Set<string>(cfg.servers.map((s) => s.id));
 
   function drainedSet(s: DbclientState): Set<PartyId> {

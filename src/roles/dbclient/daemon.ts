@@ -7,17 +7,7 @@ import type { ArbitratorParty, DbclientParty, DbserverParty, SiteConfig } from '
 import type { RoleContext, RunningRole } from '../context.js';
 import { RoleHost } from '../host.js';
 import { adapterFromConfig } from './adapter-from-config.js';
-import {
-  createDbclientCore,
-  type DbclientConfig,
-  type DbclientEffect,
-  type DbclientEvent,
-  type DbclientPersisted,
-  type DbclientState,
-  initialState,
-  PERSIST_DIRECTIVES,
-  PERSIST_WRITER,
-} from './core.js';
+import { dbclientCore, type DbclientConfig, type DbclientEffect, type DbclientEvent, type DbclientPersisted, type DbclientState, initialState, PERSIST_DIRECTIVES, PERSIST_WRITER } from './core.js';
 import { LbError, type LoadBalancerAdapter } from './lb/types.js';
 import type { ServerSpec } from './routing.js';
 
@@ -121,7 +111,7 @@ export async function startDbclient(ctx: RoleContext, options: { adapter?: LoadB
       })();
     };
     return new RoleHost<DbclientState, DbclientEvent, DbclientEffect>({
-      core: createDbclientCore(cfg),
+      core: dbclientCore(cfg),
       initial,
       post: ctx.post,
       clock: ctx.clock,

@@ -209,7 +209,7 @@ const T_DEADLINE = 'decision_deadline';
 const T_HOOK = 'hook_grace';
 const T_RECHECK = 'decision_recheck';
 
-export class Step {
+export class DbserverStep {
   readonly effects: Effect[] = [];
   private reported = false;
   constructor(
@@ -391,7 +391,7 @@ export function known(s: DbserverState, id: string): DecisionOutcome | 'pending'
   return s.decisions.find((d) => d.id === id);
 }
 
-function onStart(st: Step): void {
+function onStart(st: DbserverStep): void {
   const p = st.s.pending;
   if (p) {
     // The SET GLOBAL may or may not have run before the restart; a fresh decision from the
@@ -409,7 +409,7 @@ function onStart(st: Step): void {
  * store) and may not act. Refused before anything else: nothing is recorded for the decision
  * id, so the same decision resent by the new leader, with its token, is judged as usual.
  */
-function fenced(st: Step, from: PartyId, verb: 'make_primary' | 'start_mariadb' | 'directives', fence: number | undefined, what: string): boolean {
+function fenced(st: DbserverStep, from: PartyId, verb: 'make_primary' | 'start_mariadb' | 'directives', fence: number | undefined, what: string): boolean {
   const v = checkFence(st.s.fence ?? 0, fence, st.cfg.fenced === true);
   if (!v.ok) {
     const n = (st.s.fencedRefusals ?? 0) + 1;
@@ -424,7 +424,7 @@ function fenced(st: Step, from: PartyId, verb: 'make_primary' | 'start_mariadb' 
   return false;
 }
 
-function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
+function onMakePrimary(st: DbserverStep, from: PartyId, d: MakePrimary): void {
   if (fenced(st, from, 'make_primary', d.fence, `make_primary ${d.decisionId}`)) return;
   const fence = st.fencedOut(from, d.arbiter);
   st.heardArbiter(d.arbiter, from);
@@ -481,12 +481,12 @@ function onMakePrimary(st: Step, from: PartyId, d: MakePrimary): void {
  * (docs/safety.md, "A decision outlives its moment"); one from an arbitrator that does not say
  * when it decided counts from its receipt, as before.
  */
-function deadlineOf(st: Step, d: MakePrimary): number {
+function deadlineOf(st: DbserverStep, d: MakePrimary): number {
   // On the monotonic clock, as every deadline here: what is left of it by the wall clock, now.
   return d.decidedAt === undefined ? st.now + d.validForMs : st.now + (d.decidedAt + d.validForMs - st.wall);
 }
 
-function outOfTime(st: Step, d: MakePrimary): string | null {
+function outOfTime(st: DbserverStep, d: MakePrimary): string | null {
   if (d.decidedAt === undefined) return null;
   const skew = st.cfg.maxClockSkewMs;
   const ahead = d.decidedAt - st.wall;
@@ -503,7 +503,7 @@ function outOfTime(st: Step, d: MakePrimary): string | null {
  * the original is ignored. Already acted on: nothing can undo a pc.bootstrap; the outcome is
  * reported as it comes.
  */
-function onWithdrawn(st: Step, d: MakePrimary, seen: DecisionOutcome | 'pending' | undefined): void {
+function onWithdrawn(st: DbserverStep, d: MakePrimary, seen: DecisionOutcome | 'pending' | undefined): void {
   const p = st.s.pending;
   if (seen === 'pending' && p) {
     if (p.attempts === 0 && p.phase === 'checking') {
@@ -524,7 +524,7 @@ function onWithdrawn(st: Step, d: MakePrimary, seen: DecisionOutcome | 'pending'
 }
 
 /** Judges the pending decision against a reading begun after its current phase began. */
-function judgeDecision(st: Step, r: Reading): void {
+function judgeDecision(st: DbserverStep, r: Reading): void {
   const p = st.s.pending;
   if (!p || r.seq < p.minSeq || p.phase === 'bootstrapping') return;
   const id = p.decision.decisionId;
@@ -627,7 +627,7 @@ export function pushAgrees(push: WsrepNotify, r: Reading): boolean {
   return true;
 }
 
-function onObserved(st: Step, r: Reading): void {
+function onObserved(st: DbserverStep, r: Reading): void {
   if (st.s.inFlight !== r.seq) {
     st.log('debug', 'reading_ignored', `reading ${r.seq} was not the one in flight`, { seq: r.seq });
     return;
@@ -656,7 +656,7 @@ function onObserved(st: Step, r: Reading): void {
   if (queued) st.read('queued');
 }
 
-function onBootstrapDone(st: Step, e: Extract<DbserverEvent, { kind: 'bootstrap_done' }>): void {
+function onBootstrapDone(st: DbserverStep, e: Extract<DbserverEvent, { kind: 'bootstrap_done' }>): void {
   const p = st.s.pending;
   if (!p || p.decision.decisionId !== e.decisionId || p.phase !== 'bootstrapping' || p.attempts !== e.attempt) {
     st.log('debug', 'bootstrap_result_ignored', `pc.bootstrap result for ${e.decisionId} attempt ${e.attempt} no longer awaited`);
@@ -672,7 +672,7 @@ function onBootstrapDone(st: Step, e: Extract<DbserverEvent, { kind: 'bootstrap_
   st.read('verify_bootstrap');
 }
 
-function onTimer(st: Step, name: string): void {
+function onTimer(st: DbserverStep, name: string): void {
   switch (name) {
     case T_REPORT:
       st.s = { ...st.s, reportDue: true };
@@ -734,7 +734,7 @@ function onTimer(st: Step, name: string): void {
   }
 }
 
-function onReconfigured(st: Step, changes: string[]): void {
+function onReconfigured(st: DbserverStep, changes: string[]): void {
   st.log('info', 'reconfigured', `site config changed (${changes.join('; ') || 'no details'}): reporting to ${st.cfg.recipients.join(', ')} every ${st.cfg.reportIntervalMs} ms`, { changes });
   st.effects.push({ kind: 'timer', name: T_REPORT, afterMs: st.cfg.reportIntervalMs });
   const p = st.s.pending;
@@ -749,7 +749,7 @@ function onReconfigured(st: Step, changes: string[]): void {
 }
 
 /** A push from the hook, over the unix socket (the shell hook) or UDP (the Node hook). */
-function onHookPush(st: Step, n: WsrepNotify, via: 'socket' | 'udp'): void {
+function onHookPush(st: DbserverStep, n: WsrepNotify, via: 'socket' | 'udp'): void {
   const wasMissing = st.s.hook.missing;
   st.s = { ...st.s, push: { at: st.now, notify: n }, followUpsLeft: st.cfg.followUpMax, hook: onPush(st.s.hook, st.now) };
   st.effects.push({ kind: 'cancel_timer', name: T_HOOK });
@@ -764,7 +764,7 @@ function onHookPush(st: Step, n: WsrepNotify, via: 'socket' | 'udp'): void {
   st.read('hook');
 }
 
-function onNotifyCmd(st: Step, cmd: string): void {
+function onNotifyCmd(st: DbserverStep, cmd: string): void {
   if (st.s.hook.configured === cmd) return;
   st.s = { ...st.s, hook: { ...st.s.hook, configured: cmd } };
   if (cmd === '') st.log('warn', 'hook_not_configured', "mariadbd has no wsrep_notify_cmd: state changes reach this dbserver only by the status file and the interval (docs/dbserver.md, 'The hook')");
@@ -772,7 +772,7 @@ function onNotifyCmd(st: Step, cmd: string): void {
   st.report(false);
 }
 
-function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void {
+function onMessage(st: DbserverStep, e: Extract<CommonEvent, { kind: 'message' }>): void {
   const m = e.msg;
   switch (m.verb) {
     case 'request_status':
@@ -810,7 +810,7 @@ function onMessage(st: Step, e: Extract<CommonEvent, { kind: 'message' }>): void
 export function dbserverCore(cfg: DbserverSettings): RoleCore<DbserverState, DbserverEvent, DbserverEffect> {
   return {
     step(state: DbserverState, event: Event, now: number, wall: number = now): StepResult<DbserverState, DbserverEffect> {
-      const st = new Step(state, now, cfg, wall);
+      const st = new DbserverStep(state, now, cfg, wall);
       switch (event.kind) {
         case 'start':
           onStart(st);

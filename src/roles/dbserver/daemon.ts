@@ -6,7 +6,7 @@ import type { DbserverParty } from '../../site/schema.js';
 import type { RoleContext, RunningRole } from '../context.js';
 import { RoleHost } from '../host.js';
 import { DEFAULT_TUNING, type DbserverEffect, type DbserverEvent, type DbserverSettings, type DbserverState, dbserverCore, initialState } from './core.js';
-import { loadDurable } from './durable.js';
+import { dbserverRecordProblem, loadDurable } from './durable.js';
 import { HookSocket, HookSocketError } from './hook-socket.js';
 import { MariadbControl } from './mariadb-control.js';
 import { MariadbReader } from './mariadb-reader.js';
@@ -89,6 +89,7 @@ export async function startDbserver(ctx: RoleContext): Promise<RunningRole> {
       durable: ctx.state,
       logger: ctx.logger,
       onFatal: (f) => ctx.fatal?.(f.exitCode, f.message),
+      check: dbserverRecordProblem,
       ...(ctx.tap ? { tap: ctx.tap } : {}),
       execute: (effect) => {
         switch (effect.kind) {

@@ -17,6 +17,26 @@ export interface DbserverDurable {
   extras: DurableExtras;
 }
 
+/**
+ * The records a restarted dbserver relies on for safety — the decisions it concluded and carried
+ * out, the arbitrators it fences — checked before they are written (RoleHostOptions.check): one
+ * that would be dropped on reading is never written; the persist fails instead, loudly.
+ */
+const CHECKED_BEFORE_WRITING: Readonly<Record<string, z.ZodType>> = {
+  [DECISIONS_KEY]: z.array(decisionOutcome),
+  [CARRIED_KEY]: z.array(carriedDecision),
+  [ARBITER_KEY]: arbiterStamp.nullable(),
+};
+
+export function dbserverRecordProblem(key: string, value: unknown): string | null {
+  const schema = CHECKED_BEFORE_WRITING[key];
+  if (!schema) return null;
+  const r = schema.safeParse(value);
+  if (r.success) return null;
+  const i = r.error.issues[0];
+  return i ? `${i.path.join('.') || '(the record)'} ${i.message}` : 'invalid';
+}
+
 export function loadDurable(get: Get, warn: Warn): DbserverDurable {
   const { decisions, pending } = loadDecisions(get, warn);
   return { decisions, pending, extras: { ...loadStartRecords(get, warn), ...loadExtras(get, warn) } };

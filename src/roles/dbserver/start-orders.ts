@@ -1,6 +1,6 @@
 import type { PartyId } from '../../protocol/party.js';
 import type { StartMariadb } from '../../protocol/verbs.js';
-import { known, type Step } from './core.js';
+import { known, type DbserverStep } from './core.js';
 import type { Reading } from './reading.js';
 
 /**
@@ -36,11 +36,11 @@ export function positionOf(r: Reading): { uuid: string; seqno: number } | null {
   return rec ? { uuid: rec.uuid, seqno: rec.seqno } : null;
 }
 
-function expiresAt(st: Step, o: StartMariadb): number {
+function expiresAt(st: DbserverStep, o: StartMariadb): number {
   return o.decidedAt + o.validForMs + st.cfg.maxClockSkewMs;
 }
 
-export function onStartMariadb(st: Step, from: PartyId, o: StartMariadb): void {
+export function onStartMariadb(st: DbserverStep, from: PartyId, o: StartMariadb): void {
   const seen = known(st.s, o.decisionId);
   if (seen !== undefined) {
     const outcome = seen === 'pending' ? 'pending' : seen.outcome;
@@ -78,7 +78,7 @@ export function onStartMariadb(st: Step, from: PartyId, o: StartMariadb): void {
 }
 
 /** Why a bootstrap from this reading would be wrong, or null when it is exactly the one decided. */
-function bootstrapProblem(st: Step, o: StartMariadb, r: Reading): string | null {
+function bootstrapProblem(st: DbserverStep, o: StartMariadb, r: Reading): string | null {
   const dd = r.datadir;
   if (!dd) return 'the datadir was not inspected';
   if (dd.state !== 'ok') return `the datadir is ${dd.state}${dd.detail ? ` (${dd.detail})` : ''}`;
@@ -91,7 +91,7 @@ function bootstrapProblem(st: Step, o: StartMariadb, r: Reading): string | null 
   return null;
 }
 
-export function judgeStartOrder(st: Step, r: Reading): void {
+export function judgeStartOrder(st: DbserverStep, r: Reading): void {
   const p = st.s.pendingStart;
   if (!p || p.phase !== 'checking' || r.seq < p.minSeq) return;
   const o = p.order;
@@ -133,7 +133,7 @@ export function judgeStartOrder(st: Step, r: Reading): void {
   st.report(false);
 }
 
-export function onStartDone(st: Step, e: { decisionId: string; ok: boolean; error: string | null }): void {
+export function onStartDone(st: DbserverStep, e: { decisionId: string; ok: boolean; error: string | null }): void {
   const p = st.s.pendingStart;
   if (!p || p.order.decisionId !== e.decisionId || p.phase !== 'starting') {
     st.log('debug', 'start_result_ignored', `start result for ${e.decisionId} no longer awaited`);
@@ -145,7 +145,7 @@ export function onStartDone(st: Step, e: { decisionId: string; ok: boolean; erro
 }
 
 /** At start-up: an order that was begun may or may not have run its command; never resumed. */
-export function startOrderAtStart(st: Step): void {
+export function startOrderAtStart(st: DbserverStep): void {
   const p = st.s.pendingStart;
   if (!p) return;
   if (p.phase === 'checking') st.conclude('refused', 'restarted', 'the dbserver restarted before it was checked; not resumed', p.order.decisionId, {}, 'start_mariadb');

@@ -1,7 +1,7 @@
 import type { CommonEffect } from '../core.js';
 import { type Candidate, candidateViews, compareCandidates, decisionKeyOf, settledSplit, structuralProblem } from './candidates.js';
 import { capReached } from './cold-start.js';
-import { decide, decisionInFlight, describeWeights, expireDecisions, latestRefusal, spendingDecision } from './decisions.js';
+import { recordDecision, decisionInFlight, describeWeights, expireDecisions, latestRefusal, spendingDecision } from './decisions.js';
 import { clearFailed, duplicateNote, relearnStep } from './memory.js';
 import { type FreshNode, freshNodes, isFresh, labelOf, seconds } from './observations.js';
 import { EVALUATE_EVERY_MS } from './settings.js';
@@ -164,7 +164,7 @@ export function evaluate(state: ArbitratorState, now: number): EvaluationStep {
           effects.push(...cap.effects);
           reasons.push({ code: 'paused', view: best.label, text: `view ${best.label} qualifies, but the arbitrator paused itself: ${s.records.directives.pausedReason ?? 'cap reached'}` });
         } else {
-          const r = decide(s, best, now, { forced: false, operator: null, requestId: null, reason: why });
+          const r = recordDecision(s, best, now, { forced: false, operator: null, requestId: null, reason: why });
           s = r.state;
           effects.push(...r.effects);
           decided = r.decision.id;
