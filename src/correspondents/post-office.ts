@@ -94,6 +94,7 @@ export class PostOffice {
   private lastClockInc = 0;
   private messageHandler: (m: Inbound) => void = () => {};
   private silentHandler: (peer: PartyId, silentMs: number) => void = () => {};
+  private heardHandler: (peer: PartyId) => void = () => {};
   private readonly counters: PostOfficeStats;
   private readonly lastDropLog = new Map<DropReason, { at: number; suppressed: number }>();
   private silenceTimer: TimerHandle | null = null;
@@ -128,6 +129,14 @@ export class PostOffice {
 
   onSilent(handler: (peer: PartyId, silentMs: number) => void): void {
     this.silentHandler = handler;
+  }
+
+  /**
+   * A peer flagged silent is heard again (any authenticated datagram, an ack included: an ack
+   * reaches no role otherwise). Beside `onSilent`, so that no role polls `lastHeardAt`.
+   */
+  onHeard(handler: (peer: PartyId) => void): void {
+    this.heardHandler = handler;
   }
 
   /** States the current state of `verb` to `to`; acked verbs are resent until acked. */
@@ -253,7 +262,9 @@ export class PostOffice {
     if (!parsed.ok) throw new ProtocolError('bad_body', `${env.verb}: ${parsed.issue}`);
     if (!listed) this.rememberTransient(sender, from);
     const c = this.correspondent(sender);
+    const wasSilent = c.silentFlagged;
     c.heard(now);
+    if (wasSilent) this.heardHandler(sender);
     if (env.verb === 'ack') {
       const a = parsed.data as BodyOf<'ack'>;
       c.ackReceived(a.verb, a.inc, a.id);

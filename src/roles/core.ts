@@ -10,7 +10,13 @@ import type { BodyOf, Verb } from '../protocol/verbs.js';
  * simulated Galera), which is what makes thousands of seeded fault schedules possible.
  */
 
-export type CommonEvent = { kind: 'start' } | { kind: 'message'; msg: Inbound } | { kind: 'silent'; peer: PartyId; silentMs: number } | { kind: 'timer'; name: string };
+export type CommonEvent =
+  | { kind: 'start' }
+  | { kind: 'message'; msg: Inbound }
+  | { kind: 'silent'; peer: PartyId; silentMs: number }
+  /** A peer flagged silent is heard again (PostOffice.onHeard). */
+  | { kind: 'heard'; peer: PartyId }
+  | { kind: 'timer'; name: string };
 
 export type PublishEffect = { [V in Verb]: { kind: 'publish'; to: PartyId; verb: V; body: BodyOf<V> } }[Verb];
 

@@ -100,6 +100,7 @@ export class RoleHost<S, E, F extends { kind: string }> {
     this.state = o.initial;
     o.post.onMessage((msg) => this.dispatch({ kind: 'message', msg }));
     o.post.onSilent((peer, silentMs) => this.dispatch({ kind: 'silent', peer, silentMs }));
+    o.post.onHeard((peer) => this.dispatch({ kind: 'heard', peer }));
   }
 
   get current(): S {

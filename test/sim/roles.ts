@@ -26,7 +26,6 @@ import type { Bindings } from './world.js';
  * The REAL decision cores, each bound the way its daemon binds it (src/roles/<role>/daemon.ts):
  * the same settings from the site config, the same persisted keys read back at start, the same
  * RoleHost; only the executors differ, acting on the simulated mariadbd and load balancer.
- * Where a daemon adds glue outside its core (the dbclient's peer_heard poll), it is copied here.
  */
 
 function started(host: { stop(): void; readonly current: unknown }, extraStop: () => void = () => {}): StartedRole {
@@ -196,19 +195,7 @@ export const dbclientBindingWith =
     });
     ctx.post.watch([cfg.arbitrator, ...cfg.servers.map((s) => s.id)]);
     host.start();
-    // As the daemon does: hearing the arbitrator again may be only an ack, which reaches no role.
-    let stopped = false;
-    const checkHeard = (): void => {
-      if (stopped) return;
-      const since = host.current.arbitratorSilentSince;
-      const heard = ctx.post.lastHeardAt(cfg.arbitrator);
-      if (since !== null && heard !== undefined && heard >= since) host.dispatch({ kind: 'peer_heard', peer: cfg.arbitrator });
-      ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
-    };
-    ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
-    return started(host, () => {
-      stopped = true;
-    });
+    return started(host);
   };
 
 export const REAL_BINDINGS: Bindings = { arbitrator: arbitratorBinding, dbserver: dbserverBinding, dbclient: dbclientBinding };

@@ -105,4 +105,26 @@ describe('correspondent streams under loss, duplication and reordering', () => {
     site.clock.advance(60_000);
     expect(silent).toEqual(['dbserver:1']);
   });
+
+  it('tells the role when a silent peer is heard again, once, even by an ack alone (no role polls for it)', () => {
+    const site = simSite(4);
+    const arb = site.make('arbitrator:1');
+    const client = site.make('dbclient:1');
+    const silent: string[] = [];
+    const heard: string[] = [];
+    client.onSilent((p) => void silent.push(p));
+    client.onHeard((p) => void heard.push(p));
+    client.watch(['arbitrator:1']);
+    site.clock.advance(16_000);
+    expect(silent).toEqual(['arbitrator:1']);
+    expect(heard).toEqual([]);
+    // The client's report is acked: the ack is all it hears of the arbitrator.
+    client.publish('arbitrator:1', 'client_status_report', { observedAt: site.clock.now(), epochApplied: 0, lb: { kind: 'haproxy', reachable: true, error: null }, writer: null, servers: [] });
+    site.clock.advance(100);
+    expect(heard).toEqual(['arbitrator:1']);
+    client.publish('arbitrator:1', 'client_status_report', { observedAt: site.clock.now(), epochApplied: 1, lb: { kind: 'haproxy', reachable: true, error: null }, writer: null, servers: [] });
+    site.clock.advance(100);
+    expect(heard).toEqual(['arbitrator:1']);
+    void arb;
+  });
 });

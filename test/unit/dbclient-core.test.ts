@@ -295,7 +295,7 @@ describe('dbclient core: the writer', () => {
     d.report('dbserver:2');
     d.settle();
     expect(d.writeReady()).toEqual(['dbserver:1']); // sticky while the arbitrator is away
-    d.step({ kind: 'peer_heard', peer: ARB });
+    d.step({ kind: 'heard', peer: ARB });
     d.settle();
     expect(d.writeReady()).toEqual(['dbserver:2']);
   });

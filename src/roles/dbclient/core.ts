@@ -42,7 +42,6 @@ export type DbclientEvent =
   | { kind: 'lb_observed'; observed: ObservedServer[]; applied: AppliedSummary | null }
   | { kind: 'lb_failed'; during: 'apply' | 'observe'; code: string; error: string }
   /** The post office heard the peer again (an ack counts) after a `silent` event. */
-  | { kind: 'peer_heard'; peer: PartyId }
   /**
    * The site config changed while running (servers added or removed, DC priorities, timings):
    * the daemon carries the state over into a core built from the new config and sends this.
@@ -527,7 +526,7 @@ export function dbclientCore(cfg: DbclientConfig): RoleCore<DbclientState, Dbcli
         }
         return recompute(s, now, `${ev.peer} silent`);
       }
-      case 'peer_heard': {
+      case 'heard': {
         if (ev.peer !== (s.directives?.from ?? cfg.arbitrator) || s.arbitratorSilentSince === null) return { state: s, effects: [] };
         const r = recompute({ ...s, arbitratorSilentSince: null }, now, 'arbitrator heard again');
         return { state: r.state, effects: [log('info', 'arbitrator_back', `${ev.peer} heard again: following its directives`), ...r.effects] };

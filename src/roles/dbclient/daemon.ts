@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { TimerHandle } from '../../correspondents/clock.js';
 import { isPartyId, parsePartyId, type PartyId } from '../../protocol/party.js';
 import { directives as directivesSchema } from '../../protocol/verbs.js';
 import { partiesOfType } from '../../site/load-config.js';
@@ -155,24 +154,11 @@ export async function startDbclient(ctx: RoleContext, options: { adapter?: LoadB
     host.dispatch({ kind: 'reconfigured', changes: change.changes });
   });
 
-  // The post office tells the core when the arbitrator falls silent, but hearing it again may
-  // be only an ack (to our client_status_report); that reaches no role, so look for it here.
-  let heardTimer: TimerHandle | null = null;
-  const checkHeard = (): void => {
-    if (stopped) return;
-    const since = host.current.arbitratorSilentSince;
-    const heard = ctx.post.lastHeardAt(cfg.arbitrator);
-    if (since !== null && heard !== undefined && heard >= since) host.dispatch({ kind: 'peer_heard', peer: cfg.arbitrator });
-    heardTimer = ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
-  };
-  heardTimer = ctx.clock.setTimer(cfg.lbPollMs, checkHeard);
-
   const describeLb = (): string => (self.loadBalancer.kind === 'haproxy' ? `HAProxy at ${self.loadBalancer.socket}` : `glbd at ${self.loadBalancer.control}`);
   return {
     async stop() {
       stopped = true;
       unsubscribe?.();
-      heardTimer?.cancel();
       host.stop();
       await adapter.close();
     },
