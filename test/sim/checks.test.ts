@@ -205,6 +205,31 @@ describe('simulator checks, one by one', () => {
     expect(judge(25_000)).toEqual([]);
   });
 
+  it('a resume asked after the pause ends it once the arbitrator has it, answered or not; a late one from before does not', () => {
+    const { model, checker } = setup();
+    model.cut(['db1', 'db2'], ['db3', 'db4']);
+    model.reconfigure();
+    const half = model.reading('db1');
+    if (!half) throw new Error('reading expected');
+    const mp = (id: string) => checker.arbitratorOutbound(self, 'make_primary', { decisionId: id, view: viewOf(half), forced: false, reason: 'r', validForMs: 1 });
+    const inbound = (verb: string, id: string) => {
+      checker.arbitratorInbound({ from: 'command:1', verb, body: { requestId: id } } as never);
+      checker.arbitratorHandled({} as never);
+    };
+    inbound('resume', 'op-1');
+    inbound('pause', 'op-2');
+    checker.arbitratorOutbound('command:1', 'command_reply', { requestId: 'op-2', ok: true, message: 'paused' });
+    // A resume datagram from before the pause, arriving late: the pause stands.
+    inbound('resume', 'op-1');
+    mp('d1');
+    expect(checker.violations.map((v) => v.kind)).toEqual(['promoted_while_paused']);
+    // The operator's resume reaches the arbitrator, which persists it and crashes before answering
+    // (seed 183833): promoting at its restart is what the operator asked for.
+    inbound('resume', 'op-3');
+    mp('d2');
+    expect(checker.violations.map((v) => v.kind)).toEqual(['promoted_while_paused']);
+  });
+
   it('two writers in one load balancer', () => {
     const { checker } = setup();
     const w = (server: string) => ({ server, state: 'ready' as const, weight: 1, shutdownSessions: false });

@@ -61,6 +61,9 @@ export class Checker {
   private readonly drainedAt = new Map<PartyId, { epoch: number; drained: Set<string> }>();
   /** The operator's pause as the arbitrator last acknowledged it. */
   private paused = false;
+  /** The operator's request number (op-N, in issue order) of the standing pause, and of the newest resume received. */
+  private pauseOp = -1;
+  private resumeOp = -1;
   private readonly pendingOps = new Map<string, 'pause' | 'resume'>();
   private readonly repliedOps = new Set<string>();
   private readonly decisionsSeen = new Set<string>();
@@ -205,6 +208,12 @@ export class Checker {
     if (m.verb === 'pause' || m.verb === 'resume') {
       const id = (m.body as { requestId: string }).requestId;
       if (!this.repliedOps.has(id)) this.pendingOps.set(id, m.verb);
+      // A resume the operator asked for after the standing pause ends it once the arbitrator has
+      // it, answered or not: it may persist it and crash before the answer, then promote at its
+      // restart, as asked (all-faults seed 183833). A resume from before the pause (a late
+      // datagram) does not end it.
+      if (m.verb === 'resume') this.resumeOp = Math.max(this.resumeOp, opNumber(id));
+      if (m.verb === 'resume' && opNumber(id) > this.pauseOp) this.paused = false;
     }
     // The operator's own promote is allowed while paused (rule 6); only automatic ones are not.
     this.operatorPromoting = m.verb === 'promote';
@@ -222,7 +231,14 @@ export class Checker {
       const op = this.pendingOps.get(r.requestId);
       this.pendingOps.delete(r.requestId);
       this.repliedOps.add(r.requestId);
-      if (op && r.ok) this.paused = op === 'pause';
+      if (op && r.ok) {
+        // A pause answered after a later resume arrived is overtaken by it.
+        if (op === 'pause' && opNumber(r.requestId) > this.resumeOp) {
+          this.paused = true;
+          this.pauseOp = opNumber(r.requestId);
+        }
+        if (op === 'resume') this.paused = false;
+      }
       return;
     }
     if (verb !== 'make_primary') return;
@@ -438,4 +454,10 @@ function lexCompare(a: readonly number[], b: readonly number[]): number {
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/** The number of an operator request id (`op-7` → 7; the simulator numbers them in issue order). */
+function opNumber(requestId: string): number {
+  const n = Number(requestId.slice(requestId.lastIndexOf('-') + 1));
+  return Number.isFinite(n) ? n : -1;
 }

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -59,7 +60,7 @@ describe('cold start, dbserver: what the datadir says', () => {
     const d = datadir({ ibdata1: 'x', 'grastate.dat': grastate(-1) });
     const counter = join(d, '.runs');
     const recover = ['/bin/sh', '-c', `echo run >> ${counter}; echo "WSREP: Recovered position: ${STATE_UUID}:99" >&2`];
-    const commands = { start: ['true'], bootstrap: ['true'], stop: ['true'], recover, timeoutMs: 5000, recoverTimeoutMs: 5000, editGrastate: true };
+    const commands = { start: ['true'], bootstrap: ['true'], stop: ['true'], recover, timeoutMs: 5000, recoverTimeoutMs: 5000, editGrastate: true, exitGraceMs: 300 };
     const c = new MariadbControl({ datadir: d, pidFile: join(d, 'none.pid') }, commands, pino({ level: 'silent' }));
     let changed = 0;
     c.onChange = () => changed++;
@@ -83,6 +84,15 @@ describe('cold start, dbserver: what the datadir says', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(2);
     expect(await c2.startMariadb('start')).toMatch(/may already run/);
+
+    // A process that is going (killed a moment ago) is waited for: the start runs once it is gone.
+    const dying = spawn('sleep', ['0.6'], { stdio: 'ignore' });
+    const going = datadir({ ibdata1: 'x', 'grastate.dat': grastate(-1), 'me.pid': String(dying.pid) });
+    const started = join(going, 'started');
+    const c3 = new MariadbControl({ datadir: going, pidFile: join(going, 'me.pid') }, { ...commands, start: ['/bin/sh', '-c', `touch ${started}`], exitGraceMs: 5000 }, pino({ level: 'silent' }));
+    expect(mariadbMayRun(going, join(going, 'me.pid'))).toMatch(/live process/);
+    expect(await c3.startMariadb('start')).toBeNull();
+    expect(existsSync(started)).toBe(true);
   });
 });
 

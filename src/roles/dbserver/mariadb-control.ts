@@ -6,6 +6,9 @@ import type { DatadirReport } from '../../protocol/verbs.js';
 import { type DatadirFacts, inspectDatadir, mariadbMayRun, parseRecoveredPosition } from './datadir.js';
 import { withSafeToBootstrap } from './galera-files.js';
 
+/** How long a start order waits for a mariadbd that is exiting (killed a moment ago) to be gone. */
+export const EXIT_GRACE_MS = 10_000;
+
 /**
  * The dbserver's hands on mariadbd for a cold start (docs/cold-start.md): the commands the site
  * config names for this host (start, bootstrap, stop, recover), run one at a time, each bounded in
@@ -21,6 +24,8 @@ export interface ControlCommands {
   recoverTimeoutMs: number;
   /** Set safe_to_bootstrap here before the bootstrap command (else the command does it). */
   editGrastate: boolean;
+  /** How long a start waits for an exiting mariadbd to be gone (default EXIT_GRACE_MS). */
+  exitGraceMs?: number;
 }
 
 export interface ControlTarget {
@@ -128,9 +133,12 @@ export class MariadbControl {
   async startMariadb(mode: 'start' | 'bootstrap'): Promise<string | null> {
     if (this.recovering) await this.recovering;
     if (this.busy !== null) return `${this.busy} is under way`;
-    const running = mariadbMayRun(this.target.datadir, this.target.pidFile);
-    if (running) return `a mariadbd may already run: ${running}`;
     this.busy = mode === 'bootstrap' ? 'the bootstrap' : 'the start';
+    const running = await this.untilNoMariadb();
+    if (running) {
+      this.busy = null;
+      return `a mariadbd may already run: ${running}`;
+    }
     try {
       if (mode === 'bootstrap' && this.commands.editGrastate) {
         const err = setSafeToBootstrap(this.target.datadir);
@@ -141,6 +149,21 @@ export class MariadbControl {
     } finally {
       this.busy = null;
       this.recovery = null;
+    }
+  }
+
+  /**
+   * A mariadbd killed a moment ago may still be going (its memory torn down, its working
+   * directory already unreadable) when the order to start it again arrives: a start refused then
+   * leaves a pc.recovery round one member short for good (seen on the lab: kill -9 of every
+   * mariadbd, the orders 0.7 s later). So a process that may run is given EXIT_GRACE_MS to go.
+   */
+  private async untilNoMariadb(): Promise<string | null> {
+    const end = Date.now() + (this.commands.exitGraceMs ?? EXIT_GRACE_MS);
+    for (;;) {
+      const running = mariadbMayRun(this.target.datadir, this.target.pidFile);
+      if (!running || Date.now() >= end) return running;
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 
