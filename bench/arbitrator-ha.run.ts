@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type SplitLab, startSplitLab } from '../test/e2e/arbitrator-lab.js';
 import { EtcdCluster } from '../test/support/etcd-cluster.js';
-import { measureEtcdTraffic, measureHaFailover, removeEtcdCounters, summarizeHa, summarizeTraffic } from './arbitrator-ha.js';
+import { measureEtcdTraffic, measureHaFailover, measureSingleCut, removeEtcdCounters, summarizeHa, summarizeTraffic } from './arbitrator-ha.js';
 import { latestResult, writeResult } from './results.js';
-import { loadavg, machine } from './scale-stats.js';
+import { loadavg, machine, spread } from './scale-stats.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../test/support/repo.js';
@@ -40,15 +40,21 @@ afterAll(async () => {
   await etcd?.stop();
 }, 120_000);
 
-it.runIf(parts.has('failover'))('kill -9 of the leading arbitrator: takeover, and cut+kill → dc1 writable', async () => {
+it.runIf(parts.has('failover'))('kill -9 of the leading arbitrator: takeover, and cut+kill → dc1 writable; beside it one local-store arbitrator', async () => {
   const t = new Date().toISOString();
   const l = loadavg();
   const rounds = await measureHaFailover(lab, env('HA_ROUNDS', 5), console.log);
-  // Beside it: the single arbitrator's cut → dc1 writable (bench/failover.ts), newest result.
-  const single = latestResult('failover');
-  const singleSummary = single ? (JSON.parse(readFileSync(join(REPO, single), 'utf8')) as { summary?: unknown }).summary : null;
-  writeResult('arbitrator-ha-failover', { ...stamp(t, l), rounds, summary: summarizeHa(rounds), singleArbitrator: { file: single, summary: singleSummary } });
+  // Beside it, in the same run: one arbitrator on the local store (a lab of its own, the HA one
+  // closed first: the lab's addresses are fixed).
+  await lab.close();
+  lab = await startSplitLab({ coldStart: { maxAutomatic: 100 } });
+  await lab.galera.exec('n1', 'CREATE DATABASE IF NOT EXISTS minder_e2e');
+  await lab.galera.exec('n1', 'CREATE TABLE IF NOT EXISTS minder_e2e.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64))');
+  const single = await measureSingleCut(lab, env('HA_ROUNDS', 5), console.log);
+  const singleMs = single.flatMap((r) => (r.cutWritableMs === null ? [] : [r.cutWritableMs]));
+  writeResult('arbitrator-ha-failover', { ...stamp(t, l), rounds, summary: summarizeHa(rounds), singleArbitrator: { store: 'local', rounds: single, cutWritableMs: spread(singleMs) } });
   expect(rounds.filter((r) => r.takeoverMs === null || r.cutKillWritableMs === null || r.cutWritableMs === null)).toEqual([]);
+  expect(singleMs).toHaveLength(single.length);
 });
 
 it.runIf(parts.has('bytes'))('etcd bytes per second at steady state under a write load (beside garbd-bytes)', async () => {

@@ -80,6 +80,31 @@ async function restartAsStandby(lab: SplitLab, killed: string, leader: string): 
   await waitUntil(`${killed} to stand by`, 30_000, () => statusOf(lab.site, killed)?.arbitrator.store?.leader === leader);
 }
 
+/** A 2|2 cut → n1 (dc1) commits, then heal and wait for four Synced: ms, or null. */
+async function cutToWritable(lab: SplitLab, tag: string): Promise<number | null> {
+  const t = Date.now();
+  await lab.galera.cutDcs('dc1', 'dc2');
+  const w = await waitUntil('dc1 to accept writes', 60_000, async () => (await writes(lab.galera, 'n1', tag)) && Date.now(), 50).catch(() => null);
+  await lab.galera.heal();
+  for (const n of NODES) await lab.galera.waitFor(n, isSyncedPrimary(4), 90_000);
+  return w === null ? null : w - t;
+}
+
+/**
+ * The single arbitrator on the local store (the default site), on its own lab started after the
+ * HA rounds in the same run: the figure issue 13 asks the HA failover to stand beside.
+ */
+export async function measureSingleCut(lab: SplitLab, rounds: number, log: (s: string) => void): Promise<Array<{ round: number; cutWritableMs: number | null; loadavg1: number }>> {
+  const out: Array<{ round: number; cutWritableMs: number | null; loadavg1: number }> = [];
+  for (let round = 1; round <= rounds; round++) {
+    await settled(lab, 'arbitrator:1');
+    const cutWritableMs = await cutToWritable(lab, `single-bench-${round}`);
+    out.push({ round, cutWritableMs, loadavg1: load1() });
+    log(`[arbitrator-ha] single arbitrator (local store), round ${round}: cut → dc1 writable ${cutWritableMs} ms`);
+  }
+  return out;
+}
+
 export async function measureHaFailover(lab: SplitLab, rounds: number, log: (s: string) => void): Promise<HaRound[]> {
   const out: HaRound[] = [];
   for (let round = 1; round <= rounds; round++) {
