@@ -230,6 +230,17 @@ describe('simulator checks, one by one', () => {
     expect(checker.violations.map((v) => v.kind)).toEqual(['promoted_while_paused']);
   });
 
+  it('rule 8 is judged on what SHOW STATUS showed when pc.bootstrap was issued; a view change before it takes effect is the window, judged by the safety checks', () => {
+    // All-faults seed 697776: db1's SHOW STATUS still showed {db1,db2} (it lags the group layer)
+    // when the dbserver checked it and issued pc.bootstrap; 20 ms later, as it took effect, the
+    // view {db1,db2,db3} that Galera had installed 344 ms before showed. The bootstrap made that
+    // component Primary: one Primary, db4 alone. Judged at the effect, it was bootstrap_wrong_view.
+    const r = runSeed(697776, { trace: true });
+    expect(r.violations).toEqual([]);
+    expect(r.trace.some((l) => /read-then-bootstrap window: issued while SHOW STATUS showed \{db1,db2\}, applied to view #\d+\{db1,db2,db3\}/.test(l))).toBe(true);
+    expect(r.bootstraps).toBeGreaterThan(0);
+  });
+
   it('two writers in one load balancer', () => {
     const { checker } = setup();
     const w = (server: string) => ({ server, state: 'ready' as const, weight: 1, shutdownSessions: false });

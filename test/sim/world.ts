@@ -187,7 +187,7 @@ export class World implements SimServices {
   readonly heardByArbitrator = new Map<PartyId, number>();
   /** When (elapsed ms) Galera last installed a view. */
   lastViewChangeAt = 0;
-  readonly stats = { crashes: 0, reconfigurations: 0, viewChanges: 0, hookPushes: 0, operatorCommands: 0, operatorReplies: 0, eagain: 0 };
+  readonly stats = { crashes: 0, reconfigurations: 0, viewChanges: 0, hookPushes: 0, operatorCommands: 0, operatorReplies: 0, eagain: 0, windowBootstraps: 0 };
 
   constructor(readonly o: WorldOptions) {
     this.site = o.site;
@@ -482,6 +482,13 @@ export class World implements SimServices {
 
   bootstrapNode(self: PartyId, decisionId: string, done: (error: string | null) => void): void {
     const node = this.nodeOf(self);
+    // Rule 8 is the dbserver's check of what it can see: it is judged on what SHOW STATUS shows
+    // when the dbserver issues the statement, against the make_primary as it was delivered (not
+    // what the dbserver kept of it). Galera applies the statement to the view the node is in when
+    // it takes effect; a change in between is the read-then-bootstrap window (docs/safety.md),
+    // counted below and judged by the safety checks (all-faults seed 697776).
+    const issuedIn = this.model.reading(node);
+    if (issuedIn && issuedIn.clusterStatus !== 'Primary') this.checker.beforeBootstrap(self, node, viewOf(issuedIn), decisionId, this.checker.delivered(self, decisionId));
     const run = (): string | null => {
       const w = this.model.reading(node);
       if (!w) return 'connect ECONNREFUSED (mariadbd is down)';
@@ -490,12 +497,14 @@ export class World implements SimServices {
         this.trace.add(self, `pc.bootstrap on ${node}: EAGAIN`);
         return 'ER_WRONG_ARGUMENTS: Incorrect arguments to SET: Resource temporarily unavailable (EAGAIN)';
       }
-      // Judged against the make_primary as it was delivered, not against what the dbserver kept of it.
-      const decision = this.checker.delivered(self, decisionId);
-      if (w.clusterStatus !== 'Primary') this.checker.beforeBootstrap(self, node, viewOf(w), decisionId, decision);
       if ((this.o.showLagMs ?? 0) > 0) for (const m of this.model.view(node)?.members ?? []) this.model.freezeShown(m);
       const r = this.model.pcBootstrap(node);
       this.trace.add(self, r.kind === 'bootstrapped' ? `pc.bootstrap on ${node}: #${r.from.id} → Primary #${r.view.id}{${r.view.members.join(',')}}` : `pc.bootstrap on ${node} ignored (${r.reason})`);
+      const shown = issuedIn?.members.map((m) => m.name).join(',');
+      if (r.kind === 'bootstrapped' && shown !== r.from.members.join(',')) {
+        this.stats.windowBootstraps++;
+        this.trace.add(self, `read-then-bootstrap window: issued while SHOW STATUS showed {${shown}}, applied to view #${r.from.id}{${r.from.members.join(',')}}`);
+      }
       this.checker.afterBootstrap(self, r, decisionId);
       if (r.kind === 'bootstrapped') this.viewsChanged([{ kind: 'view', view: r.view, reason: 'pc.bootstrap' }]);
       return null;
