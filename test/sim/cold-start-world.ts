@@ -17,7 +17,9 @@ import { ArbDriver, type Node, nonPrimary, PARTY, primary, publishes, settingsFo
  *  - never two primary components at once, and never a bootstrap while one exists;
  *  - never a bootstrap from a node below the highest durable seqno of the history's datadirs;
  *  - no committed transaction lost: a component that forms holds every committed seqno;
- *  - (liveness) with no node missing, the site is Primary with all four again within the ticks.
+ *  - (liveness) with no node missing, the site is Primary with all four again within the ticks,
+ *    also when one node's start orders fail once or twice (a pc.recovery round waits for it).
+ * A start order that fails leaves its node down and is reported `failed`.
  * Kept in its own files: test/sim's core (world.ts, checks.ts) is not touched.
  */
 export const NODES: Node[] = ['n1', 'n2', 'n3', 'n4'];
@@ -40,6 +42,8 @@ export interface ColdStartRun {
   scenario: string;
   violations: string[];
   bootstraps: number;
+  /** Start orders that failed (failingStarts). */
+  failedStarts: number;
   recovered: boolean;
   ticks: number;
 }
@@ -60,6 +64,11 @@ export interface ColdStartOptions {
   maxTicks?: number;
   /** A mutant for the checks' own test: the dbservers report their seqnos mirrored (lowest looks highest). */
   lie?: boolean;
+  /**
+   * One node's first 0–2 plain start orders fail (its start command errors; the node stays down),
+   * drawn from its own stream so the rest of the seed is unchanged. Default on; `false` for none.
+   */
+  failingStarts?: boolean;
 }
 
 export function runColdStart(seed: number, opts: ColdStartOptions = {}): ColdStartRun {
@@ -75,7 +84,10 @@ export function runColdStart(seed: number, opts: ColdStartOptions = {}): ColdSta
   let primaryUp = true;
   const violations: string[] = [];
   let bootstraps = 0;
+  let failedStarts = 0;
   const fail = (s: string) => violations.length < 5 && violations.push(s);
+  const fr = rng(seed ^ 0x51a27);
+  const flaky = { node: NODES[Math.floor(fr() * NODES.length)] as Node, left: opts.failingStarts === false ? 0 : Math.floor(fr() * 3) };
 
   let d = new ArbDriver({ ...settingsFor(), coldStart: { policy: 'auto', maxAutomatic: 100, windowMs: 3_600_000 } });
   d.start();
@@ -167,9 +179,13 @@ export function runColdStart(seed: number, opts: ColdStartOptions = {}): ColdSta
     pending = pending.filter((p) => p.at > ticks);
     for (const p of due) {
       const m = node(p.to);
-      let outcome: 'carried_out' | 'refused' = 'carried_out';
+      let outcome: 'carried_out' | 'refused' | 'failed' = 'carried_out';
       if (m.up) outcome = 'refused';
-      else if (p.mode === 'bootstrap') {
+      else if (p.mode === 'start' && p.to === flaky.node && flaky.left > 0) {
+        flaky.left--;
+        failedStarts++;
+        outcome = 'failed';
+      } else if (p.mode === 'bootstrap') {
         bootstraps++;
         const best = Math.max(...NODES.map((n) => (node(n).empty ? -1 : node(n).applied)));
         if (m.empty || m.applied < best) fail(`bootstrap of ${p.to} at seqno ${m.applied}, below the highest durable ${best}`);
@@ -207,7 +223,7 @@ export function runColdStart(seed: number, opts: ColdStartOptions = {}): ColdSta
   }
   const recovered = NODES.every((n) => node(n).inPrimary);
   if (!recovered) fail(`not back after ${ticks} ticks: ${NODES.map((n) => `${n} ${node(n).up ? (node(n).inPrimary ? 'primary' : 'waiting') : 'down'}`).join(', ')}; ${d.state.coldStart?.note ?? ''}`);
-  return { seed, scenario, violations, bootstraps, recovered, ticks };
+  return { seed, scenario, violations, bootstraps, failedStarts, recovered, ticks };
 }
 
 const STATE = '6c5624f0-e740-11f1-badd-cb4543f021a3';

@@ -117,6 +117,68 @@ describe('cold start, arbitrator: the rule', () => {
     expect(publishes(withPositions, 'start_mariadb').map((o) => [o.to, o.body.mode, o.body.seqno])).toEqual([['dbserver:2', 'bootstrap', 9]]);
   });
 
+  it('a pc.recovery round with one member that cannot start: its start is sent again, twice, 10 s after each failure; then status says who and what to do', () => {
+    const d = sitePrimaryThenDown();
+    const orders = publishes(
+      reportDown(d, { n1: down(-1, { datadir: gvw('n1') }), n2: down(-1, { datadir: gvw('n2') }), n3: down(-1, { datadir: gvw('n3') }), n4: down(-1, { datadir: gvw('n4') }) }),
+      'start_mariadb',
+    );
+    expect(orders.map((o) => o.to)).toEqual(ALL.map((n) => PARTY[n]));
+    // n1..n3 start and wait, non-Primary, for n4 (pc.recovery needs every member); n4's start fails.
+    const waiting = (n: Node) => ({ ...primary(n, [n]), clusterStatus: 'non-Primary' as const, confId: null, localState: 'Initialized' });
+    const outcome = (id: string, ok: boolean) => ({ id, outcome: ok ? ('carried_out' as const) : ('failed' as const), reason: ok ? 'started' : 'start command exit 1', at: 0 });
+    for (const [i, n] of (['n1', 'n2', 'n3'] as const).entries()) d.report(n, waiting(n), { decision: outcome(orders[i]?.body.decisionId as string, true) });
+    let last = orders[3]?.body.decisionId as string;
+    const n4Fails = () => d.report('n4', null, { ...down(-1, { datadir: gvw('n4') }), decision: outcome(last, false) });
+    /** Every node reports what it did last, every second, for `ms`: the starts sent meanwhile. */
+    const keepReporting = (ms: number) => {
+      const out = [];
+      for (let t = 0; t < ms; t += 1000) {
+        out.push(...d.advance(1000));
+        for (const [i, n] of (['n1', 'n2', 'n3'] as const).entries()) out.push(...d.report(n, waiting(n), { decision: outcome(orders[i]?.body.decisionId as string, true) }));
+        out.push(...n4Fails());
+      }
+      return publishes(out, 'start_mariadb');
+    };
+    for (const attempt of [2, 3]) {
+      expect(publishes(n4Fails(), 'start_mariadb')).toEqual([]);
+      expect(d.state.coldStart?.plan.text).toMatch(/dbserver:4 again in \d+ s \(failed: start command exit 1\)/);
+      expect(keepReporting(8000)).toEqual([]);
+      const again = keepReporting(3000);
+      expect(
+        again.map((o) => [o.to, o.body.mode]),
+        `attempt ${attempt}`,
+      ).toEqual([['dbserver:4', 'start']]);
+      last = again[0]?.body.decisionId as string;
+    }
+    // The third start fails too: no more orders; status names it and the way out.
+    n4Fails();
+    expect(keepReporting(60_000)).toEqual([]);
+    expect(d.state.coldStart?.plan.text).toMatch(/dbserver:4 \(3 start orders, the last failed: start command exit 1\) could not be started: the round waits for it; fix it .* bootstrap NODE --force/);
+    // Never a bootstrap meanwhile: the others run.
+    expect(publishes(d.log, 'start_mariadb').filter((o) => o.body.mode === 'bootstrap')).toEqual([]);
+  });
+
+  it('a join whose start fails is sent again too, and only that one', () => {
+    const d = sitePrimaryThenDown();
+    const [b] = publishes(reportDown(d, { n1: down(40), n2: down(41), n3: down(42), n4: down(43) }), 'start_mariadb');
+    const id = b?.body.decisionId as string;
+    const joins = publishes(d.report('n4', primary('n4', ['n4'], { confId: 6 }), { decision: { id, outcome: 'carried_out', reason: 'ok', at: 0 } }), 'start_mariadb');
+    expect(joins.map((o) => o.to)).toEqual(['dbserver:1', 'dbserver:2', 'dbserver:3']);
+    d.report('n1', primary('n1', ['n1', 'n4'], { confId: 7 }), { decision: { id: joins[0]?.body.decisionId as string, outcome: 'carried_out', reason: 'ok', at: 0 } });
+    d.report('n2', primary('n2', ['n1', 'n2', 'n4'], { confId: 8 }), { decision: { id: joins[1]?.body.decisionId as string, outcome: 'carried_out', reason: 'ok', at: 0 } });
+    const fail = { ...down(42), decision: { id: joins[2]?.body.decisionId as string, outcome: 'failed' as const, reason: 'SST failed', at: 0 } };
+    expect(publishes(d.report('n3', null, fail), 'start_mariadb')).toEqual([]);
+    expect(d.state.coldStart?.plan.text).toMatch(/starting dbserver:3 again in \d+ s \(failed: SST failed\)/);
+    const out = [];
+    for (let t = 0; t < 11_000; t += 1000) {
+      out.push(...d.advance(1000));
+      out.push(...d.report('n4', primary('n4', ['n1', 'n2', 'n4'], { confId: 8 }), { decision: { id, outcome: 'carried_out', reason: 'ok', at: 0 } }));
+      out.push(...d.report('n3', null, fail));
+    }
+    expect(publishes(out, 'start_mariadb').map((o) => [o.to, o.body.mode])).toEqual([['dbserver:3', 'start']]);
+  });
+
   it('one bootstrap per history: the others start only once it is Primary and Synced, and never a second bootstrap', () => {
     const d = sitePrimaryThenDown();
     const [b] = publishes(reportDown(d, { n1: down(40), n2: down(41), n3: down(42), n4: down(43) }), 'start_mariadb');

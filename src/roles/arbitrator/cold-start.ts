@@ -128,6 +128,49 @@ function currentBootstrap(state: ArbitratorState): DecisionRecord | undefined {
   return b && b.decidedAt >= historyEpoch(state) ? b : undefined;
 }
 
+/**
+ * A start order that failed is sent again, at most this many more times, this long after its
+ * failure: a start is always safe (a normal start joins, and pc.recovery re-forms a component only
+ * with every member of it), while one member that never starts keeps a pc.recovery round, or a
+ * join, waiting for good.
+ */
+export const START_RETRIES = 2;
+export const START_RETRY_AFTER_MS = 10_000;
+
+interface StartRetries {
+  /** Failed starts due again now. */
+  due: PartyId[];
+  /** For people: the failed starts waiting for their retry, and those past their retries. */
+  waiting: string[];
+  exhausted: string[];
+}
+
+/** Of these start orders (one round, or one join phase), the failed ones to send again. */
+function startRetries(starts: readonly DecisionRecord[], nodes: readonly ColdStartNode[], now: number): StartRetries {
+  const out: StartRetries = { due: [], waiting: [], exhausted: [] };
+  for (const target of [...new Set(starts.map((d) => d.target))]) {
+    const mine = starts.filter((d) => d.target === target);
+    const last = mine.at(-1) as DecisionRecord;
+    if ((last.outcome !== 'failed' && last.outcome !== 'refused') || nodes.find((n) => n.party === target)?.status !== 'down') continue;
+    const why = `${last.outcome}: ${last.outcomeReason ?? 'no reason given'}`;
+    if (mine.length > START_RETRIES) out.exhausted.push(`${target} (${mine.length} start orders, the last ${why})`);
+    else if (now - (last.outcomeAt ?? last.decidedAt) < START_RETRY_AFTER_MS)
+      out.waiting.push(`${target} again in ${Math.ceil((START_RETRY_AFTER_MS - (now - (last.outcomeAt ?? last.decidedAt))) / 1000)} s (${why})`);
+    else out.due.push(target as PartyId);
+  }
+  return out;
+}
+
+function retryText(r: StartRetries, what: string): string {
+  const parts = [];
+  if (r.waiting.length) parts.push(`starting ${r.waiting.join(', ')}`);
+  if (r.exhausted.length)
+    parts.push(
+      `${r.exhausted.join(', ')} could not be started: ${what} waits for it; fix it and start its mariadbd by hand, or stop every mariadbd and \`minder command bootstrap NODE --force --reason "…"\``,
+    );
+  return parts.join('; ');
+}
+
 function pendingCold(state: ArbitratorState, now: number): DecisionRecord | undefined {
   const t = state.settings.timings;
   return coldDecisions(state).find((d) => d.outcome === 'pending' && now - d.decidedAt < d.validForMs + t.staleAfterMs);
@@ -150,12 +193,12 @@ export function coldStartView(state: ArbitratorState, now: number): ColdStartVie
     const boot = last;
     const h = state.reports[boot.target];
     const w = h && isFresh(state, h.receivedAt, now) ? h.body.wsrep : null;
-    const started = new Set(
-      coldDecisions(state)
-        .filter((d) => d.kind === 'start' && d.decidedAt >= boot.decidedAt)
-        .map((d) => d.target),
-    );
-    const toStart = boot.members.filter((p) => p !== boot.target && !started.has(p as PartyId) && nodes.find((n) => n.party === p)?.status === 'down') as PartyId[];
+    const starts = coldDecisions(state).filter((d) => d.kind === 'start' && d.decidedAt >= boot.decidedAt);
+    const started = new Set(starts.map((d) => d.target));
+    const retries = startRetries(starts, nodes, now);
+    const toStart = [...(boot.members.filter((p) => p !== boot.target && !started.has(p as PartyId) && nodes.find((n) => n.party === p)?.status === 'down') as PartyId[]), ...retries.due];
+    if (toStart.length === 0 && (retries.waiting.length || retries.exhausted.length))
+      return view(plan('in_progress', `${boot.id}: ${boot.target} bootstrapped; ${retryText(retries, 'the site')}`), true);
     if (toStart.length > 0 && (!w || w.clusterStatus !== 'Primary' || w.localState !== 'Synced')) {
       return view(
         plan(
@@ -190,6 +233,21 @@ export function coldStartView(state: ArbitratorState, now: number): ColdStartVie
   }
   const down = nodes.filter((n) => n.status === 'down');
   if (down.length === 0) return view(plan('none', 'no mariadbd is reported down'), false);
+  // A pc.recovery round under way with a member whose start failed: the others wait for it.
+  const round = recoveryRound(state, now);
+  if (round && up.length) {
+    const retries = startRetries(round.starts, nodes, now);
+    if (retries.due.length)
+      return view(
+        plan('join', `pc.recovery round ${round.key}: start ${labelOf(retries.due)} again, which the round's other members wait for`, {
+          targets: retries.due,
+          stateUuid: round.starts[0]?.view.stateUuid ?? null,
+          key: round.key,
+        }),
+        true,
+      );
+    if (retries.waiting.length || retries.exhausted.length) return view(plan('wait', `pc.recovery round ${round.key}: ${retryText(retries, 'the round')}`), true);
+  }
   if (up.length) return view(plan('none', `mariadbd runs on ${labelOf(up.map((n) => n.party))}: not a cold start (the promotion rule judges running nodes)`), false);
 
   const missing = nodes.filter((n) => n.status === 'unheard').map((n) => n.party);
@@ -247,6 +305,14 @@ export function coldStartView(state: ArbitratorState, now: number): ColdStartVie
   const others = nodes.filter((n) => n.party !== best.party);
   const text = `bootstrap ${best.party} (seqno ${best.seqno}, the highest of ${viable.length} datadir(s) of ${stateUuid.slice(0, 8)}; ties: DC priority, then serial), then start ${labelOf(others.map((n) => n.party))} once it is Primary and Synced`;
   return view(plan('bootstrap', text, { targets: [best.party], stateUuid, seqno: best.seqno, key: `coldstart:${stateUuid}:${historyEpoch(state)}` }), true);
+}
+
+/** The start orders of this history's pc.recovery round, while its window lasts. */
+function recoveryRound(state: ArbitratorState, now: number): { key: string; starts: DecisionRecord[] } | null {
+  const epoch = historyEpoch(state);
+  const last = [...state.records.decisions].reverse().find((d) => d.kind === 'start' && d.key.startsWith('recover:') && d.decidedAt >= epoch);
+  if (!last || now - last.decidedAt > coldStartSettings(state).windowMs) return null;
+  return { key: last.key, starts: state.records.decisions.filter((d) => d.kind === 'start' && d.key === last.key) };
 }
 
 /** pc.recovery re-forms a component only when every member of the saved view comes back. */
