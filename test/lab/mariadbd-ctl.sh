@@ -8,6 +8,8 @@
 # As Debian's mariadb.service does (galera_recovery), start recovers the position first after a
 # crash (grastate seqno -1) and passes it as --wsrep_start_position. The lab harness adopts the
 # started mariadbd by its pid file and stops it by PID at teardown.
+# A test makes the next `start` of a node fail (exit 1, nothing started) by creating
+# fail-next-start beside its my.cnf: the start command that errors, once.
 set -u
 verb=${1:?verb}
 cnf=${2:?my.cnf}
@@ -41,6 +43,11 @@ case "$verb" in
     recover
     ;;
   start|bootstrap)
+    if [ "$verb" = start ] && [ -e "$dir/fail-next-start" ]; then
+      rm -f "$dir/fail-next-start"
+      echo "lab: this start fails on purpose ($dir/fail-next-start)" >&2
+      exit 1
+    fi
     if alive; then echo "mariadbd already runs (pid $(cat "$pidfile"))" >&2; exit 1; fi
     args=()
     if grep -q '^seqno:[[:space:]]*-1' "$datadir/grastate.dat" 2>/dev/null; then

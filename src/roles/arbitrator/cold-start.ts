@@ -154,8 +154,8 @@ function startRetries(starts: readonly DecisionRecord[], nodes: readonly ColdSta
     if ((last.outcome !== 'failed' && last.outcome !== 'refused') || nodes.find((n) => n.party === target)?.status !== 'down') continue;
     const why = `${last.outcome}: ${last.outcomeReason ?? 'no reason given'}`;
     if (mine.length > START_RETRIES) out.exhausted.push(`${target} (${mine.length} start orders, the last ${why})`);
-    else if (now - (last.outcomeAt ?? last.decidedAt) < START_RETRY_AFTER_MS)
-      out.waiting.push(`${target} again in ${Math.ceil((START_RETRY_AFTER_MS - (now - (last.outcomeAt ?? last.decidedAt))) / 1000)} s (${why})`);
+    // No countdown in the text: the plan's text is logged each time it changes.
+    else if (now - (last.outcomeAt ?? last.decidedAt) < START_RETRY_AFTER_MS) out.waiting.push(`${target} again ${START_RETRY_AFTER_MS / 1000} s after its failure (${why})`);
     else out.due.push(target as PartyId);
   }
   return out;
