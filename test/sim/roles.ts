@@ -3,17 +3,8 @@ import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from '../
 import { loadArbitratorRecords, recordProblem } from '../../src/roles/arbitrator/records.js';
 import { arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
 import { type ArbitratorState, initialArbitratorState } from '../../src/roles/arbitrator/state.js';
-import {
-  dbclientCore,
-  type DbclientEffect,
-  type DbclientEvent,
-  type DbclientPersisted,
-  type DbclientState,
-  initialState as dbclientInitial,
-  PERSIST_DIRECTIVES,
-  PERSIST_WRITER,
-} from '../../src/roles/dbclient/core.js';
-import { dbclientConfigOf } from '../../src/roles/dbclient/daemon.js';
+import type { DbclientEffect, DbclientEvent, DbclientState } from '../../src/roles/dbclient/core.js';
+import { bindDbclient } from '../../src/roles/dbclient/binding.js';
 import { DEFAULT_TUNING, type DbserverEffect, type DbserverEvent, type DbserverSettings, type DbserverState, dbserverCore, initialState as dbserverInitial } from '../../src/roles/dbserver/core.js';
 import type { CommonEffect, CommonEvent } from '../../src/roles/core.js';
 import { type EffectExecutor, RoleHost } from '../../src/roles/host.js';
@@ -152,50 +143,49 @@ export const dbclientBinding: RoleBinding = (ctx) => dbclientBindingWith((c) => 
 export const dbclientBindingWith =
   (wrap: DbclientWrap): RoleBinding =>
   (ctx) => {
-    const cfg = dbclientConfigOf(ctx.config, ctx.party as DbclientParty);
-    const persisted: DbclientPersisted = {};
-    const writer = ctx.durable.get<DbclientPersisted['writer']>(PERSIST_WRITER);
-    const directives = ctx.durable.get<DbclientPersisted['directives']>(PERSIST_DIRECTIVES);
-    if (writer) persisted.writer = writer;
-    if (directives) persisted.directives = directives;
     const { sim, self } = ctx;
-    const execute: EffectExecutor<DbclientEffect> = (effect, dispatch) => {
-      const send = (ev: DbclientEvent) => dispatch(ev);
-      if (effect.kind === 'observe_lb') {
-        sim.later(self, sim.latency('lb'), () => {
-          const observed = sim.lbObserve(self);
-          send(observed ? { kind: 'lb_observed', observed, applied: null } : { kind: 'lb_failed', during: 'observe', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
-        });
-        return;
-      }
-      // Judged when the core asks for it: a directive arriving while the apply is under way is the next apply's business.
-      sim.lbWanted(self, effect.desired);
-      sim.later(self, sim.latency('lb'), () => {
-        const commands = sim.lbApply(self, effect.desired);
-        if (!commands) {
-          send({ kind: 'lb_failed', during: 'apply', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
+    // The load balancer's answers come back on the simulated clock; the rest is the daemon's binding.
+    const executor =
+      (live: () => boolean): EffectExecutor<DbclientEffect> =>
+      (effect, dispatch) => {
+        const send = (ev: DbclientEvent) => {
+          if (live()) dispatch(ev);
+        };
+        if (effect.kind === 'observe_lb') {
+          sim.later(self, sim.latency('lb'), () => {
+            const observed = sim.lbObserve(self);
+            send(observed ? { kind: 'lb_observed', observed, applied: null } : { kind: 'lb_failed', during: 'observe', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
+          });
           return;
         }
-        const observed = sim.lbObserve(self);
-        send(
-          observed
-            ? { kind: 'lb_observed', observed, applied: { commands, errors: [] } }
-            : { kind: 'lb_failed', during: 'observe', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' },
-        );
-      });
-    };
-    const host = new RoleHost<DbclientState, DbclientEvent, DbclientEffect>({
-      core: guarded(ctx, wrap(dbclientCore(cfg))),
-      initial: dbclientInitial(persisted),
+        // Judged when the core asks for it: a directive arriving while the apply is under way is the next apply's business.
+        sim.lbWanted(self, effect.desired);
+        sim.later(self, sim.latency('lb'), () => {
+          const commands = sim.lbApply(self, effect.desired);
+          if (!commands) {
+            send({ kind: 'lb_failed', during: 'apply', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' });
+            return;
+          }
+          const observed = sim.lbObserve(self);
+          send(
+            observed
+              ? { kind: 'lb_observed', observed, applied: { commands, errors: [] } }
+              : { kind: 'lb_failed', during: 'observe', code: 'LB_UNREACHABLE', error: 'simulated load balancer unreachable' },
+          );
+        });
+      };
+    const binding = bindDbclient({
+      config: ctx.config,
+      party: ctx.party as DbclientParty,
       post: ctx.post,
       clock: ctx.clock,
       durable: ctx.durable,
+      read: (key) => ctx.durable.get<unknown>(key),
       logger: ctx.logger,
-      execute,
+      executor,
+      wrap: (core) => guarded(ctx, wrap(core)),
     });
-    ctx.post.watch([cfg.arbitrator, ...cfg.servers.map((s) => s.id)]);
-    host.start();
-    return started(host);
+    return started(binding);
   };
 
 export const REAL_BINDINGS: Bindings = { arbitrator: arbitratorBinding, dbserver: dbserverBinding, dbclient: dbclientBinding };
