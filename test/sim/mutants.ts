@@ -1,5 +1,6 @@
 import type { Directives, MakePrimary } from '../../src/protocol/verbs.js';
 import { viewOf } from '../../src/protocol/view.js';
+import { dbclientCore } from '../../src/roles/dbclient/core.js';
 import { arbitratorBindingWith, dbclientBindingWith, dbserverBindingWith, REAL_BINDINGS } from './roles.js';
 import type { Bindings } from './world.js';
 
@@ -89,6 +90,15 @@ export const twoWriterDbclient: Bindings = {
       return { ...r, effects };
     },
   })),
+};
+
+/**
+ * A glue bug, not a core bug: the binding derives the dbclient's settings wrongly (staleAfter ten
+ * times the config's, as a unit slip would), so a dbserver that falls silent stays served.
+ */
+export const staleAfterSlipDbclient: Bindings = {
+  ...REAL_BINDINGS,
+  dbclient: dbclientBindingWith((_core, cfg) => dbclientCore({ ...cfg, staleAfterMs: cfg.staleAfterMs * 10 })),
 };
 
 /** Rule 2 broken: the arbitrator never waits out the failover period (as if every split were settled). */

@@ -3,7 +3,7 @@ import { type ArbitratorEffect, type ArbitratorEvent, arbitratorCore } from '../
 import { loadArbitratorRecords, recordProblem } from '../../src/roles/arbitrator/records.js';
 import { arbitratorSettings } from '../../src/roles/arbitrator/settings.js';
 import { type ArbitratorState, initialArbitratorState } from '../../src/roles/arbitrator/state.js';
-import type { DbclientEffect, DbclientEvent, DbclientState } from '../../src/roles/dbclient/core.js';
+import type { DbclientConfig, DbclientEffect, DbclientEvent, DbclientState } from '../../src/roles/dbclient/core.js';
 import { bindDbclient } from '../../src/roles/dbclient/binding.js';
 import { DEFAULT_TUNING, type DbserverEffect, type DbserverEvent, type DbserverSettings, type DbserverState, dbserverCore, initialState as dbserverInitial } from '../../src/roles/dbserver/core.js';
 import type { CommonEffect, CommonEvent } from '../../src/roles/core.js';
@@ -51,7 +51,7 @@ type DbsCore = Core<DbserverState, DbserverEvent | CommonEvent, CommonEffect | D
 type DbcCore = Core<DbclientState, DbclientEvent | CommonEvent, CommonEffect | DbclientEffect>;
 export type ArbitratorWrap = (core: ArbCore) => ArbCore;
 export type DbserverWrap = (core: DbsCore) => DbsCore;
-export type DbclientWrap = (core: DbcCore) => DbcCore;
+export type DbclientWrap = (core: DbcCore, cfg: DbclientConfig) => DbcCore;
 
 export const arbitratorBinding: RoleBinding = (ctx) => arbitratorBindingWith((c) => c)(ctx);
 
@@ -183,7 +183,7 @@ export const dbclientBindingWith =
       read: (key) => ctx.durable.get<unknown>(key),
       logger: ctx.logger,
       executor,
-      wrap: (core) => guarded(ctx, wrap(core)),
+      wrap: (core, cfg) => guarded(ctx, wrap(core, cfg)),
     });
     return started(binding);
   };

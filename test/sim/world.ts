@@ -1,5 +1,5 @@
 import { RECORD_KEYS, TRUSTED_MEMORY } from '../../src/roles/arbitrator/records.js';
-import { type Clock, SimClock } from '../../src/correspondents/clock.js';
+import { type Clock, SimClock, type TimerHandle } from '../../src/correspondents/clock.js';
 import { type MemoryEndpoint, MemoryNetwork, type NetworkFaults } from '../../src/correspondents/memory-network.js';
 import type { Address, Transport } from '../../src/correspondents/transport.js';
 import { type Inbound, PostOffice } from '../../src/correspondents/post-office.js';
@@ -229,9 +229,48 @@ export class World implements SimServices {
     for (const id of this.parties.keys()) this.startParty(id);
     const writes = (): void => {
       this.model.commit(1);
+      this.checkRoutes();
       this.clock.setTimer(500, writes);
     };
     this.clock.setTimer(500, writes);
+  }
+
+  /** Since when each dbclient's load balancer has served a server whose node is not Primary. */
+  private readonly badRoutes = new Map<string, number>();
+
+  /**
+   * Traffic reaches only Primary nodes, within a bound: a server that a running dbclient's
+   * reachable load balancer serves (ready, in either backend) while its node is down or
+   * non-Primary must be taken out within the time it takes to learn it — the report that says so
+   * (SHOW STATUS's lag, the wire's delay, resends), or, with no report, the server going stale.
+   * A dbclient that is down cannot take anything out, nor one whose load balancer it cannot reach:
+   * neither is judged (docs/simulator.md, "Limits").
+   */
+  private checkRoutes(): void {
+    const t = this.site.config.timings;
+    const bound = t.staleAfter + t.ackTimeout + (this.o.showLagMs ?? 0) + 2000;
+    const now = this.elapsed();
+    for (const [client, lb] of this.lbs) {
+      const judged = this.isUp(client) && lb.reachable;
+      for (const server of this.site.dbservers) {
+        const key = `${client}>${server}`;
+        const node = this.nodeOf(server);
+        const serving = lb.stateOf('write', server) === 'ready' || lb.stateOf('read', server) === 'ready';
+        if (!judged || !serving || (this.model.isUp(node) && this.model.view(node)?.primary)) {
+          this.badRoutes.delete(key);
+          continue;
+        }
+        const since = this.badRoutes.get(key) ?? now;
+        this.badRoutes.set(key, since);
+        if (now - since > bound) {
+          this.checker.violation(
+            'stale_route',
+            `${client}'s load balancer has served ${server} for ${now - since} ms while ${node} is ${this.model.isUp(node) ? 'non-Primary' : 'down'} (bound ${bound} ms)`,
+          );
+          this.badRoutes.set(key, now);
+        }
+      }
+    }
   }
 
   // --- parties ---------------------------------------------------------------------------------
@@ -855,6 +894,8 @@ export class World implements SimServices {
     const pending = (st?.records?.decisions ?? []).filter((d) => d.outcome === 'pending' && !d.withdrawn);
     // Before issue 11 path 3 there is no withdraw: the procedure was to check and bootstrap.
     const canWithdraw = 'withdraw' in VERBS;
+    // (docs/operations.md also asks for a pause first; this operator does not pause, the harder
+    // case: the arbitrator goes on deciding while the bootstrap by hand is pending.)
     if (canWithdraw) for (const d of pending) this.operator('withdraw', { decisionId: d.id });
     const t = this.site.config.timings;
     const wait = t.makePrimaryValidFor + t.maxClockSkew + t.ackTimeout;
@@ -862,8 +903,15 @@ export class World implements SimServices {
       'operator',
       `manual bootstrap of ${dc}: withdrew ${(canWithdraw && pending.map((d) => d.id).join(', ')) || 'nothing'}; bootstrapping by hand in ${wait} ms if nothing is Primary then`,
     );
-    this.clock.setTimer(wait, () => this.bootstrapByHand(dc));
+    this.byHand?.cancel();
+    this.byHand = this.clock.setTimer(wait, () => {
+      this.byHand = null;
+      this.bootstrapByHand(dc);
+    });
   }
+
+  /** A bootstrap by hand the operator means to run (manualBootstrap), until it runs or is abandoned. */
+  private byHand: TimerHandle | null = null;
 
   private bootstrapByHand(dc: Dc): void {
     if (this.model.primaryViews().length > 0) {
@@ -965,6 +1013,14 @@ export class World implements SimServices {
   /** The operator gives up on every command still waiting or queued (Ctrl-C). Datagrams already sent may still land. */
   abortOperatorCommands(): void {
     this.opQueue.length = 0;
+    // Abandoned too: the bootstrap by hand it meant to run. Left to fire after the settle, it
+    // bootstrapped dc2 during the liveness cut while the arbitrator, hearing only dc1, promoted
+    // dc1 (campaign seed 65): the operator's second primary, not minder's.
+    if (this.byHand) {
+      this.byHand.cancel();
+      this.byHand = null;
+      this.trace.add('operator', 'the bootstrap by hand it meant to run: abandoned');
+    }
     for (const [id, finish] of [...this.opsInFlight]) {
       this.trace.add('operator', `${id}: abandoned`);
       finish();

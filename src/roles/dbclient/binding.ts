@@ -34,7 +34,8 @@ export interface DbclientBindingOptions {
    * (config change) or stopped: an answer for it then goes nowhere.
    */
   executor: (live: () => boolean, cfg: DbclientConfig) => EffectExecutor<DbclientEffect>;
-  wrap?: (core: DbclientRoleCore) => DbclientRoleCore;
+  /** Wraps the core built from `cfg` (the simulator: its guard, and broken variants for the checks' own tests). */
+  wrap?: (core: DbclientRoleCore, cfg: DbclientConfig) => DbclientRoleCore;
   onFatal?: (failure: RoleFailure) => void;
   tap?: StepTap;
 }
@@ -83,7 +84,7 @@ export function bindDbclient(o: DbclientBindingOptions): DbclientBinding {
   const makeHost = (initial: DbclientState): RoleHost<DbclientState, DbclientEvent, DbclientEffect> => {
     const mine = ++generation;
     return new RoleHost<DbclientState, DbclientEvent, DbclientEffect>({
-      core: wrap(dbclientCore(cfg)),
+      core: wrap(dbclientCore(cfg), cfg),
       initial,
       post: o.post,
       clock: o.clock,
