@@ -66,6 +66,7 @@ export const OUTCOME_CODES = [
   'mariadbd_running',
   'start_refused',
   'start_failed',
+  'paused',
 ] as const;
 export type OutcomeCode = (typeof OUTCOME_CODES)[number];
 
@@ -216,6 +217,12 @@ export const makePrimary = z.object({
    * arbitrator (nothing to fence).
    */
   fence: z.number().int().positive().optional(),
+  /**
+   * The directives epoch the sender held when it sent this: a dbserver that holds the operator's
+   * pause from a later epoch refuses an automatic make_primary from a sender that has not seen it
+   * (a twin, an old copy of the state file). Absent from an older arbitrator: refused while paused.
+   */
+  epoch: z.number().int().nonnegative().optional(),
 });
 export type MakePrimary = z.infer<typeof makePrimary>;
 

@@ -894,14 +894,16 @@ export class World implements SimServices {
     const pending = (st?.records?.decisions ?? []).filter((d) => d.outcome === 'pending' && !d.withdrawn);
     // Before issue 11 path 3 there is no withdraw: the procedure was to check and bootstrap.
     const canWithdraw = 'withdraw' in VERBS;
-    // (docs/operations.md also asks for a pause first; this operator does not pause, the harder
-    // case: the arbitrator goes on deciding while the bootstrap by hand is pending.)
+    // And first a pause (docs/operations.md), so that the arbitrator decides nothing new
+    // meanwhile: a half it cannot hear, bootstrapped by hand, is invisible to it. The operator
+    // resumes once the site is whole (the settle, in a campaign).
+    this.operator('pause', {});
     if (canWithdraw) for (const d of pending) this.operator('withdraw', { decisionId: d.id });
     const t = this.site.config.timings;
     const wait = t.makePrimaryValidFor + t.maxClockSkew + t.ackTimeout;
     this.trace.add(
       'operator',
-      `manual bootstrap of ${dc}: withdrew ${(canWithdraw && pending.map((d) => d.id).join(', ')) || 'nothing'}; bootstrapping by hand in ${wait} ms if nothing is Primary then`,
+      `manual bootstrap of ${dc}: paused, withdrew ${(canWithdraw && pending.map((d) => d.id).join(', ')) || 'nothing'}; bootstrapping by hand in ${wait} ms if nothing is Primary then`,
     );
     this.byHand?.cancel();
     this.byHand = this.clock.setTimer(wait, () => {

@@ -126,6 +126,45 @@ describe('path 1: the arbitrator loses its memory', () => {
     expect(codes(old)).toContain('relearning');
   });
 
+  it("a dbserver holding the operator's pause refuses an automatic make_primary from a sender that has not seen it (all-faults campaign seed 103: a twin the pause never reached)", () => {
+    const dbs = new Driver();
+    dbs.step({ kind: 'start' });
+    const w = nonPrimary('n1', ['n1', 'n2']);
+    dbs.observe(w);
+    const a = new ArbDriver();
+    a.start();
+    const mp = publishes(cutInHalves(a), 'make_primary')[0]?.body as MakePrimary;
+    expect(mp.epoch).toBe(a.state.records.directives.epoch);
+    dbs.now = a.now;
+    // The operator's pause reached this dbserver from the arbitrator it talks to: epoch 5.
+    dbs.step(message('arbitrator:1', 'directives', { epoch: 5, drained: [], paused: true, writer: null }));
+    const refused = () => dbs.last.find((f) => f.kind === 'log' && f.event === 'make_primary_refused') as { msg: string } | undefined;
+    // A twin, at epoch 4, decides automatically: refused, nothing bootstrapped.
+    dbs.step(message('arbitrator:1', 'make_primary', { ...mp, epoch: 4 }));
+    expect(refused()?.msg).toMatch(/refused \(paused\): automatic, from a sender at directives epoch 4, while this dbserver holds the operator's pause \(epoch 5\)/);
+    expect(dbs.last.some((f) => f.kind === 'bootstrap' || f.kind === 'read_status')).toBe(false);
+    // So is one that does not say its epoch (an older arbitrator).
+    const { epoch: _e, ...noEpoch } = mp;
+    dbs.step(message('arbitrator:1', 'make_primary', { ...noEpoch, decisionId: 'dec-old' }));
+    expect(refused()?.msg).toMatch(/epoch unknown/);
+    // The operator's own forced promote goes through, and so does a sender that saw a later epoch (the resume).
+    dbs.step(message('arbitrator:1', 'make_primary', { ...mp, decisionId: 'dec-forced', forced: true, epoch: 4 }));
+    expect(dbs.last.some((f) => f.kind === 'log' && f.event === 'make_primary_received')).toBe(true);
+  });
+
+  it('a make_primary from a sender that has seen the resume is carried out while the resume is still on its way', () => {
+    const dbs = new Driver();
+    dbs.step({ kind: 'start' });
+    dbs.observe(nonPrimary('n1', ['n1', 'n2']));
+    const a = new ArbDriver();
+    a.start();
+    const mp = publishes(cutInHalves(a), 'make_primary')[0]?.body as MakePrimary;
+    dbs.now = a.now;
+    dbs.step(message('arbitrator:1', 'directives', { epoch: 5, drained: [], paused: true, writer: null }));
+    dbs.step(message('arbitrator:1', 'make_primary', { ...mp, epoch: 6 }));
+    expect(dbs.last.some((f) => f.kind === 'log' && f.event === 'make_primary_received')).toBe(true);
+  });
+
   it('the dbserver fences an arbitrator party: a make_primary from an older incarnation, or from records behind a generation heard, is refused', () => {
     const dbs = new Driver();
     dbs.step({ kind: 'start' });
@@ -197,6 +236,37 @@ describe('path 1: the arbitrator loses its memory', () => {
     const e = dbs.step(message('arbitrator:1', 'directives', { epoch: 4, drained: [], paused: true, writer: null }));
     const rep = e.find((f) => f.kind === 'publish' && f.verb === 'db_status_report' && f.to === 'arbitrator:1') as { body: { held?: { epoch: number; paused: boolean } } } | undefined;
     expect(rep?.body.held).toMatchObject({ epoch: 4, paused: true });
+  });
+
+  it("schedule pause_at_an_equal_epoch (all-faults campaign seed 103): a pause the site holds at this arbitrator's own epoch, which it does not hold, is adopted under a new epoch", () => {
+    // A twin of the arbitrator got the operator's pause and made epoch N of it; this process made
+    // an epoch N of its own, unpaused; the twin is gone. The dbservers keep the pause (below).
+    const d = started();
+    const n = d.state.records.directives.epoch;
+    const held = { epoch: n, drained: [], paused: true, writer: null };
+    const e = d.report('n1', nonPrimary('n1', ['n1', 'n2']), { held });
+    expect(d.state.records.directives).toMatchObject({ epoch: n + 1, paused: true });
+    expect(e.some((x) => x.kind === 'log' && x.event === 'directives_adopted' && x.level === 'error')).toBe(true);
+    expect(publishes(e, 'directives').every((p) => p.body.paused && p.body.epoch === n + 1)).toBe(true);
+    const after = keepReporting(d, 60_000, [
+      ['n1', nonPrimary('n1', ['n1', 'n2'])],
+      ['n2', nonPrimary('n2', ['n1', 'n2'])],
+      ['n3', nonPrimary('n3', ['n3', 'n4'])],
+      ['n4', nonPrimary('n4', ['n3', 'n4'])],
+    ]);
+    expect(publishes(after, 'make_primary')).toHaveLength(0);
+  });
+
+  it('the dbserver keeps a held pause when unpaused directives of the same epoch arrive; a later epoch (a resume) replaces it', () => {
+    const dbs = new Driver();
+    dbs.step({ kind: 'start' });
+    dbs.step(message('arbitrator:1', 'directives', { epoch: 5, drained: [], paused: true, writer: null }));
+    dbs.step(message('arbitrator:1', 'directives', { epoch: 5, drained: [], paused: false, writer: 'dbserver:1' }));
+    expect(dbs.state.directives).toMatchObject({ epoch: 5, paused: true });
+    const rep = dbs.observe(nonPrimary('n1', ['n1', 'n2'])).find((f) => f.kind === 'publish' && f.verb === 'db_status_report') as { body: { held?: { epoch: number; paused: boolean } } };
+    expect(rep.body.held).toMatchObject({ epoch: 5, paused: true });
+    dbs.step(message('arbitrator:1', 'directives', { epoch: 6, drained: [], paused: false, writer: null }));
+    expect(dbs.state.directives).toMatchObject({ epoch: 6, paused: false });
   });
 
   it('the dbserver keeps the newer directives when an older epoch arrives, and reports them', () => {

@@ -137,7 +137,17 @@ export function recordDecision(state: ArbitratorState, c: Candidate, now: number
 }
 
 export function makePrimaryBody(state: ArbitratorState, d: DecisionRecord, withdrawn = false) {
-  return { decisionId: d.id, view: d.view, forced: d.forced, reason: trimmed(d.reason, 200), validForMs: d.validForMs, decidedAt: d.decidedAtWall ?? d.decidedAt, withdrawn, arbiter: stampOf(state) };
+  return {
+    decisionId: d.id,
+    view: d.view,
+    forced: d.forced,
+    reason: trimmed(d.reason, 200),
+    validForMs: d.validForMs,
+    decidedAt: d.decidedAtWall ?? d.decidedAt,
+    withdrawn,
+    arbiter: stampOf(state),
+    epoch: state.records.directives.epoch,
+  };
 }
 
 function replaced(state: ArbitratorState, d: DecisionRecord): ArbitratorState {

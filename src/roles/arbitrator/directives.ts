@@ -144,6 +144,21 @@ export function refreshWriter(state: ArbitratorState, now: number): ArbitratorSt
  */
 export function adoptHeldDirectives(state: ArbitratorState, from: PartyId, held: HeldDirectivesReport | undefined, now: number): ArbitratorStep {
   const mine = state.records.directives;
+  // A pause at my own epoch that I do not hold: two processes (a twin, a restored copy) each made
+  // an epoch of that number, and the site follows the other's. A resume always makes a new epoch,
+  // so at an equal epoch the pause wins, under a new epoch that reaches everyone (all-faults
+  // campaign seed 103: the pause was lost with the twin that had received it).
+  if (held && held.epoch === mine.epoch && held.paused && !mine.paused) {
+    const r = changeDirectives(
+      state,
+      now,
+      { paused: true, pausedBy: `adopted from ${from}`, pausedReason: 'a pause of an equal epoch that the site holds (two arbitrator processes or copies)', pausedAt: now },
+      'directives_adopted',
+      `${from} holds a PAUSE at directives epoch ${held.epoch}, the epoch of these records, which are not paused (another arbitrator process or copy made that epoch): the pause is adopted`,
+      { from },
+    );
+    return { state: r.state, effects: r.effects.map((e) => (e.kind === 'log' ? { ...e, level: 'error' as const } : e)) };
+  }
   if (!held || held.epoch <= mine.epoch) return { state, effects: [] };
   const known = new Set(state.settings.dbservers.map((d) => d.id as string));
   const directives: DirectivesRecord = {

@@ -442,6 +442,20 @@ function onMakePrimary(st: DbserverStep, from: PartyId, d: MakePrimary): void {
     st.log('info', 'make_primary_ignored', `make_primary ${d.decisionId} ignored: already ${outcome}`, { decisionId: d.decisionId, reason: `already ${outcome}` });
     return;
   }
+  // The operator's pause, as this dbserver holds it, stops an automatic make_primary from a sender
+  // that has not seen it: a twin of the arbitrator or an old copy of its state file that the
+  // operator never reached (all-faults campaign seed 103). A forced one is the operator's own.
+  const held = st.s.directives;
+  if (!d.forced && held?.paused && (d.epoch === undefined || d.epoch < held.epoch)) {
+    st.conclude(
+      'refused',
+      'paused',
+      `automatic, from a sender at directives epoch ${d.epoch ?? 'unknown'}, while this dbserver holds the operator's pause (epoch ${held.epoch}): the sender has not seen it`,
+      d.decisionId,
+      { from, epoch: d.epoch ?? null, heldEpoch: held.epoch },
+    );
+    return;
+  }
   const busy = st.s.pending?.decision.decisionId ?? st.s.pendingStart?.order.decisionId;
   if (busy !== undefined) {
     st.conclude('refused', 'busy', `busy with decision ${busy}`, d.decisionId, { from });
@@ -794,7 +808,13 @@ function onMessage(st: DbserverStep, e: Extract<CommonEvent, { kind: 'message' }
       st.heardArbiter((m.body as Directives).arbiter, m.from);
       // An older epoch (an arbitrator restarted on an old copy of its state) does not replace a
       // newer one: reported back, it is what that arbitrator adopts (docs/safety.md, path 1).
-      if (!st.s.directives || (m.body as Directives).epoch >= st.s.directives.epoch) st.s = { ...st.s, directives: m.body as Directives };
+      {
+        const next = m.body as Directives;
+        const cur = st.s.directives;
+        // At an equal epoch a held pause stays (two arbitrator processes each made that epoch; a
+        // resume always makes a new one), and is reported: the arbitrator adopts it (directives.ts).
+        if (!cur || next.epoch > cur.epoch || (next.epoch === cur.epoch && !(cur.paused && !next.paused))) st.s = { ...st.s, directives: next };
+      }
       st.log('debug', 'directives_received', `directives epoch ${(m.body as Directives).epoch} from ${m.from}`);
       // Reported at once: the arbitrator confirms a pause to the operator only once a receiver holds it.
       st.report(false);
