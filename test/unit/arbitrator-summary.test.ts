@@ -149,6 +149,18 @@ describe('status summary', () => {
     expect(a.decode()).toEqual(doc);
   });
 
+  it('a relearning arbitrator says so in status, with why and since when; once relearned, how', () => {
+    const d = new ArbDriver(settingsFor(), new Map(), undefined, 1, { lostState: true });
+    d.start();
+    const doc = assemble(summaryOf(d).pages);
+    expect(doc.arbitrator.memory).toMatchObject({ relearning: true, why: expect.stringMatching(/no records/), since: d.now });
+    expect(renderStatus(doc)).toMatch(/^RELEARNING since .*: the state file holds no records .* nothing is promoted until every member of the last primary component has reported/m);
+    d.command('relearned', op('r1', { force: true, reason: 'checked every node' }));
+    const after = assemble(summaryOf(d, 's2').pages);
+    expect(after.arbitrator.memory).toMatchObject({ relearning: false, relearnedBy: expect.stringMatching(/checked every node/) });
+    expect(renderStatus(after)).not.toMatch(/^RELEARNING since/m);
+  });
+
   it('the summary lists every party even when one never reported', () => {
     const d = new ArbDriver();
     d.start();

@@ -76,6 +76,11 @@ export function renderStatus(doc: StatusSummary): string {
     const bar = '!'.repeat(Math.min(line.length + 8, 110));
     out.push(bar, `!!  ${line}  !!`, bar);
   }
+  if (a.memory?.relearning) {
+    out.push(
+      `RELEARNING${a.memory.since !== null ? ` since ${when(a.memory.since)}` : ''}: ${a.memory.why ?? 'its records are not trusted'} — nothing is promoted until every member of the last primary component has reported what it carried out, or \`relearned --force --reason "…"\` after checking every node by hand`,
+    );
+  }
   if (a.store) out.push(`arbitrator store: etcd · ${a.store.text}`);
   const cs = a.coldStartPlan;
   if (cs?.active) {

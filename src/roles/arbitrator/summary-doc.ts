@@ -51,6 +51,11 @@ export interface ArbitratorSummary {
    * was fixed: absent from older arbitrators.
    */
   rejoin?: Array<{ party: string; phase: 'joining' | 'state_transfer' | 'stalled' | 'cannot_rejoin'; text: string; since: number; behind: number | null }>;
+  /**
+   * Whether this arbitrator may have forgotten decisions (docs/safety.md, path 1): relearning since
+   * when and why, or how it last relearned. Added after format 1 was fixed: absent from older ones.
+   */
+  memory?: { relearning: boolean; why: string | null; since: number | null; relearnedAt: number | null; relearnedBy: string | null };
   /** With `arbitrator.store: etcd`: who leads, this one's fencing token, or why nobody can lead from here; null with the local store. */
   store?: { kind: 'etcd'; leading: boolean; token: number | null; leader: string | null; problem: string | null; text: string } | null;
 }

@@ -124,6 +124,7 @@ export function buildSummary(state: ArbitratorState, now: number): StatusSummary
       datagrams: state.datagrams ? { ...state.datagrams, drops: { ...state.datagrams.drops } } : null,
       coldStartPlan,
       rejoin: rejoinSummary(state),
+      memory: { relearning: r.memory.relearning, why: r.memory.why, since: r.memory.since, relearnedAt: r.memory.relearnedAt, relearnedBy: r.memory.relearnedBy },
       store: state.store
         ? {
             kind: 'etcd',
