@@ -248,6 +248,30 @@ describe('simulator checks, one by one', () => {
     expect(r.bootstraps).toBeGreaterThan(0);
   });
 
+  it("an operator's promote persisted before a crash and sent after the restart is the operator's, while paused too; a request never received is not", () => {
+    const { model, checker } = setup();
+    model.cut(['db1', 'db2'], ['db3', 'db4']);
+    model.reconfigure();
+    const half = model.reading('db1');
+    if (!half) throw new Error('reading expected');
+    const inbound = (verb: string, id: string) => {
+      checker.arbitratorInbound({ from: 'command:1', verb, body: { requestId: id } } as never);
+      checker.arbitratorHandled({} as never);
+    };
+    inbound('pause', 'op-1');
+    checker.arbitratorOutbound('command:1', 'command_reply', { requestId: 'op-1', ok: true, message: 'paused' });
+    // All-faults seed 714213: the promote is persisted, the arbitrator crashes before sending it.
+    inbound('promote', 'op-2');
+    const mp = (id: string, requestId: string | null) =>
+      checker.arbitratorOutbound(self, 'make_primary', { decisionId: id, view: viewOf(half), forced: false, reason: 'r', validForMs: 1 }, self, requestId);
+    mp('d1', 'op-2');
+    expect(checker.violations).toEqual([]);
+    // A record naming a request no arbitrator received, or none, is automatic.
+    mp('d2', 'op-9');
+    mp('d3', null);
+    expect(checker.violations.map((v) => v.kind)).toEqual(['promoted_while_paused', 'promoted_while_paused']);
+  });
+
   it('two writers in one load balancer', () => {
     const { checker } = setup();
     const w = (server: string) => ({ server, state: 'ready' as const, weight: 1, shutdownSessions: false });

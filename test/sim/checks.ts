@@ -217,13 +217,22 @@ export class Checker {
     }
     // The operator's own promote is allowed while paused (rule 6); only automatic ones are not.
     this.operatorPromoting = m.verb === 'promote';
+    if (m.verb === 'promote') this.promoteRequests.add((m.body as { requestId: string }).requestId);
   }
 
   arbitratorHandled(_m: Inbound): void {
     this.operatorPromoting = false;
   }
 
-  arbitratorOutbound(to: PartyId, verb: string, body: unknown, self: PartyId = 'arbitrator:1'): void {
+  /** The operator's promote requests that reached an arbitrator. */
+  private readonly promoteRequests = new Set<string>();
+
+  /**
+   * `requestId`: the operator request the sender's own record of this make_primary names. A
+   * decision made for a promote the arbitrator received, persisted, then sent only after a crash
+   * and restart, is the operator's as much as one sent while handling it (all-faults seed 714213).
+   */
+  arbitratorOutbound(to: PartyId, verb: string, body: unknown, self: PartyId = 'arbitrator:1', requestId: string | null = null): void {
     this.viewer = self;
     if (verb === 'command_reply') {
       const r = body as BodyOf<'command_reply'>;
@@ -254,7 +263,8 @@ export class Checker {
       this.counts.forcedDecisions++;
       return;
     }
-    if (this.paused && !this.operatorPromoting) {
+    const asked = this.operatorPromoting || (requestId !== null && this.promoteRequests.has(requestId));
+    if (this.paused && !asked) {
       // With two arbitrator processes the pause is held by the one the operator reached; the
       // other may never hear of it (cut off, deaf) and its make_primary is then stopped by the
       // dbservers' fence (docs/safety.md, path 4). What must not happen is a promotion: judged
@@ -263,7 +273,7 @@ export class Checker {
       else this.violation('promoted_while_paused', `automatic ${mp.decisionId} to ${to} while the operator's pause stands`);
     }
     this.checkHalf(to, mp);
-    if (!this.operatorPromoting && !this.twinSeen) {
+    if (!asked && !this.twinSeen) {
       this.checkFailoverWait(to, mp);
       if (firstForLastPc) this.checkTie(to, mp);
     }

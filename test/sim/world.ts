@@ -490,7 +490,17 @@ export class World implements SimServices {
       if (partyType(self) === 'arbitrator') this.checker.arbitratorHandled(m);
     },
     outbound: (self: PartyId, to: PartyId, verb: Verb, body: unknown) => {
-      if (partyType(self) === 'arbitrator') this.checker.arbitratorOutbound(to, verb, body, self);
+      if (partyType(self) === 'arbitrator') {
+        // Which operator request, if any, the sender's record of this decision names: the checker
+        // credits it only if it saw that request reach an arbitrator (checks.ts, rule 6).
+        // (Read from what it persisted, which goes before the send: at a restart the resend leaves
+        // before the process counts as started. Either copy, with a twin.)
+        const id = verb === 'make_primary' ? (body as MakePrimary).decisionId : null;
+        const p = this.parties.get(self);
+        const records = id === null || !p ? [] : [p.durable, p.twin?.durable].flatMap((d) => d?.get<Array<{ id: string; requestId: string | null }>>(RECORD_KEYS.decisions) ?? []);
+        const requestId = records.find((d) => d.id === id)?.requestId ?? null;
+        this.checker.arbitratorOutbound(to, verb, body, self, requestId);
+      }
       if (this.trace.enabled && (verb === 'make_primary' || verb === 'directives' || verb === 'command_reply')) {
         this.trace.add(self, `-> ${to} ${verb} ${summarise(verb, body)}`);
       }
