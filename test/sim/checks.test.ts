@@ -45,6 +45,21 @@ function firstFailure(bindings: Bindings, kind: EpisodeKind | undefined, opts: R
   return null;
 }
 
+/** dc1 | dc2 cut in the model: db1's reading, non-Primary in {db1, db2}. */
+function dc1Half(model: GaleraModel): NonNullable<ReturnType<GaleraModel['reading']>> {
+  model.cut(['db1', 'db2'], ['db3', 'db4']);
+  model.reconfigure();
+  const half = model.reading('db1');
+  if (!half) throw new Error('reading expected');
+  return half;
+}
+
+/** The operator's request reaches the arbitrator and is handled. */
+function operatorAsks(checker: Checker, verb: string, requestId: string): void {
+  checker.arbitratorInbound({ from: 'command:1', verb, body: { requestId } } as never);
+  checker.arbitratorHandled({} as never);
+}
+
 const kinds = (r: RunResult | null) => [...new Set(r?.violations.map((v) => v.kind) ?? ['(none: not caught)'])];
 
 describe('simulator checks catch broken cores', { timeout: SEARCH_MS }, () => {
@@ -167,10 +182,7 @@ describe('simulator checks, one by one', () => {
 
   it('with two arbitrator processes, an automatic make_primary sent while paused is a violation once it is carried out', () => {
     const { model, checker } = setup();
-    model.cut(['db1', 'db2'], ['db3', 'db4']);
-    model.reconfigure();
-    const half = model.reading('db1');
-    if (!half) throw new Error('reading expected');
+    const half = dc1Half(model);
     checker.twinStarted();
     checker.arbitratorInbound({ from: 'command:1', verb: 'pause', body: { requestId: 'op-1' } } as never);
     checker.arbitratorHandled({} as never);
@@ -214,15 +226,9 @@ describe('simulator checks, one by one', () => {
 
   it('a resume asked after the pause ends it once the arbitrator has it, answered or not; a late one from before does not', () => {
     const { model, checker } = setup();
-    model.cut(['db1', 'db2'], ['db3', 'db4']);
-    model.reconfigure();
-    const half = model.reading('db1');
-    if (!half) throw new Error('reading expected');
+    const half = dc1Half(model);
     const mp = (id: string) => checker.arbitratorOutbound(self, 'make_primary', { decisionId: id, view: viewOf(half), forced: false, reason: 'r', validForMs: 1 });
-    const inbound = (verb: string, id: string) => {
-      checker.arbitratorInbound({ from: 'command:1', verb, body: { requestId: id } } as never);
-      checker.arbitratorHandled({} as never);
-    };
+    const inbound = (verb: string, id: string) => operatorAsks(checker, verb, id);
     inbound('resume', 'op-1');
     inbound('pause', 'op-2');
     checker.arbitratorOutbound('command:1', 'command_reply', { requestId: 'op-2', ok: true, message: 'paused' });
@@ -250,14 +256,8 @@ describe('simulator checks, one by one', () => {
 
   it("an operator's promote persisted before a crash and sent after the restart is the operator's, while paused too; a request never received is not", () => {
     const { model, checker } = setup();
-    model.cut(['db1', 'db2'], ['db3', 'db4']);
-    model.reconfigure();
-    const half = model.reading('db1');
-    if (!half) throw new Error('reading expected');
-    const inbound = (verb: string, id: string) => {
-      checker.arbitratorInbound({ from: 'command:1', verb, body: { requestId: id } } as never);
-      checker.arbitratorHandled({} as never);
-    };
+    const half = dc1Half(model);
+    const inbound = (verb: string, id: string) => operatorAsks(checker, verb, id);
     inbound('pause', 'op-1');
     checker.arbitratorOutbound('command:1', 'command_reply', { requestId: 'op-1', ok: true, message: 'paused' });
     // All-faults seed 714213: the promote is persisted, the arbitrator crashes before sending it.

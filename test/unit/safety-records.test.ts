@@ -21,6 +21,19 @@ function keepReporting(d: ArbDriver, ms: number, who: Array<[Node, ReturnType<ty
   return out;
 }
 
+/** A dbserver of db1, non-Primary in dc1's half, and the make_primary an arbitrator decided for that half (on the dbserver's clock). */
+function dbserverAndDecision(): { dbs: Driver; w: ReturnType<typeof nonPrimary>; a: ArbDriver; mp: MakePrimary } {
+  const dbs = new Driver();
+  dbs.step({ kind: 'start' });
+  const w = nonPrimary('n1', ['n1', 'n2']);
+  dbs.observe(w);
+  const a = new ArbDriver();
+  a.start();
+  const mp = publishes(cutInHalves(a), 'make_primary')[0]?.body as MakePrimary;
+  dbs.now = a.now;
+  return { dbs, w, a, mp };
+}
+
 function carriedOf(mp: MakePrimary, outcome: CarriedDecision['outcome'] = 'carried_out'): CarriedDecision {
   return { id: mp.decisionId, lastPrimaryViewId: mp.view.lastPrimaryViewId, view: mp.view, decidedAt: mp.decidedAt ?? null, outcome, at: 0 };
 }
@@ -127,15 +140,8 @@ describe('path 1: the arbitrator loses its memory', () => {
   });
 
   it("a dbserver holding the operator's pause refuses an automatic make_primary from a sender that has not seen it (all-faults campaign seed 103: a twin the pause never reached)", () => {
-    const dbs = new Driver();
-    dbs.step({ kind: 'start' });
-    const w = nonPrimary('n1', ['n1', 'n2']);
-    dbs.observe(w);
-    const a = new ArbDriver();
-    a.start();
-    const mp = publishes(cutInHalves(a), 'make_primary')[0]?.body as MakePrimary;
+    const { dbs, a, mp } = dbserverAndDecision();
     expect(mp.epoch).toBe(a.state.records.directives.epoch);
-    dbs.now = a.now;
     // The operator's pause reached this dbserver from the arbitrator it talks to: epoch 5.
     dbs.step(message('arbitrator:1', 'directives', { epoch: 5, drained: [], paused: true, writer: null }));
     const refused = () => dbs.last.find((f) => f.kind === 'log' && f.event === 'make_primary_refused') as { msg: string } | undefined;
@@ -153,27 +159,14 @@ describe('path 1: the arbitrator loses its memory', () => {
   });
 
   it('a make_primary from a sender that has seen the resume is carried out while the resume is still on its way', () => {
-    const dbs = new Driver();
-    dbs.step({ kind: 'start' });
-    dbs.observe(nonPrimary('n1', ['n1', 'n2']));
-    const a = new ArbDriver();
-    a.start();
-    const mp = publishes(cutInHalves(a), 'make_primary')[0]?.body as MakePrimary;
-    dbs.now = a.now;
+    const { dbs, mp } = dbserverAndDecision();
     dbs.step(message('arbitrator:1', 'directives', { epoch: 5, drained: [], paused: true, writer: null }));
     dbs.step(message('arbitrator:1', 'make_primary', { ...mp, epoch: 6 }));
     expect(dbs.last.some((f) => f.kind === 'log' && f.event === 'make_primary_received')).toBe(true);
   });
 
   it('the dbserver fences an arbitrator party: a make_primary from an older incarnation, or from records behind a generation heard, is refused', () => {
-    const dbs = new Driver();
-    dbs.step({ kind: 'start' });
-    const w = nonPrimary('n1', ['n1', 'n2']);
-    dbs.observe(w);
-    const a = new ArbDriver();
-    a.start();
-    const mp = publishes(cutInHalves(a), 'make_primary')[0]?.body as MakePrimary;
-    dbs.now = a.now;
+    const { dbs, w, mp } = dbserverAndDecision();
     // A newer process of arbitrator:1 spoke first (a twin that took the address, a restart).
     dbs.step(message('arbitrator:1', 'request_status', { arbiter: { incarnation: 2, instance: 'twin', generation: 1 } }));
     expect(dbs.persisted.get('dbserver.arbiterFences')).toEqual({ 'arbitrator:1': { incarnation: 2, generation: 1 } });
@@ -279,14 +272,7 @@ describe('path 1: the arbitrator loses its memory', () => {
   });
 
   it('the dbserver persists a decision before its first pc.bootstrap and reports it in every report', () => {
-    const dbs = new Driver();
-    dbs.step({ kind: 'start' });
-    const w = nonPrimary('n1', ['n1', 'n2']);
-    dbs.observe(w);
-    const a = new ArbDriver();
-    a.start();
-    const mp = publishes(cutInHalves(a), 'make_primary')[0]?.body as MakePrimary;
-    dbs.now = a.now;
+    const { dbs, w, mp } = dbserverAndDecision();
     dbs.step(message('arbitrator:1', 'make_primary', mp));
     const eff = dbs.observe(w);
     const iCarry = eff.findIndex((f) => f.kind === 'persist' && f.key === 'dbserver.carried');

@@ -34,6 +34,7 @@ export function changeDirectives(
   event: LogEvent,
   text: string,
   data: Record<string, unknown> = {},
+  level: 'info' | 'error' = 'info',
 ): ArbitratorStep {
   const directives: DirectivesRecord = { ...state.records.directives, ...patch, epoch: state.records.directives.epoch + 1 };
   if (patch.drained) directives.drained = [...patch.drained].sort();
@@ -46,7 +47,7 @@ export function changeDirectives(
       ...publishDirectives(s),
       {
         kind: 'log',
-        level: 'info',
+        level,
         event,
         msg: `${text} (epoch ${directives.epoch})`,
         data: { epoch: directives.epoch, drained: directives.drained, paused: directives.paused, writer: directives.writer, ...data },
@@ -149,15 +150,15 @@ export function adoptHeldDirectives(state: ArbitratorState, from: PartyId, held:
   // so at an equal epoch the pause wins, under a new epoch that reaches everyone (all-faults
   // campaign seed 103: the pause was lost with the twin that had received it).
   if (held && held.epoch === mine.epoch && held.paused && !mine.paused) {
-    const r = changeDirectives(
+    return changeDirectives(
       state,
       now,
       { paused: true, pausedBy: `adopted from ${from}`, pausedReason: 'a pause of an equal epoch that the site holds (two arbitrator processes or copies)', pausedAt: now },
       'directives_adopted',
       `${from} holds a PAUSE at directives epoch ${held.epoch}, the epoch of these records, which are not paused (another arbitrator process or copy made that epoch): the pause is adopted`,
       { from },
+      'error',
     );
-    return { state: r.state, effects: r.effects.map((e) => (e.kind === 'log' ? { ...e, level: 'error' as const } : e)) };
   }
   if (!held || held.epoch <= mine.epoch) return { state, effects: [] };
   const known = new Set(state.settings.dbservers.map((d) => d.id as string));

@@ -33,7 +33,7 @@ export interface DbclientBindingOptions {
    * The load balancer's executor for one host. `live()` turns false once that host was replaced
    * (config change) or stopped: an answer for it then goes nowhere.
    */
-  executor: (live: () => boolean, cfg: DbclientConfig) => EffectExecutor<DbclientEffect>;
+  executor: (live: () => boolean) => EffectExecutor<DbclientEffect>;
   /** Wraps the core built from `cfg` (the simulator: its guard, and broken variants for the checks' own tests). */
   wrap?: (core: DbclientRoleCore, cfg: DbclientConfig) => DbclientRoleCore;
   onFatal?: (failure: RoleFailure) => void;
@@ -92,7 +92,7 @@ export function bindDbclient(o: DbclientBindingOptions): DbclientBinding {
       logger: o.logger,
       ...(o.onFatal ? { onFatal: o.onFatal } : {}),
       ...(o.tap ? { tap: o.tap } : {}),
-      execute: o.executor(() => !stopped && generation === mine, cfg),
+      execute: o.executor(() => !stopped && generation === mine),
     });
   };
 
